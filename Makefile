@@ -1,0 +1,24 @@
+# One entry point. Every target sets up ./venv with the pinned dependencies on first use.
+STACK ?= dev
+VENV := venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: preview test lint
+
+preview: $(VENV)/.installed  ## Offline `pulumi preview`: the resource tree of STACK under mocks
+	$(PY) -m offline.preview --stack $(STACK)
+
+test: $(VENV)/.installed  ## Lint and run every test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt handlers/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@

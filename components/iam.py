@@ -1,0 +1,91 @@
+"""IAM building blocks shared by the components: statements, policy documents and the grantee protocol.
+
+Grants are intent-level methods on the resource that owns the permission (`bucket.grant_read(fn)`), backed by
+named action lists; each grant becomes one inline policy on the grantee's role, named after the grant, so a
+reviewer sees exactly which grant produced which statement.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import pulumi
+import pulumi_aws as aws
+
+Condition = Mapping[str, Mapping[str, pulumi.Input[str] | Sequence[pulumi.Input[str]]]]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Allow statement. Actions are always explicit names (no wildcards); resources are ARNs."""
+
+    actions: Sequence[str]
+    resources: Sequence[pulumi.Input[str]]
+    sid: str | None = None
+    conditions: Condition = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        wildcards = [action for action in self.actions if "*" in action]
+        if wildcards:
+            raise ValueError(f"wildcard actions are not allowed, name each action: {wildcards}")
+        if not self.actions or not self.resources:
+            raise ValueError("a statement needs at least one action and one resource")
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": sorted(set(self.actions)),
+            "Resource": list(self.resources),
+        }
+        if self.sid:
+            body["Sid"] = self.sid
+        if self.conditions:
+            body["Condition"] = self.conditions
+        return body
+
+
+def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
+    """A JSON policy document; resources may be Outputs."""
+    document = {"Version": "2012-10-17", "Statement": [statement.to_json() for statement in statements]}
+    return pulumi.Output.from_input(document).apply(lambda resolved: json.dumps(resolved, sort_keys=True))
+
+
+def trust_policy(service: str, source_account: pulumi.Input[str], source_arn: pulumi.Input[str] | None = None) -> Any:
+    """A role trust policy for one AWS service, pinned to our account (and source ARN) against confused deputies."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ],
+    }
+    return pulumi.Output.from_input(document).apply(lambda resolved: json.dumps(resolved, sort_keys=True))
+
+
+@runtime_checkable
+class Grantable(Protocol):
+    """Anything with an IAM role that grants can extend: a Function, a Workflow, an event rule."""
+
+    role: aws.iam.Role
+
+    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy: ...
+
+
+def attach(
+    owner: pulumi.Resource, role: aws.iam.Role, resource_name: str, statements: Sequence[Statement]
+) -> aws.iam.RolePolicy:
+    """One inline policy on `role`, parented to `owner`; shared implementation of `add_to_role_policy`."""
+    return aws.iam.RolePolicy(
+        resource_name,
+        role=role.id,
+        policy=policy_document(statements),
+        opts=pulumi.ResourceOptions(parent=owner),
+    )

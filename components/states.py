@@ -1,0 +1,238 @@
+"""Amazon States Language built in Python: each state renders its own JSON and declares the IAM it needs.
+
+The Workflow component collects `permissions()` from every state, so the role can never drift from the definition,
+and checks each integration against the workflow type. Values may be Pulumi Outputs (ARNs, names).
+"""
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.iam import Statement
+from components.profile import RetrySettings, WorkflowType
+
+
+class DefinitionError(pulumi.RunError):
+    """A workflow definition that Step Functions would reject, or that could not behave as written."""
+
+
+class IntegrationPattern(enum.Enum):
+    """How a task waits for its service; Express workflows only support the first (no waiting)."""
+
+    REQUEST_RESPONSE = ""
+    RUN_JOB = ".sync"
+    WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
+
+EXPRESS_PATTERNS = frozenset({IntegrationPattern.REQUEST_RESPONSE})
+
+LAMBDA_TRANSIENT_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                           "Lambda.TooManyRequestsException")  # fmt: skip
+"""AWS's recommended retry list for lambda:invoke: service-side failures, never the function's own errors."""
+DYNAMODB_TRANSIENT_ERRORS = ("DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded",
+                             "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException",
+                             "DynamoDB.SdkClientException")  # fmt: skip
+ALL_ERRORS = ("States.ALL",)
+
+
+@dataclass(frozen=True)
+class Catch:
+    """Route `errors` to `next`, keeping the original input and putting the error at `result_path`."""
+
+    next: str
+    errors: Sequence[str] = ALL_ERRORS
+    result_path: str = "$.error"
+
+    def to_asl(self) -> dict[str, Any]:
+        return {"ErrorEquals": list(self.errors), "Next": self.next, "ResultPath": self.result_path}
+
+
+class State:
+    """Base of every state: a unique name, where it goes next, and what it needs."""
+
+    name: str
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def targets(self) -> list[str]:
+        return []
+
+    def permissions(self) -> list[Statement]:
+        return []
+
+    @property
+    def pattern(self) -> IntegrationPattern:
+        return IntegrationPattern.REQUEST_RESPONSE
+
+
+def _transition(next_state: str | None) -> dict[str, Any]:
+    return {"Next": next_state} if next_state else {"End": True}
+
+
+@dataclass(frozen=True)
+class Task(State):
+    """A service integration. Retries on the service's transient errors are added unless `transient_errors` is empty."""
+
+    name: str
+    service: str
+    action: str
+    parameters: Mapping[str, Any]
+    statements: Sequence[Statement]
+    next: str | None = None
+    integration: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE
+    transient_errors: Sequence[str] = ()
+    catch: Sequence[Catch] = ()
+    result_path: str | None = "$"
+    result_selector: Mapping[str, Any] | None = None
+    timeout_seconds: int | None = None
+    comment: str = ""
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        asl: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": f"arn:aws:states:::{self.service}:{self.action}{self.integration.value}",
+            "Parameters": dict(self.parameters),
+            "ResultPath": self.result_path,
+        }
+        if self.comment:
+            asl["Comment"] = self.comment
+        if self.result_selector:
+            asl["ResultSelector"] = dict(self.result_selector)
+        if self.timeout_seconds:
+            asl["TimeoutSeconds"] = self.timeout_seconds
+        if self.transient_errors and retry.max_attempts:
+            asl["Retry"] = [_retrier(self.transient_errors, retry)]
+        if self.catch:
+            asl["Catch"] = [catch.to_asl() for catch in self.catch]
+        return asl | _transition(self.next)
+
+    def targets(self) -> list[str]:
+        return [target for target in [self.next, *(c.next for c in self.catch)] if target]
+
+    def permissions(self) -> list[Statement]:
+        return list(self.statements)
+
+    @property
+    def pattern(self) -> IntegrationPattern:
+        return self.integration
+
+
+@dataclass(frozen=True)
+class Pass(State):
+    name: str
+    parameters: Mapping[str, Any] | None = None
+    result_path: str | None = "$"
+    next: str | None = None
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        asl: dict[str, Any] = {"Type": "Pass", "ResultPath": self.result_path}
+        if self.parameters is not None:
+            asl["Parameters"] = dict(self.parameters)
+        return asl | _transition(self.next)
+
+    def targets(self) -> list[str]:
+        return [self.next] if self.next else []
+
+
+@dataclass(frozen=True)
+class Succeed(State):
+    name: str
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        return {"Type": "Succeed"}
+
+
+@dataclass(frozen=True)
+class Fail(State):
+    """Ends the execution as failed; the error and cause come from the state input when paths are given."""
+
+    name: str
+    error: str | None = None
+    cause: str | None = None
+    error_path: str | None = None
+    cause_path: str | None = None
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        fields = {"Error": self.error, "Cause": self.cause, "ErrorPath": self.error_path, "CausePath": self.cause_path}
+        return {"Type": "Fail"} | {key: value for key, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Definition:
+    start_at: str
+    states: Sequence[State]
+    comment: str = ""
+    timeout_seconds: int | None = None
+    _by_name: dict[str, State] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, State] = {}
+        for state in self.states:
+            if state.name in by_name:
+                raise DefinitionError(f"state name {state.name!r} is used twice; state names must be unique")
+            by_name[state.name] = state
+        object.__setattr__(self, "_by_name", by_name)
+        self._check_targets()
+
+    def validate_for(self, workflow_type: WorkflowType) -> None:
+        """Express workflows cannot wait for a job or a task token: refuse rather than fail at deployment."""
+        if workflow_type is not WorkflowType.EXPRESS:
+            return
+        waiting = [s for s in self.states if s.pattern not in EXPRESS_PATTERNS]
+        if waiting:
+            details = ", ".join(f"{s.name!r} ({s.pattern.name}, '{s.pattern.value}')" for s in waiting)
+            raise DefinitionError(
+                f"EXPRESS workflows support only request-response integrations, but {details} wait(s) for "
+                "completion; use a STANDARD workflow for these states, or start one from this workflow"
+            )
+
+    def permissions(self) -> list[Statement]:
+        return [statement for state in self.states for statement in state.permissions()]
+
+    def render(self, retry: RetrySettings) -> dict[str, Any]:
+        """The ASL document as a dict whose leaves may be Outputs (resolve with `pulumi.Output.from_input`)."""
+        asl: dict[str, Any] = {
+            "StartAt": self.start_at,
+            "States": {state.name: state.to_asl(retry) for state in self.states},
+        }
+        if self.comment:
+            asl["Comment"] = self.comment
+        if self.timeout_seconds:
+            asl["TimeoutSeconds"] = self.timeout_seconds
+        return asl
+
+    def _check_targets(self) -> None:
+        if self.start_at not in self._by_name:
+            raise DefinitionError(f"StartAt {self.start_at!r} is not a state; states are {sorted(self._by_name)}")
+        for state in self.states:
+            missing = [target for target in state.targets() if target not in self._by_name]
+            if missing:
+                raise DefinitionError(f"state {state.name!r} goes to {missing}, which are not states")
+        unreachable = set(self._by_name) - self._reachable()
+        if unreachable:
+            raise DefinitionError(f"states {sorted(unreachable)} cannot be reached from {self.start_at!r}")
+
+    def _reachable(self) -> set[str]:
+        seen: set[str] = set()
+        pending = [self.start_at]
+        while pending:
+            name = pending.pop()
+            if name not in seen:
+                seen.add(name)
+                pending.extend(self._by_name[name].targets())
+        return seen
+
+
+def _retrier(errors: Sequence[str], retry: RetrySettings) -> dict[str, Any]:
+    return {
+        "ErrorEquals": list(errors),
+        "IntervalSeconds": retry.interval_seconds,
+        "MaxAttempts": retry.max_attempts,
+        "BackoffRate": retry.backoff_rate,
+        "MaxDelaySeconds": retry.max_delay_seconds,
+        "JitterStrategy": "FULL" if retry.jitter else "NONE",
+    }

@@ -1,0 +1,109 @@
+"""A DynamoDB table: on-demand, point-in-time recovery, encrypted, deletion-protected where the profile says."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import Grantable, Statement
+from components.key import EncryptionKey
+from components.naming import physical_name
+from components.profile import EnvironmentProfile
+
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable")  # fmt: skip
+"""Scan is left out on purpose: a full-table read is never what a pipeline step should do."""
+WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+                 "dynamodb:DescribeTable")  # fmt: skip
+"""DeleteItem is left out on purpose: records change state, they are not removed (TTL expires them)."""
+
+AttributeType = str  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    projection: str = "ALL"
+
+
+@dataclass(frozen=True)
+class TableArgs:
+    profile: EnvironmentProfile
+    partition_key: str
+    attributes: dict[str, AttributeType]
+    """Types of the key attributes (table and index keys only: DynamoDB is schemaless otherwise)."""
+    sort_key: str | None = None
+    key: EncryptionKey | None = None
+    ttl_attribute: str | None = None
+    indexes: Sequence[GlobalIndex] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        keys = {self.partition_key, self.sort_key, *(i.partition_key for i in self.indexes)}
+        keys |= {i.sort_key for i in self.indexes}
+        missing = sorted(k for k in keys if k and k not in self.attributes)
+        if missing:
+            raise ValueError(f"key attributes {missing} need a type in `attributes` (S, N or B)")
+        unused = sorted(set(self.attributes) - keys)
+        if unused:
+            raise ValueError(f"attributes {unused} are not keys; declare only key attributes (DynamoDB rejects others)")
+
+
+class Table(pulumi.ComponentResource):
+    """Pay-per-request so that an idle table costs nothing and a burst of uploads needs no capacity planning."""
+
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TableArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline:storage:Table", name, None, opts)
+        self._logical_name = name
+        self._args = args
+        profile = args.profile
+        self.table = aws.dynamodb.Table(
+            f"{name}-table",
+            name=physical_name(name, "table"),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=args.partition_key,
+            range_key=args.sort_key,
+            attributes=[{"name": attr, "type": kind} for attr, kind in sorted(args.attributes.items())],
+            global_secondary_indexes=[_index(index) for index in args.indexes] or None,
+            point_in_time_recovery={"enabled": profile.point_in_time_recovery},
+            server_side_encryption={"enabled": True, "kms_key_arn": args.key.arn} if args.key else None,
+            deletion_protection_enabled=profile.deletion_protection,
+            ttl={"attribute_name": args.ttl_attribute, "enabled": True} if args.ttl_attribute else None,
+            opts=profile.stateful(self),
+        )
+        self.name = self.table.name
+        self.arn = self.table.arn
+        self.register_outputs({"name": self.name, "arn": self.arn})
+
+    def grant_read(self, grantee: Grantable) -> aws.iam.RolePolicy:
+        return grantee.add_to_role_policy(f"read-{self._logical_name}", self._statements(READ_ACTIONS, decrypt=True))
+
+    def grant_write(self, grantee: Grantable) -> aws.iam.RolePolicy:
+        return grantee.add_to_role_policy(f"write-{self._logical_name}", self._statements(WRITE_ACTIONS, decrypt=False))
+
+    def statements(self, actions: Sequence[str]) -> list[Statement]:
+        """Exactly `actions` on this table and its indexes, plus the key use they imply; for workflow tasks."""
+        return self._statements(actions, decrypt=not set(actions) & {"dynamodb:PutItem", "dynamodb:UpdateItem"})
+
+    def _statements(self, actions: Sequence[str], decrypt: bool) -> list[Statement]:
+        resources: list[pulumi.Input[str]] = [self.arn]
+        if self._args.indexes:
+            resources.append(self.arn.apply(lambda arn: f"{arn}/index/*"))
+        statements = [Statement(actions=actions, resources=resources, sid="Table")]
+        if self._args.key is not None:
+            statements.append(self._args.key.decrypt() if decrypt else self._args.key.encrypt())
+        return statements
+
+
+def _index(index: GlobalIndex) -> dict:
+    return {
+        "name": index.name,
+        "hash_key": index.partition_key,
+        "range_key": index.sort_key,
+        "projection_type": index.projection,
+    }

@@ -1,0 +1,73 @@
+"""Step Functions task integrations, one function each, each declaring exactly the permissions it needs."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components.function import Function
+from components.states import DYNAMODB_TRANSIENT_ERRORS, LAMBDA_TRANSIENT_ERRORS, Catch, Task
+from components.table import Table
+
+
+def lambda_invoke(
+    name: str,
+    function: Function,
+    *,
+    next: str | None = None,
+    payload_path: str = "$",
+    result_path: str | None = "$.result",
+    catch: Sequence[Catch] = (),
+    comment: str = "",
+) -> Task:
+    """Invoke synchronously and keep only the function's return value (not the invocation metadata)."""
+    return Task(
+        name=name,
+        service="lambda",
+        action="invoke",
+        parameters={"FunctionName": function.arn, "Payload.$": payload_path},
+        result_selector={"Payload.$": "$.Payload"},
+        result_path=result_path,
+        statements=function.invoke_statements(),
+        transient_errors=LAMBDA_TRANSIENT_ERRORS,
+        next=next,
+        catch=catch,
+        comment=comment,
+    )
+
+
+def dynamodb_update_item(
+    name: str,
+    table: Table,
+    *,
+    key: Mapping[str, Any],
+    update_expression: str,
+    attribute_values: Mapping[str, Any],
+    attribute_names: Mapping[str, str] | None = None,
+    condition_expression: str | None = None,
+    next: str | None = None,
+    result_path: str | None = None,
+    catch: Sequence[Catch] = (),
+    comment: str = "",
+) -> Task:
+    """A direct DynamoDB write: no Lambda in between, so recording an outcome cannot itself fail on a cold start."""
+    parameters: dict[str, Any] = {
+        "TableName": table.name,
+        "Key": dict(key),
+        "UpdateExpression": update_expression,
+        "ExpressionAttributeValues": dict(attribute_values),
+    }
+    if attribute_names:
+        parameters["ExpressionAttributeNames"] = dict(attribute_names)
+    if condition_expression:
+        parameters["ConditionExpression"] = condition_expression
+    return Task(
+        name=name,
+        service="dynamodb",
+        action="updateItem",
+        parameters=parameters,
+        result_path=result_path,
+        statements=table.statements(["dynamodb:UpdateItem"]),
+        transient_errors=DYNAMODB_TRANSIENT_ERRORS,
+        next=next,
+        catch=catch,
+        comment=comment,
+    )

@@ -1,0 +1,105 @@
+"""A Step Functions state machine whose role is derived from its states, logging everything to its own group."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.iam import Statement
+from components.key import EncryptionKey
+from components.logs import log_group
+from components.naming import physical_name
+from components.profile import EnvironmentProfile, WorkflowType
+from components.states import Definition
+
+LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")  # fmt: skip
+"""Vended log delivery has no resource-level permissions (AWS documents `*` for these)."""
+TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                 "xray:GetSamplingTargets")  # fmt: skip
+"""X-Ray has no resource-level permissions either."""
+
+
+@dataclass(frozen=True)
+class WorkflowArgs:
+    profile: EnvironmentProfile
+    definition: Definition
+    key: EncryptionKey | None = None
+    """Encrypts the log group (which, with level ALL, holds the execution history)."""
+    type: WorkflowType | None = None
+    """Defaults to the profile's workflow type."""
+
+
+class Workflow(pulumi.ComponentResource):
+    """Logging level ALL with execution data (for Express this is the only execution history) and X-Ray tracing."""
+
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    role: aws.iam.Role
+    definition_json: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        workflow_type = args.type or args.profile.workflow.type
+        args.definition.validate_for(workflow_type)  # before anything is declared
+        super().__init__("pipeline:orchestration:Workflow", name, None, opts)
+        self._logical_name = name
+        self.type = workflow_type
+        self.physical_name = physical_name(name, "state-machine")
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        # Known before creation, so the role's trust policy can name exactly this state machine.
+        expected_arn = pulumi.Output.format(
+            "arn:aws:states:{0}:{1}:stateMachine:{2}", region.region, identity.account_id, self.physical_name
+        )
+        group_name = f"/aws/vendedlogs/states/{self.physical_name}"
+        self.log_group = log_group(f"{name}-logs", group_name, args.profile, args.key, self)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=physical_name(name, "role"),
+            assume_role_policy=iam.trust_policy("states.amazonaws.com", identity.account_id, expected_arn),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.task_policy = self.add_to_role_policy("tasks", [*args.definition.permissions(), *_service_statements()])
+        self.definition_json = pulumi.Output.from_input(args.definition.render(args.profile.workflow.retry)).apply(
+            _to_json
+        )
+        self.state_machine = aws.sfn.StateMachine(
+            f"{name}-state-machine",
+            name=self.physical_name,
+            type=self.type.value,
+            role_arn=self.role.arn,
+            definition=self.definition_json,
+            logging_configuration={
+                "level": "ALL",
+                "include_execution_data": True,
+                # Step Functions wants the log group ARN with the `:*` suffix.
+                "log_destination": self.log_group.arn.apply(lambda arn: f"{arn}:*"),
+            },
+            tracing_configuration={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.task_policy]),
+        )
+        self.name = self.state_machine.name
+        self.arn = self.state_machine.arn
+        self.register_outputs({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
+
+    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
+        return iam.attach(self, self.role, f"{self._logical_name}-{grant_name}", statements)
+
+    def start_execution_statements(self) -> list[Statement]:
+        """What a caller (an event rule, another workflow) needs to start this workflow, and nothing more."""
+        return [Statement(actions=["states:StartExecution"], resources=[self.arn], sid="StartExecution")]
+
+
+def _service_statements() -> list[Statement]:
+    return [
+        Statement(actions=LOG_DELIVERY_ACTIONS, resources=["*"], sid="LogDeliveryHasNoResourceScope"),
+        Statement(actions=TRACE_ACTIONS, resources=["*"], sid="XRayHasNoResourceScope"),
+    ]
+
+
+def _to_json(definition: dict) -> str:
+    return json.dumps(definition, indent=2)

@@ -1,0 +1,161 @@
+"""The environment profile: safe defaults, every class of bad value named by key, value and what is allowed."""
+
+import pulumi
+import pytest
+
+from components.profile import (
+    LOG_RETENTION_DAYS,
+    Architecture,
+    Encryption,
+    EnvironmentProfile,
+    ProfileError,
+    WorkflowType,
+    load_profile,
+    yaml_key,
+)
+
+REGION = {"aws:region": "eu-west-1"}
+
+
+def profile_config(**profile: object) -> dict[str, object]:
+    return {**REGION, "pipeline:profile": profile}
+
+
+def problems(config: dict[str, object]) -> list[str]:
+    with pytest.raises(ProfileError) as raised:
+        load_profile(config)
+    return raised.value.problems
+
+
+def test_defaults_are_the_safe_ones():
+    profile = load_profile(REGION)
+    assert profile.protect
+    assert profile.retain_on_delete
+    assert not profile.force_destroy
+    assert profile.point_in_time_recovery
+    assert profile.deletion_protection
+    assert profile.versioning
+    assert profile.encryption is Encryption.CUSTOMER_MANAGED
+    assert profile.lambda_.architecture is Architecture.ARM64
+    assert profile.workflow.type is WorkflowType.EXPRESS
+    assert profile.log_retention_days == 365
+
+
+def test_values_are_read_from_camel_case_keys():
+    profile = load_profile(
+        {**REGION, "pipeline:profile": {"logRetentionDays": 14, "lambda": {"memoryMb": 512, "reservedConcurrency": 5}}}
+    )
+    assert profile.log_retention_days == 14
+    assert profile.lambda_.memory_mb == 512
+    assert profile.lambda_.reserved_concurrency == 5
+
+
+def test_structured_config_arrives_as_json_text_and_is_decoded():
+    profile = load_profile({**REGION, "pipeline:profile": '{"versioning": false}'})
+    assert profile.versioning is False
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({"logRetentionDays": 8}, "pipeline:profile.logRetentionDays: 8 is not allowed; expected one of 1, 3, 5"),
+        ({"protect": "yes"}, "pipeline:profile.protect: 'yes' is not allowed; expected true or false"),
+        ({"encryption": "kms"}, "pipeline:profile.encryption: 'kms' is not allowed; expected one of customer-managed"),
+        (
+            {"lambda": {"memoryMb": 64}},
+            "pipeline:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128 to 10240",
+        ),
+        ({"lambda": {"timeoutSeconds": 1.5}}, "pipeline:profile.lambda.timeoutSeconds: 1.5 is not allowed"),
+        ({"lambda": {"reservedConcurrency": 0}}, "expected an integer from 1 to 10000 or null"),
+        (
+            {"lambda": {"architecture": "arm"}},
+            "pipeline:profile.lambda.architecture: 'arm' is not allowed; expected one of arm64, x86_64",
+        ),
+        (
+            {"workflow": {"type": "FAST"}},
+            "pipeline:profile.workflow.type: 'FAST' is not allowed; expected one of EXPRESS, STANDARD",
+        ),
+        (
+            {"workflow": {"retry": {"backoffRate": 0.5}}},
+            "pipeline:profile.workflow.retry.backoffRate: 0.5 is not allowed; expected a number from 1 to 10",
+        ),
+        ({"workflow": "STANDARD"}, "pipeline:profile.workflow: 'STANDARD' is not allowed; expected an object"),
+        ({"kmsDeletionWindowDays": 3}, "pipeline:profile.kmsDeletionWindowDays: 3 is not allowed"),
+        ({"tags": {"aws:owner": "me"}}, "pipeline:profile.tags.aws:owner: tag name is not allowed"),
+        ({"tags": {"Owner": 7}}, "pipeline:profile.tags.Owner: 7 is not allowed; expected a string"),
+        ({"tags": ["Owner"]}, "pipeline:profile.tags: ['Owner'] is not allowed"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_each_bad_value_names_key_value_and_what_is_allowed(profile, expected):
+    (problem,) = problems({**REGION, "pipeline:profile": profile})
+    assert expected in problem
+
+
+def test_booleans_are_not_numbers():
+    (problem,) = problems({**REGION, "pipeline:profile": {"lambda": {"memoryMb": True}}})
+    assert "memoryMb: True is not allowed" in problem
+
+
+def test_unknown_keys_are_refused_with_a_suggestion_at_every_level():
+    found = problems(
+        {**REGION, "pipeline:profle": {}, "pipeline:profile": {"lamda": {}, "workflow": {"retry": {"jiter": True}}}}
+    )
+    assert any(p.startswith("pipeline:profle: unknown key (did you mean 'pipeline:profile'?)") for p in found)
+    assert any(p.startswith("pipeline:profile.lamda: unknown key (did you mean 'lambda'?)") for p in found)
+    assert any(
+        p.startswith("pipeline:profile.workflow.retry.jiter: unknown key (did you mean 'jitter'?)") for p in found
+    )
+    assert len(found) == 3
+
+
+def test_unknown_keys_in_the_project_namespace_are_refused_too():
+    key = f"{pulumi.get_project()}:logRetention"
+    (problem,) = problems({**REGION, key: "7"})
+    assert problem.startswith(f"{key}: unknown key")
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems({**REGION, "pipeline:profile": {"logRetentionDays": 8, "protect": "no", "versioning": 1}})
+    assert [p.split(":")[1] for p in found] == ["profile.logRetentionDays", "profile.protect", "profile.versioning"]
+
+
+def test_contradictory_settings_are_refused_with_the_way_out():
+    (problem,) = problems(profile_config(forceDestroy=True))
+    assert "pipeline:profile.forceDestroy: true is not allowed while retainOnDelete or protect is true" in problem
+    assert "set both retainOnDelete: false and protect: false" in problem
+
+
+def test_contradictions_are_refused_when_built_in_code_too():
+    with pytest.raises(ProfileError):
+        EnvironmentProfile(force_destroy=True)
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [(None, "aws:region: missing"), ("Ireland", "aws:region: 'Ireland' is not allowed")],
+)
+def test_region_is_required_and_checked(region, expected):
+    config = {} if region is None else {"aws:region": region}
+    (problem,) = problems(config)
+    assert problem.startswith(expected)
+
+
+def test_the_error_message_lists_every_problem_on_its_own_line():
+    with pytest.raises(ProfileError) as raised:
+        load_profile({**REGION, "pipeline:profile": {"logRetentionDays": 8, "protect": "no"}})
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "invalid stack configuration:"
+    assert len(lines) == 3
+    assert all(line.startswith("  - pipeline:profile.") for line in lines[1:])
+
+
+def test_retention_choices_are_cloudwatch_values():
+    assert 7 in LOG_RETENTION_DAYS
+    assert 365 in LOG_RETENTION_DAYS
+    assert 8 not in LOG_RETENTION_DAYS
+
+
+def test_yaml_keys_are_camel_case():
+    assert yaml_key("log_retention_days") == "logRetentionDays"
+    assert yaml_key("lambda_") == "lambda"

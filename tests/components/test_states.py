@@ -1,0 +1,108 @@
+"""The ASL builder: rendering, retries from the profile, and definitions refused before deployment."""
+
+import pytest
+
+from components.iam import Statement
+from components.profile import RetrySettings, WorkflowType
+from components.states import Catch, Definition, DefinitionError, Fail, IntegrationPattern, Pass, Succeed, Task
+
+
+def task(name="Work", next=None, integration=IntegrationPattern.REQUEST_RESPONSE, **kwargs):
+    return Task(
+        name=name,
+        service="ecs",
+        action="runTask",
+        parameters={"Cluster": "arn:cluster"},
+        statements=[Statement(actions=["ecs:RunTask"], resources=["arn:task-definition"])],
+        next=next,
+        integration=integration,
+        **kwargs,
+    )
+
+
+def test_a_task_renders_resource_parameters_retry_and_catch():
+    definition = Definition(
+        start_at="Work",
+        states=[
+            task(next="Done", transient_errors=("ECS.AmazonECSException",), catch=[Catch(next="Broken")]),
+            Fail("Broken", error_path="$.error.Error", cause_path="$.error.Cause"),
+            Succeed("Done"),
+        ],
+    )
+    rendered = definition.render(RetrySettings(max_attempts=3, interval_seconds=2, backoff_rate=2.0,
+                                               max_delay_seconds=30, jitter=True))  # fmt: skip
+    assert rendered["StartAt"] == "Work"
+    assert rendered["States"]["Work"] == {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::ecs:runTask",
+        "Parameters": {"Cluster": "arn:cluster"},
+        "ResultPath": "$",
+        "Retry": [
+            {
+                "ErrorEquals": ["ECS.AmazonECSException"],
+                "IntervalSeconds": 2,
+                "MaxAttempts": 3,
+                "BackoffRate": 2.0,
+                "MaxDelaySeconds": 30,
+                "JitterStrategy": "FULL",
+            }
+        ],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Broken", "ResultPath": "$.error"}],
+        "Next": "Done",
+    }
+    assert rendered["States"]["Broken"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    assert rendered["States"]["Done"] == {"Type": "Succeed"}
+
+
+def test_jitter_off_and_no_retries_follow_the_settings():
+    work = task(transient_errors=("X",))
+    assert work.to_asl(RetrySettings(jitter=False))["Retry"][0]["JitterStrategy"] == "NONE"
+    assert "Retry" not in work.to_asl(RetrySettings(max_attempts=0))
+
+
+def test_a_task_without_next_ends_the_execution():
+    assert task().to_asl(RetrySettings())["End"] is True
+
+
+def test_the_integration_pattern_is_the_resource_suffix():
+    assert task(integration=IntegrationPattern.RUN_JOB).to_asl(RetrySettings())["Resource"].endswith("runTask.sync")
+
+
+@pytest.mark.parametrize("pattern", [IntegrationPattern.RUN_JOB, IntegrationPattern.WAIT_FOR_TASK_TOKEN])
+def test_express_refuses_integrations_that_wait(pattern):
+    definition = Definition(start_at="Work", states=[task(integration=pattern)])
+    with pytest.raises(
+        DefinitionError, match=rf"EXPRESS workflows support only request-response.*'Work' \({pattern.name}"
+    ):
+        definition.validate_for(WorkflowType.EXPRESS)
+    definition.validate_for(WorkflowType.STANDARD)
+
+
+def test_express_accepts_request_response():
+    Definition(start_at="Work", states=[task()]).validate_for(WorkflowType.EXPRESS)
+
+
+@pytest.mark.parametrize(
+    ("states", "start", "message"),
+    [
+        ([task(next="Nowhere")], "Work", r"state 'Work' goes to \['Nowhere'\], which are not states"),
+        ([task()], "Begin", r"StartAt 'Begin' is not a state"),
+        ([task(), Succeed("Orphan")], "Work", r"states \['Orphan'\] cannot be reached from 'Work'"),
+        ([task(), task()], "Work", r"state name 'Work' is used twice"),
+        ([task(catch=[Catch(next="Missing")])], "Work", r"goes to \['Missing'\]"),
+    ],
+)
+def test_broken_definitions_are_refused_with_the_reason(states, start, message):
+    with pytest.raises(DefinitionError, match=message):
+        Definition(start_at=start, states=states)
+
+
+def test_permissions_are_collected_from_every_state():
+    first = task(next="Pass")
+    definition = Definition(start_at="Work", states=[first, Pass("Pass", next="Done"), Succeed("Done")])
+    assert definition.permissions() == list(first.statements)
+
+
+def test_wildcard_actions_cannot_even_be_declared():
+    with pytest.raises(ValueError, match="wildcard actions are not allowed"):
+        Statement(actions=["s3:*"], resources=["arn:aws:s3:::bucket"])

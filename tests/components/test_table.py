@@ -1,0 +1,113 @@
+"""Table: on-demand, PITR, encryption and deletion protection per profile, TTL and indexes, exact grants."""
+
+import pytest
+
+from components.function import Function, FunctionArgs
+from components.key import EncryptionKey, EncryptionKeyArgs
+from components.table import GlobalIndex, Table, TableArgs
+from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
+
+TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/image-pipeline-unit-images"
+
+
+def declare(profile=DISPOSABLE, with_key=False, **kwargs):
+    def build():
+        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        args = {"partition_key": "pk", "attributes": {"pk": "S"}} | kwargs
+        return Table("images", TableArgs(profile, key=key, **args))
+
+    return run(build)
+
+
+def test_on_demand_and_named_for_the_stack():
+    table = declare().one("aws:dynamodb/table:Table")
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["name"] == "image-pipeline-unit-images"
+    assert table.inputs["hashKey"] == "pk"
+    assert table.inputs["attributes"] == [{"name": "pk", "type": "S"}]
+
+
+def test_disposable_profile_turns_off_pitr_and_deletion_protection_and_uses_aws_owned_key():
+    table = declare(DISPOSABLE).one("aws:dynamodb/table:Table")
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": False}
+    assert table.inputs["deletionProtectionEnabled"] is False
+    assert "serverSideEncryption" not in table.inputs
+    assert (table.protect, table.retain_on_delete) == (False, False)
+
+
+def test_protected_profile_has_pitr_deletion_protection_customer_key_and_retention():
+    synthesis = declare(PROTECTED, with_key=True)
+    table = synthesis.one("aws:dynamodb/table:Table")
+    key_arn = synthesis.one("aws:kms/key:Key").outputs["arn"]
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["deletionProtectionEnabled"] is True
+    assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
+    assert (table.protect, table.retain_on_delete) == (True, True)
+
+
+def test_ttl_and_global_indexes_are_optional():
+    plain = declare().one("aws:dynamodb/table:Table")
+    assert "ttl" not in plain.inputs
+    assert "globalSecondaryIndexes" not in plain.inputs
+    table = declare(
+        ttl_attribute="expiresAt",
+        attributes={"pk": "S", "status": "S", "updatedAt": "S"},
+        indexes=[GlobalIndex("by-status", "status", "updatedAt")],
+    ).one("aws:dynamodb/table:Table")
+    assert table.inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
+    assert table.inputs["globalSecondaryIndexes"] == [
+        {"name": "by-status", "hashKey": "status", "rangeKey": "updatedAt", "projectionType": "ALL"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"partition_key": "pk", "attributes": {}}, "key attributes ['pk'] need a type"),
+        ({"partition_key": "pk", "attributes": {"pk": "S", "size": "N"}}, "attributes ['size'] are not keys"),
+    ],
+)
+def test_attribute_definitions_must_match_the_keys(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        TableArgs(DISPOSABLE, **kwargs)
+
+
+def grant(tmp_path, profile, with_key, indexes, call):
+    def build():
+        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        attributes = {"pk": "S", "status": "S"} if indexes else {"pk": "S"}
+        index_list = [GlobalIndex("by-status", "status")] if indexes else []
+        table = Table("images", TableArgs(profile, "pk", attributes, key=key, indexes=index_list))
+        call(table, Function("writer", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")))
+
+    synthesis = run(build)
+    (policy,) = [p for p in synthesis.of_type("aws:iam/rolePolicy:RolePolicy") if "logs" not in p.name]
+    return synthesis, policy
+
+
+def test_grant_write_is_exactly_the_write_actions_on_the_table(tmp_path):
+    _, policy = grant(tmp_path, DISPOSABLE, False, False, lambda t, f: t.grant_write(f))
+    assert policy.name == "writer-write-images"
+    assert statements(policy) == [
+        {
+            "Sid": "Table",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchWriteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            "Resource": [TABLE_ARN],
+        }
+    ]
+
+
+def test_grant_read_covers_indexes_and_decrypts_with_the_key(tmp_path):
+    synthesis, policy = grant(tmp_path, PROTECTED, True, True, lambda t, f: t.grant_read(f))
+    table_statement, key_statement = statements(policy)
+    assert "dynamodb:Scan" not in table_statement["Action"]
+    assert table_statement["Resource"] == [TABLE_ARN, f"{TABLE_ARN}/index/*"]
+    assert key_statement["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert key_statement["Resource"] == [synthesis.one("aws:kms/key:Key").outputs["arn"]]

@@ -1,0 +1,81 @@
+"""ObjectCreatedTrigger: the rule's pattern, delivery retries and DLQ, and a role that can start one workflow."""
+
+import json
+
+from components.bucket import Bucket, BucketArgs
+from components.function import Function, FunctionArgs
+from components.key import EncryptionKey, EncryptionKeyArgs
+from components.states import Definition
+from components.tasks import lambda_invoke
+from components.trigger import MAX_DELIVERY_ATTEMPTS, ObjectCreatedTrigger, ObjectCreatedTriggerArgs
+from components.workflow import Workflow, WorkflowArgs
+from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
+
+RULE_ARN = "arn:aws:events:eu-west-1:123456789012:rule/image-pipeline-unit-on-upload"
+MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:image-pipeline-unit-flow"
+
+
+def declare(tmp_path, profile=DISPOSABLE, with_key=False):
+    def build():
+        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        bucket = Bucket("uploads", BucketArgs(profile, key, event_bridge=True))
+        function = Function("work", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler"))
+        flow = Workflow("flow", WorkflowArgs(profile, Definition(start_at="W", states=[lambda_invoke("W", function)])))
+        ObjectCreatedTrigger("on-upload", ObjectCreatedTriggerArgs(profile, bucket, "uploads/", flow, key))
+
+    return run(build)
+
+
+def test_rule_matches_objects_created_under_the_prefix_of_this_bucket(tmp_path):
+    rule = declare(tmp_path).one("aws:cloudwatch/eventRule:EventRule")
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": ["image-pipeline-unit-uploads-123456789012"]},
+            "object": {"key": [{"prefix": "uploads/"}]},
+        },
+    }
+
+
+def test_target_retries_for_a_day_then_dead_letters(tmp_path):
+    synthesis = declare(tmp_path)
+    target = synthesis.one("aws:cloudwatch/eventTarget:EventTarget")
+    queue = synthesis.one("aws:sqs/queue:Queue")
+    assert target.inputs["arn"] == MACHINE_ARN
+    assert target.inputs["retryPolicy"] == {
+        "maximumEventAgeInSeconds": 86400,
+        "maximumRetryAttempts": MAX_DELIVERY_ATTEMPTS,
+    }
+    assert target.inputs["deadLetterConfig"] == {"arn": queue.outputs["arn"]}
+    assert target.inputs["roleArn"] == synthesis.one("aws:iam/role:Role", "on-upload-role").outputs["arn"]
+
+
+def test_role_may_start_exactly_this_workflow_and_trusts_only_this_rule(tmp_path):
+    synthesis = declare(tmp_path)
+    policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "on-upload-start-workflow")
+    assert statements(policy) == [
+        {"Sid": "StartExecution", "Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [MACHINE_ARN]}
+    ]
+    (trust,) = statements(synthesis.one("aws:iam/role:Role", "on-upload-role"), "assumeRolePolicy")
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": RULE_ARN}
+
+
+def test_dead_letter_queue_is_encrypted_and_only_the_rule_may_send_over_tls(tmp_path):
+    synthesis = declare(tmp_path)
+    queue = synthesis.one("aws:sqs/queue:Queue")
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    allow, deny = statements(synthesis.one("aws:sqs/queuePolicy:QueuePolicy"))
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": RULE_ARN}}
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_customer_key_encrypts_the_queue_and_the_queue_is_kept(tmp_path):
+    synthesis = declare(tmp_path, PROTECTED, with_key=True)
+    queue = synthesis.one("aws:sqs/queue:Queue")
+    assert queue.inputs["kmsMasterKeyId"] == synthesis.one("aws:kms/key:Key").outputs["arn"]
+    assert (queue.protect, queue.retain_on_delete) == (True, True)

@@ -1,0 +1,187 @@
+"""Every stack file, synthesized in both preview and update mode: what the whole program declares."""
+
+import json
+
+import pytest
+
+from components.profile import load_profile
+from offline.synth import Synthesis, stack_config
+from tests.conftest import synthesized
+
+STATEFUL_TYPES = {
+    "aws:s3/bucket:Bucket",
+    "aws:dynamodb/table:Table",
+    "aws:kms/key:Key",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:sqs/queue:Queue",
+}
+IDLE_COST_TYPES = {
+    "aws:kms/key:Key": "$1/month per customer-managed key",
+    "aws:ec2/natGateway:NatGateway": "$0.045/hour",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "$0.01/hour per interface endpoint and AZ",
+    "aws:ec2/instance:Instance": "billed per hour",
+    "aws:rds/clusterInstance:ClusterInstance": "billed per ACU-hour unless paused",
+    "aws:lb/loadBalancer:LoadBalancer": "$0.0225/hour",
+    "aws:ec2/eip:Eip": "$0.005/hour per public IPv4 address",
+}
+NO_RESOURCE_SCOPE = {
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}  # fmt: skip
+"""Actions AWS cannot scope to a resource: the only ones allowed on `"Resource": "*"` in an identity policy."""
+EXPECTED_OUTPUTS = {"uploadsBucket", "uploadPrefix", "resultsBucket", "imagesTable", "stateMachineArn",
+                    "deadLetterQueueUrl"}  # fmt: skip
+
+
+def profile_of(stack: str):
+    return load_profile(stack_config(stack))
+
+
+def policy_documents(program: Synthesis):
+    """Every IAM document in the program: identity policies, trust policies and resource policies."""
+    for resource in program.resources:
+        for key in ("policy", "assumeRolePolicy"):
+            if isinstance(resource.inputs.get(key), str):
+                yield resource, key, json.loads(resource.inputs[key])
+
+
+def test_synthesizes_in_both_modes_with_every_output(stack, mode):
+    program = synthesized(stack, mode)
+    assert program.resources
+    assert set(program.outputs) == EXPECTED_OUTPUTS
+    assert program.outputs["stateMachineArn"].endswith(f":stateMachine:image-pipeline-{stack}-process-upload")
+
+
+def test_every_component_registers_its_outputs(program):
+    for component in (r for r in program.resources if not r.custom):
+        assert program.component_outputs.get(component.urn), f"{component.urn}: register_outputs is empty or missing"
+        assert program.children(component), f"{component.urn}: has no children parented to it"
+
+
+def test_protection_and_retention_follow_the_profile(stack, program):
+    profile = profile_of(stack)
+    for resource in program.resources:
+        if resource.type in STATEFUL_TYPES:
+            assert resource.protect == profile.protect, resource.urn
+            assert resource.retain_on_delete == profile.retain_on_delete, resource.urn
+        else:
+            assert not resource.protect, f"{resource.urn}: only stateful resources are protected"
+
+
+def test_dev_is_disposable_and_has_nothing_that_costs_money_while_idle():
+    dev = synthesized("dev")
+    assert not [r.urn for r in dev.resources if r.protect or r.retain_on_delete]
+    idle = [f"{r.urn} ({IDLE_COST_TYPES[r.type]})" for r in dev.resources if r.type in IDLE_COST_TYPES]
+    assert not idle, f"dev must scale to zero; these cost money while idle: {idle}"
+    assert all(b.inputs["forceDestroy"] for b in dev.of_type("aws:s3/bucket:Bucket"))
+
+
+def test_prod_protects_retains_and_encrypts_every_stateful_resource_with_its_key():
+    prod = synthesized("prod")
+    key_arn = prod.one("aws:kms/key:Key").outputs["arn"]
+    stateful = [r for r in prod.resources if r.type in STATEFUL_TYPES]
+    assert {r.type for r in stateful} == STATEFUL_TYPES
+    for resource in stateful:
+        assert (resource.protect, resource.retain_on_delete) == (True, True), resource.urn
+    assert all(g.inputs["kmsKeyId"] == key_arn for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    assert prod.one("aws:dynamodb/table:Table").inputs["serverSideEncryption"]["kmsKeyArn"] == key_arn
+    assert prod.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
+    assert len(prod.of_type("aws:s3/bucketVersioning:BucketVersioning")) == 2
+    assert prod.one("aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is True
+
+
+def test_no_iam_document_allows_a_wildcard_action(program):
+    for resource, key, document in policy_documents(program):
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue  # a Deny with `s3:*` (TLS-only) is the opposite of a broad grant
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            wild = [action for action in actions if "*" in action]
+            assert not wild, f"{resource.urn} {key}: wildcard actions {wild}"
+
+
+def test_star_resources_only_where_aws_has_no_resource_scope(program):
+    for resource, _key, document in policy_documents(program):
+        if resource.type == "aws:kms/key:Key":
+            continue  # in a key policy `*` means "this key"
+        for statement in document["Statement"]:
+            resources = statement.get("Resource", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            if statement["Effect"] == "Allow" and "*" in resources:
+                unscoped = set(statement["Action"]) - NO_RESOURCE_SCOPE
+                assert not unscoped, f"{resource.urn}: {sorted(unscoped)} on '*' could be scoped to an ARN"
+
+
+def test_every_service_role_is_pinned_to_this_account(program):
+    for role in program.of_type("aws:iam/role:Role"):
+        for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012", role.urn
+
+
+def test_every_aws_resource_uses_the_tagging_provider(stack, program):
+    provider = program.one("pulumi:providers:aws", "aws")
+    # Provider configuration reaches the provider as JSON text, as it does from the Pulumi CLI.
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert {"Project": "image-pipeline", "Environment": stack, "ManagedBy": "pulumi"}.items() <= tags.items()
+    assert profile_of(stack).tags.items() <= tags.items(), "user tags from the profile reach every resource"
+    untagged = [
+        r.urn for r in program.resources if r.custom and not r.is_provider and not r.provider.startswith(provider.urn)
+    ]
+    assert not untagged, f"resources outside the tagging provider: {untagged}"
+
+
+def test_workflow_definition_is_valid_json_and_its_tasks_exist_in_the_program(program):
+    machine = program.one("aws:sfn/stateMachine:StateMachine")
+    definition = json.loads(machine.inputs["definition"])
+    function_arns = {f.outputs["arn"] for f in program.of_type("aws:lambda/function:Function")}
+    table_names = {t.inputs["name"] for t in program.of_type("aws:dynamodb/table:Table")}
+    tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert tasks, "the workflow has task states"
+    for name, state in tasks.items():
+        parameters = state["Parameters"]
+        if state["Resource"] == "arn:aws:states:::lambda:invoke":
+            assert parameters["FunctionName"] in function_arns, name
+        elif state["Resource"].startswith("arn:aws:states:::dynamodb:"):
+            assert parameters["TableName"] in table_names, name
+        else:
+            pytest.fail(f"{name}: unexpected integration {state['Resource']}")
+    assert definition["StartAt"] in definition["States"]
+
+
+def test_every_failure_is_recorded_before_the_execution_fails(program):
+    definition = json.loads(program.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    process = definition["States"]["ProcessUpload"]
+    assert process["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "RecordFailure", "ResultPath": "$.error"}]
+    record = definition["States"]["RecordFailure"]
+    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert record["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
+    assert record["Parameters"]["ExpressionAttributeValues"][":cause"] == {"S.$": "$.error.Cause"}
+    assert definition["States"][record["Next"]]["Type"] == "Fail"
+
+
+def test_workflow_retries_follow_the_profile(stack, program):
+    retry = profile_of(stack).workflow.retry
+    definition = json.loads(program.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    for state in (s for s in definition["States"].values() if s["Type"] == "Task"):
+        (retrier,) = state["Retry"]
+        assert retrier["MaxAttempts"] == retry.max_attempts
+        assert retrier["JitterStrategy"] == ("FULL" if retry.jitter else "NONE")
+
+
+def test_the_processor_may_read_uploads_write_metadata_and_records_only(program):
+    names = {p.name for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("process-")}
+    assert names == {
+        "process-logs-and-traces",
+        "process-read-uploads-uploads",
+        "process-list-uploads-uploads",
+        "process-write-results-metadata",
+        "process-write-images",
+        "process-upload-tasks",
+    }
+
+
+def test_function_environment_names_the_table_and_results_bucket(program):
+    variables = program.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert variables["TABLE_NAME"] == program.outputs["imagesTable"]
+    assert variables["RESULTS_BUCKET"] == program.outputs["resultsBucket"]

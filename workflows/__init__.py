@@ -1,0 +1,1 @@
+"""The pipeline's state machine definitions, built from the components' task integrations."""
