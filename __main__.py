@@ -27,9 +27,20 @@ profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
 key = EncryptionKey("data", EncryptionKeyArgs(profile), aws) if profile.customer_managed_keys else None
 
+access_logs = (
+    Bucket(
+        "access-logs",
+        BucketArgs(profile, receives_access_logs=True, expirations=[Expiration("", profile.access_log_retention_days)]),
+        aws,
+    )
+    if profile.access_logging
+    else None
+)
 expirations = [Expiration(UPLOAD_PREFIX, profile.upload_expiration_days)] if profile.upload_expiration_days else []
-uploads = Bucket("uploads", BucketArgs(profile, key, event_bridge=True, expirations=expirations), aws)
-results = Bucket("results", BucketArgs(profile, key), aws)
+uploads = Bucket(
+    "uploads", BucketArgs(profile, key, event_bridge=True, expirations=expirations, access_logs=access_logs), aws
+)
+results = Bucket("results", BucketArgs(profile, key, access_logs=access_logs), aws)
 images = Table("images", TableArgs(profile, partition_key="objectKey", attributes={"objectKey": "S"}, key=key), aws)
 
 processor = Function(

@@ -38,6 +38,14 @@ class BucketArgs:
     event_bridge: bool = False
     """Send every object event to EventBridge, for rules to route (S3.11)."""
     expirations: Sequence[Expiration] = field(default_factory=tuple)
+    access_logs: "Bucket | None" = None
+    """Send S3 server access logs to this bucket, under `<name>/` (S3.9)."""
+    receives_access_logs: bool = False
+    """This bucket is an access-log target: S3's log delivery may write to it (it must use SSE-S3)."""
+
+    def __post_init__(self) -> None:
+        if self.receives_access_logs and self.key is not None:
+            raise ValueError("an access-log bucket must use SSE-S3: S3 log delivery cannot write with a KMS key")
 
 
 class Bucket(pulumi.ComponentResource):
@@ -60,6 +68,7 @@ class Bucket(pulumi.ComponentResource):
         self.lifecycle = self._expire(name)
         self.policy = self._require_tls(name)
         self.notification = self._notify_event_bridge(name) if args.event_bridge else None
+        self.logging = self._log_access(name, args.access_logs) if args.access_logs else None
         self.register_outputs({"name": self.name, "arn": self.arn})
 
     def grant_read(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
@@ -174,7 +183,11 @@ class Bucket(pulumi.ComponentResource):
         )
 
     def _require_tls(self, name: str) -> aws.s3.BucketPolicy:
-        policy = self.arn.apply(_tls_only_policy)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        receives_logs = self._args.receives_access_logs
+        policy = pulumi.Output.all(self.arn, identity.account_id).apply(
+            lambda values: _bucket_policy(*values, receives_access_logs=receives_logs)
+        )
         # The public access block must exist first, or a policy race can briefly leave the bucket more open.
         return aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -183,16 +196,26 @@ class Bucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
 
+    def _log_access(self, name: str, target: "Bucket") -> aws.s3.BucketLogging:
+        return aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=self.bucket.id,
+            target_bucket=target.name,
+            target_prefix=f"{name}/",
+            opts=self._child(),
+        )
+
     def _notify_event_bridge(self, name: str) -> aws.s3.BucketNotification:
         return aws.s3.BucketNotification(
             f"{name}-notification", bucket=self.bucket.id, eventbridge=True, opts=self._child()
         )
 
 
-def _tls_only_policy(bucket_arn: str) -> str:
-    """Deny any request not made over TLS 1.2+ (S3.5): the bucket refuses plain HTTP for everyone."""
+def _bucket_policy(bucket_arn: str, account_id: str, *, receives_access_logs: bool) -> str:
+    """Deny any request not made over TLS 1.2+ (S3.5): the bucket refuses plain HTTP for everyone. An access-log
+    bucket also lets S3's log delivery write, for this account's buckets only."""
     resources = [bucket_arn, f"{bucket_arn}/*"]
-    statements = [
+    statements: list[dict] = [
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
@@ -210,4 +233,15 @@ def _tls_only_policy(bucket_arn: str) -> str:
             "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
         },
     ]
+    if receives_access_logs:
+        statements.append(
+            {
+                "Sid": "S3LogDeliveryWritesAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

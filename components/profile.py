@@ -111,6 +111,8 @@ class EnvironmentProfile:
     encryption: Encryption = _spec(Encryption.CUSTOMER_MANAGED, "Which KMS keys encrypt data at rest.")
     kms_deletion_window_days: int = _spec(30, "Waiting period before a deleted KMS key is gone.", low=7, high=30)
     versioning: bool = _spec(True, "S3 object versioning.")
+    access_logging: bool = _spec(True, "S3 server access logs for every bucket, kept in a log bucket of the stack.")
+    access_log_retention_days: int = _spec(365, "Days access logs are kept.", low=1, high=36500)
     upload_expiration_days: int | None = _spec(
         None, "Delete uploaded originals after this many days; null keeps them.", low=1, high=36500
     )

@@ -24,6 +24,7 @@ REVIEW_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:s3/bucketVersioning:BucketVersioning": ("versioningConfiguration",),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
     "aws:s3/bucketNotification:BucketNotification": ("eventbridge",),
+    "aws:s3/bucketLogging:BucketLogging": ("targetBucket", "targetPrefix"),
     "aws:dynamodb/table:Table": ("name", "billingMode", "hashKey", "pointInTimeRecovery", "serverSideEncryption",
                                  "deletionProtectionEnabled", "ttl"),
     "aws:lambda/function:Function": ("name", "runtime", "architectures", "handler", "memorySize", "timeout",

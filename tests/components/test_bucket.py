@@ -167,3 +167,39 @@ def test_declares_in_both_modes(preview):
 
 def test_policy_document_is_json():
     assert document(declare().one("aws:s3/bucketPolicy:BucketPolicy"))["Version"] == "2012-10-17"
+
+
+def test_access_logs_go_to_the_log_bucket_under_the_bucket_name():
+    def build():
+        logs = Bucket("logs", BucketArgs(DISPOSABLE, receives_access_logs=True))
+        Bucket("photos", BucketArgs(DISPOSABLE, access_logs=logs))
+
+    synthesis = run(build)
+    (logging,) = synthesis.of_type("aws:s3/bucketLogging:BucketLogging")
+    assert logging.inputs["targetBucket"] == "image-pipeline-unit-logs-123456789012"
+    assert logging.inputs["targetPrefix"] == "photos/"
+    assert logging.parent == synthesis.one("pipeline:storage:Bucket", "photos").urn
+
+
+def test_the_log_bucket_lets_only_s3_log_delivery_of_this_account_write():
+    policy = run(lambda: Bucket("logs", BucketArgs(DISPOSABLE, receives_access_logs=True))).one(
+        "aws:s3/bucketPolicy:BucketPolicy"
+    )
+    delivery = statements(policy)[-1]
+    assert delivery == {
+        "Sid": "S3LogDeliveryWritesAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::image-pipeline-unit-logs-123456789012/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
+    assert [s["Sid"] for s in statements(declare().one("aws:s3/bucketPolicy:BucketPolicy"))] == [
+        "DenyInsecureTransport",
+        "DenyOutdatedTls",
+    ]
+
+
+def test_a_log_bucket_cannot_use_a_kms_key():
+    with pytest.raises(ValueError, match="must use SSE-S3"):
+        BucketArgs(PROTECTED, key=object(), receives_access_logs=True)

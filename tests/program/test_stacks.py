@@ -87,8 +87,18 @@ def test_prod_protects_retains_and_encrypts_every_stateful_resource_with_its_key
     assert all(g.inputs["kmsKeyId"] == key_arn for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup"))
     assert prod.one("aws:dynamodb/table:Table").inputs["serverSideEncryption"]["kmsKeyArn"] == key_arn
     assert prod.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
-    assert len(prod.of_type("aws:s3/bucketVersioning:BucketVersioning")) == 2
+    assert len(prod.of_type("aws:s3/bucketVersioning:BucketVersioning")) == len(prod.of_type("aws:s3/bucket:Bucket"))
     assert prod.one("aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is True
+
+
+def test_access_logging_follows_the_profile(stack, program):
+    logged = {r.name for r in program.of_type("aws:s3/bucketLogging:BucketLogging")}
+    if not profile_of(stack).access_logging:
+        assert not logged
+        return
+    assert logged == {"uploads-access-logging", "results-access-logging"}
+    target = program.one("aws:s3/bucket:Bucket", "access-logs-bucket").inputs["bucket"]
+    assert {r.inputs["targetBucket"] for r in program.of_type("aws:s3/bucketLogging:BucketLogging")} == {target}
 
 
 def test_no_iam_document_allows_a_wildcard_action(program):
