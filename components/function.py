@@ -1,7 +1,7 @@
 """A Lambda function that builds its own deployment package, logs to its own group and owns a least-privilege role."""
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +52,7 @@ class FunctionArgs:
             )
 
 
-class Function(pulumi.ComponentResource):
+class Function(iam.RoleOwner, pulumi.ComponentResource):
     """arm64, Python 3.13, JSON logs to an explicit group, X-Ray active tracing, and a role with nothing by default."""
 
     name: pulumi.Output[str]
@@ -98,9 +98,6 @@ class Function(pulumi.ComponentResource):
         self.name = self.function.name
         self.arn = self.function.arn
         self.register_outputs({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
-
-    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
-        return iam.attach(self, self.role, f"{self._logical_name}-{grant_name}", statements)
 
     def invoke_statements(self) -> list[Statement]:
         """What a caller needs to invoke this function: the function and its versions/aliases, nothing else."""

@@ -8,7 +8,7 @@ reviewer sees exactly which grant produced which statement.
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
@@ -79,13 +79,16 @@ class Grantable(Protocol):
     def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy: ...
 
 
-def attach(
-    owner: pulumi.Resource, role: aws.iam.Role, resource_name: str, statements: Sequence[Statement]
-) -> aws.iam.RolePolicy:
-    """One inline policy on `role`, parented to `owner`; shared implementation of `add_to_role_policy`."""
-    return aws.iam.RolePolicy(
-        resource_name,
-        role=role.id,
-        policy=policy_document(statements),
-        opts=pulumi.ResourceOptions(parent=owner),
-    )
+class RoleOwner:
+    """Mixin for components that own a role: each grant becomes one inline policy named `<component>-<grant>`."""
+
+    role: aws.iam.Role
+    _logical_name: str
+
+    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
+        return aws.iam.RolePolicy(
+            f"{self._logical_name}-{grant_name}",
+            role=self.role.id,
+            policy=policy_document(statements),
+            opts=pulumi.ResourceOptions(parent=cast(pulumi.Resource, self)),
+        )

@@ -33,7 +33,7 @@ class ObjectCreatedTriggerArgs:
     """Encrypts the dead-letter queue; None uses SQS-managed encryption."""
 
 
-class ObjectCreatedTrigger(pulumi.ComponentResource):
+class ObjectCreatedTrigger(iam.RoleOwner, pulumi.ComponentResource):
     rule_arn: pulumi.Output[str]
     dead_letter_queue_url: pulumi.Output[str]
 
@@ -71,9 +71,6 @@ class ObjectCreatedTrigger(pulumi.ComponentResource):
         self.rule_arn = self.rule.arn
         self.dead_letter_queue_url = self.dead_letter_queue.url
         self.register_outputs({"rule_arn": self.rule_arn, "dead_letter_queue_url": self.dead_letter_queue_url})
-
-    def add_to_role_policy(self, grant_name: str, statements: list[iam.Statement]) -> aws.iam.RolePolicy:
-        return iam.attach(self, self.role, f"{self._logical_name}-{grant_name}", statements)
 
     def _create_dead_letter_queue(self, name: str, args: ObjectCreatedTriggerArgs) -> aws.sqs.Queue:
         encryption = (

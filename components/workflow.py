@@ -1,7 +1,6 @@
 """A Step Functions state machine whose role is derived from its states, logging everything to its own group."""
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -34,7 +33,7 @@ class WorkflowArgs:
     """Defaults to the profile's workflow type."""
 
 
-class Workflow(pulumi.ComponentResource):
+class Workflow(iam.RoleOwner, pulumi.ComponentResource):
     """Logging level ALL with execution data (for Express this is the only execution history) and X-Ray tracing."""
 
     name: pulumi.Output[str]
@@ -85,9 +84,6 @@ class Workflow(pulumi.ComponentResource):
         self.name = self.state_machine.name
         self.arn = self.state_machine.arn
         self.register_outputs({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
-
-    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
-        return iam.attach(self, self.role, f"{self._logical_name}-{grant_name}", statements)
 
     def start_execution_statements(self) -> list[Statement]:
         """What a caller (an event rule, another workflow) needs to start this workflow, and nothing more."""
