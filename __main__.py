@@ -1,27 +1,27 @@
-"""Image pipeline: an upload to S3 starts a workflow (via EventBridge) that records the image in DynamoDB.
+"""Image pipeline: an upload to S3 starts a workflow (via EventBridge) that validates the image, renders it in a
+Lambda, and records every outcome in DynamoDB.
 
-uploads bucket ──Object Created──> EventBridge rule ──> Workflow ──> Lambda ──> images table
-  (uploads/)                        (retries, DLQ)      (Step Functions)  └────> results bucket
+    uploads bucket ──Object Created──> EventBridge rule ──> Workflow ──> validate (Lambda) ──> render (Lambda)
+      (uploads/)                        (retries, DLQ)     (Step Functions)   │                    │
+                                                                              └──> images table <──┴──> results bucket
 """
-
-from pathlib import Path
 
 import pulumi
 
+from app.code import LAMBDA_CODE
+from app.definition import upload_definition
+from app.environment import handler_environment
 from components.bucket import Bucket, BucketArgs, Expiration
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
-from components.packaging import CodeSource
 from components.profile import load_profile
 from components.provider import aws_provider
 from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs
-from workflows.upload import upload_definition
 
 UPLOAD_PREFIX = "uploads/"
-METADATA_PREFIX = "metadata/"
-HANDLERS = Path(__file__).parent / "handlers"
+RENDITIONS_PREFIX = "renditions/"
 
 profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
@@ -42,29 +42,37 @@ uploads = Bucket(
 )
 results = Bucket("results", BucketArgs(profile, key, access_logs=access_logs), aws)
 images = Table("images", TableArgs(profile, partition_key="objectKey", attributes={"objectKey": "S"}, key=key), aws)
-
-processor = Function(
-    "process",
-    FunctionArgs(
-        profile,
-        code=CodeSource(HANDLERS, packages=("pipeline",), requirements=HANDLERS / "requirements.txt"),
-        handler="pipeline.record.handler",
-        description="Reads an uploaded object and records it",
-        environment={
-            "TABLE_NAME": images.name,
-            "RESULTS_BUCKET": results.name,
-            "POWERTOOLS_SERVICE_NAME": "image-pipeline",
-        },
-        key=key,
-    ),
+idempotency = Table(
+    "idempotency",
+    TableArgs(profile, partition_key="id", attributes={"id": "S"}, key=key, ttl_attribute="expiration"),
     aws,
 )
-uploads.grant_read(processor, prefix=UPLOAD_PREFIX)
-uploads.grant_list(processor, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
-results.grant_write(processor, prefix=METADATA_PREFIX)
-images.grant_write(processor)
 
-workflow = Workflow("process-upload", WorkflowArgs(profile, upload_definition(processor, images), key), aws)
+environment = handler_environment(
+    profile, table=images.name, results_bucket=results.name, idempotency_table=idempotency.name,
+    upload_prefix=UPLOAD_PREFIX,
+)  # fmt: skip
+validator = Function(
+    "validate",
+    FunctionArgs(profile, LAMBDA_CODE, "pipeline.validate.handler", "Validates, describes and routes an upload",
+                 environment, key),
+    aws,
+)  # fmt: skip
+renderer = Function(
+    "render",
+    FunctionArgs(profile, LAMBDA_CODE, "pipeline.render.handler", "Makes and stores an upload's renditions",
+                 environment, key),
+    aws,
+)  # fmt: skip
+for function in (validator, renderer):
+    uploads.grant_read(function, prefix=UPLOAD_PREFIX)
+    uploads.grant_list(function, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
+    images.grant_write(function)
+    idempotency.grant_read_write(function, delete=True)  # Powertools releases a claim when the handler fails
+results.grant_write(renderer, prefix=RENDITIONS_PREFIX)
+results.grant_delete(renderer, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
+
+workflow = Workflow("process-upload", WorkflowArgs(profile, upload_definition(validator, renderer, images), key), aws)
 trigger = ObjectCreatedTrigger(
     "on-upload", ObjectCreatedTriggerArgs(profile, uploads, UPLOAD_PREFIX, workflow, key), aws
 )

@@ -17,6 +17,8 @@ WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 """Object writes only: no s3:DeleteObject (renditions are overwritten in place) and no s3:PutObjectAcl (ACLs are
 disabled by BucketOwnerEnforced)."""
 LIST_ACTIONS = ("s3:ListBucket",)
+DELETE_ACTIONS = ("s3:DeleteObject",)
+"""Current versions only: s3:DeleteObjectVersion is left out, so a versioned bucket keeps what was deleted."""
 
 ABORT_INCOMPLETE_MULTIPART_DAYS = 7
 NONCURRENT_VERSION_EXPIRATION_DAYS = 90
@@ -81,6 +83,11 @@ class Bucket(pulumi.ComponentResource):
         statements = self._object_statements(WRITE_ACTIONS, prefix)
         return grantee.add_to_role_policy(self._grant_name("write", prefix), statements)
 
+    def grant_delete(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
+        """Delete objects under `prefix` (in a versioned bucket this adds a delete marker; the data stays)."""
+        statements = self._object_statements(DELETE_ACTIONS, prefix, with_key=False)
+        return grantee.add_to_role_policy(self._grant_name("delete", prefix), statements)
+
     def grant_list(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
         """List keys, limited to `prefix` by condition (ListBucket is scoped to the bucket, not to objects)."""
         condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {}
@@ -91,10 +98,10 @@ class Bucket(pulumi.ComponentResource):
         scope = "-".join(part for part in prefix.split("/") if part)
         return "-".join(part for part in (intent, self._logical_name, scope) if part)
 
-    def _object_statements(self, actions: Sequence[str], prefix: str) -> list[Statement]:
+    def _object_statements(self, actions: Sequence[str], prefix: str, with_key: bool = True) -> list[Statement]:
         objects = self.arn.apply(lambda arn: f"{arn}/{prefix}*")
         statements = [Statement(actions=actions, resources=[objects], sid="Objects")]
-        if self._args.key is not None:
+        if with_key and self._args.key is not None:
             kms = self._args.key.encrypt() if actions == WRITE_ACTIONS else self._args.key.decrypt()
             statements.append(kms)
         return statements

@@ -100,6 +100,24 @@ class WorkflowSettings:
     retry: RetrySettings = _spec(RetrySettings(), "Retries on service exceptions.")
 
 
+class RenditionFormat(enum.StrEnum):
+    AUTO = "auto"
+    """JPEG for opaque images, WebP for images with transparency."""
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    rendition_sizes: tuple[int, ...] = _spec((1024, 512, 128), "Longest side of each rendition.", low=16, high=8192)
+    format: RenditionFormat = _spec(RenditionFormat.AUTO, "Output format of the renditions.")
+    quality: int = _spec(82, "JPEG/WebP quality of the renditions.", low=1, high=100)
+    max_megabytes: int = _spec(40, "Uploads over this size are refused before they are read.", low=1, high=5120)
+    max_megapixels: int = _spec(200, "Images whose header declares more are refused before decoding.", low=1, high=1000)
+    keep_personal_exif: bool = _spec(False, "Keep GPS position, owner and serial numbers in the image records.")
+
+
 @dataclass(frozen=True)
 class EnvironmentProfile:
     log_retention_days: int = _spec(365, "Retention of every log group.", choices=LOG_RETENTION_DAYS)
@@ -118,6 +136,7 @@ class EnvironmentProfile:
     )
     lambda_: LambdaSettings = _spec(LambdaSettings(), "Lambda function settings.")
     workflow: WorkflowSettings = _spec(WorkflowSettings(), "Step Functions settings.")
+    images: ImageSettings = _spec(ImageSettings(), "What the pipeline accepts and the renditions it makes.")
     tags: dict[str, str] = _spec({}, "Tags added to every taggable resource, beside Project/Environment/ManagedBy.")
 
     def __post_init__(self) -> None:
@@ -219,6 +238,8 @@ def _parse_value(hint: Any, meta: Mapping[str, Any], value: Any, path: str, prob
         return _parse_dataclass(hint, value, path, problems)
     if typing.get_origin(hint) is dict:
         return _parse_tags(value, path, problems)
+    if typing.get_origin(hint) is tuple:
+        return _parse_sizes(typing.get_args(hint)[0], meta, value, path, problems)
     parsed, expected = _coerce(hint, meta, value)
     if parsed is None:
         nullable = " or null" if optional else ""
@@ -242,6 +263,20 @@ def _coerce(hint: Any, meta: Mapping[str, Any], value: Any) -> tuple[Any, str]:
     kind = "an integer" if hint is int else "a number"
     ok = isinstance(value, number_types) and not isinstance(value, bool) and low <= value <= high
     return (hint(value) if ok else None), f"{kind} from {low:g} to {high:g}"
+
+
+def _parse_sizes(item: Any, meta: Mapping[str, Any], value: Any, path: str, problems: list[str]) -> tuple:
+    """A non-empty list whose items each obey the field's bounds."""
+    if not isinstance(value, list) or not value:
+        problems.append(f"{path}: {value!r} is not allowed; expected a non-empty list")
+        return ()
+    parsed = []
+    for index, element in enumerate(value):
+        result, expected = _coerce(item, meta, element)
+        if result is None:
+            problems.append(f"{path}[{index}]: {element!r} is not allowed; expected {expected}")
+        parsed.append(result)
+    return tuple(parsed)
 
 
 def _parse_tags(value: Any, path: str, problems: list[str]) -> dict[str, str]:

@@ -73,14 +73,19 @@ def _transition(next_state: str | None) -> dict[str, Any]:
     return {"Next": next_state} if next_state else {"End": True}
 
 
+def service_resource(service: str, action: str, integration: IntegrationPattern) -> str:
+    """`arn:aws:states:::ecs:runTask.sync`: an optimized or SDK integration with its waiting pattern."""
+    return f"arn:aws:states:::{service}:{action}{integration.value}"
+
+
 @dataclass(frozen=True)
 class Task(State):
     """A service integration. Retries on the service's transient errors are added unless `transient_errors` is empty."""
 
     name: str
-    service: str
-    action: str
-    parameters: Mapping[str, Any]
+    resource: Any
+    """The integration's ARN (see `service_resource`), or a Lambda function's ARN to invoke it directly."""
+    parameters: Mapping[str, Any] | None
     statements: Sequence[Statement]
     next: str | None = None
     integration: IntegrationPattern = IntegrationPattern.REQUEST_RESPONSE
@@ -92,12 +97,9 @@ class Task(State):
     comment: str = ""
 
     def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
-        asl: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": f"arn:aws:states:::{self.service}:{self.action}{self.integration.value}",
-            "Parameters": dict(self.parameters),
-            "ResultPath": self.result_path,
-        }
+        asl: dict[str, Any] = {"Type": "Task", "Resource": self.resource, "ResultPath": self.result_path}
+        if self.parameters is not None:
+            asl["Parameters"] = dict(self.parameters)
         if self.comment:
             asl["Comment"] = self.comment
         if self.result_selector:
@@ -119,6 +121,31 @@ class Task(State):
     @property
     def pattern(self) -> IntegrationPattern:
         return self.integration
+
+
+@dataclass(frozen=True)
+class When:
+    """One Choice rule: go to `next` when the string at `variable` equals `equals`."""
+
+    variable: str
+    equals: str
+    next: str
+
+    def to_asl(self) -> dict[str, Any]:
+        return {"Variable": self.variable, "StringEquals": self.equals, "Next": self.next}
+
+
+@dataclass(frozen=True)
+class Choice(State):
+    name: str
+    rules: Sequence[When]
+    default: str
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        return {"Type": "Choice", "Choices": [rule.to_asl() for rule in self.rules], "Default": self.default}
+
+    def targets(self) -> list[str]:
+        return [*(rule.next for rule in self.rules), self.default]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "
 WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
                  "dynamodb:DescribeTable")  # fmt: skip
 """DeleteItem is left out on purpose: records change state, they are not removed (TTL expires them)."""
+DELETE_ACTIONS = ("dynamodb:DeleteItem",)
 
 AttributeType = str  # "S" | "N" | "B"
 
@@ -85,6 +86,11 @@ class Table(pulumi.ComponentResource):
 
     def grant_write(self, grantee: Grantable) -> aws.iam.RolePolicy:
         return grantee.add_to_role_policy(f"write-{self._logical_name}", self._statements(WRITE_ACTIONS, decrypt=False))
+
+    def grant_read_write(self, grantee: Grantable, *, delete: bool = False) -> aws.iam.RolePolicy:
+        """Read and write items, and delete them only when asked (e.g. an idempotency store releasing a claim)."""
+        actions = [*READ_ACTIONS, *WRITE_ACTIONS, *(DELETE_ACTIONS if delete else ())]
+        return grantee.add_to_role_policy(f"read-write-{self._logical_name}", self._statements(actions, decrypt=False))
 
     def statements(self, actions: Sequence[str]) -> list[Statement]:
         """Exactly `actions` on this table and its indexes, plus the key use they imply; for workflow tasks."""

@@ -4,7 +4,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.function import Function
-from components.states import DYNAMODB_TRANSIENT_ERRORS, LAMBDA_TRANSIENT_ERRORS, Catch, Task
+from components.states import (
+    DYNAMODB_TRANSIENT_ERRORS,
+    LAMBDA_TRANSIENT_ERRORS,
+    Catch,
+    IntegrationPattern,
+    Task,
+    service_resource,
+)
 from components.table import Table
 
 
@@ -13,21 +20,24 @@ def lambda_invoke(
     function: Function,
     *,
     next: str | None = None,
-    payload_path: str = "$",
     result_path: str | None = "$.result",
+    retry_also: Sequence[str] = (),
     catch: Sequence[Catch] = (),
     comment: str = "",
 ) -> Task:
-    """Invoke synchronously and keep only the function's return value (not the invocation metadata)."""
+    """Invoke synchronously with the state as the payload; the result is the function's return value itself.
+
+    The function's ARN as the resource (rather than `arn:aws:states:::lambda:invoke`) returns the payload without
+    the invocation metadata around it, so later states read `$.result.field`, not `$.result.Payload.field`.
+    `retry_also` adds errors of the function's own that are worth retrying (e.g. a concurrent duplicate).
+    """
     return Task(
         name=name,
-        service="lambda",
-        action="invoke",
-        parameters={"FunctionName": function.arn, "Payload.$": payload_path},
-        result_selector={"Payload.$": "$.Payload"},
+        resource=function.arn,
+        parameters=None,
         result_path=result_path,
         statements=function.invoke_statements(),
-        transient_errors=LAMBDA_TRANSIENT_ERRORS,
+        transient_errors=(*LAMBDA_TRANSIENT_ERRORS, *retry_also),
         next=next,
         catch=catch,
         comment=comment,
@@ -61,8 +71,7 @@ def dynamodb_update_item(
         parameters["ConditionExpression"] = condition_expression
     return Task(
         name=name,
-        service="dynamodb",
-        action="updateItem",
+        resource=service_resource("dynamodb", "updateItem", IntegrationPattern.REQUEST_RESPONSE),
         parameters=parameters,
         result_path=result_path,
         statements=table.statements(["dynamodb:UpdateItem"]),

@@ -8,7 +8,7 @@ applies. Step Functions does not know the class hierarchy either: a Catch on ``P
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "ObjectNotFound", "PipelineError"]
+__all__ = ["ConfigurationError", "ObjectNotFound", "PipelineError", "StaleEvent"]
 
 
 class PipelineError(Exception):
@@ -20,7 +20,9 @@ class ConfigurationError(PipelineError):
 
     def __init__(self, variable: str) -> None:
         self.variable = variable
-        super().__init__(f"Environment variable {variable} is not set; set it on the Lambda function.")
+        super().__init__(
+            f"Environment variable {variable} is not set; set it on the Lambda function or the Fargate task definition."
+        )
 
 
 class ObjectNotFound(PipelineError):
@@ -35,4 +37,16 @@ class ObjectNotFound(PipelineError):
         super().__init__(
             f"No object{version} in bucket {bucket!r} under key {tried}; "
             "it was deleted or overwritten before the pipeline ran, or the event names a different object."
+        )
+
+
+class StaleEvent(PipelineError):
+    """A newer upload of the same key owns the record: this older (or repeated) event must not overwrite it."""
+
+    def __init__(self, object_key: str, sequencer: str) -> None:
+        self.object_key = object_key
+        self.sequencer = sequencer
+        super().__init__(
+            f"The record of {object_key!r} belongs to a newer upload than event sequencer {sequencer}; "
+            "this event was skipped so that it cannot overwrite the newer result."
         )

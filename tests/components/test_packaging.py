@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from app.code import LAMBDA_CODE
 from components import packaging
 from components.packaging import CodeSource, Package, PackagingError, build_package, elf_machines
 
 REPO = Path(__file__).resolve().parents[2]
-HANDLERS = REPO / "handlers"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -283,8 +283,7 @@ def test_elf_machines_reads_the_header(tmp_path: Path) -> None:
 @pytest.fixture(scope="module", params=["arm64", "x86_64"])
 def handlers_package(request: pytest.FixtureRequest) -> tuple[str, Package]:
     """The real handlers zip, built from PyPI wheels; .build/ keeps it across runs (it is gitignored)."""
-    source = CodeSource(root=HANDLERS, packages=("pipeline",), requirements=HANDLERS / "requirements.txt")
-    return request.param, _build(source, REPO / ".build" / "test-packaging", architecture=request.param)
+    return request.param, _build(LAMBDA_CODE, REPO / ".build" / "test-packaging", architecture=request.param)
 
 
 def test_handlers_package_has_wheels_for_its_architecture(handlers_package: tuple[str, Package]) -> None:
@@ -293,11 +292,14 @@ def test_handlers_package_has_wheels_for_its_architecture(handlers_package: tupl
     names = _names(package)
 
     assert f"pydantic_core/_pydantic_core.cpython-313-{machine}-linux-gnu.so" in names
+    assert f"PIL/_imaging.cpython-313-{machine}-linux-gnu.so" in names
     machines = elf_machines(package)
     wrong = {name: found for name, found in machines.items() if found != machine}
-    assert machines, "no shared objects found: pydantic-core and wrapt ship some"
+    assert machines, "no shared objects found: Pillow, pydantic-core and wrapt ship some"
     assert not wrong, f"{architecture} package holds shared objects for another machine: {wrong}"
     assert any(name.startswith("pipeline/") for name in names)
+    assert any(name.startswith("imaging/") for name in names)
+    assert not any(name.startswith("worker/") for name in names), "the worker ships in its container image"
 
 
 def test_handlers_package_leaves_out_the_runtime_sdk_and_fits(handlers_package: tuple[str, Package]) -> None:

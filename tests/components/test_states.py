@@ -4,14 +4,25 @@ import pytest
 
 from components.iam import Statement
 from components.profile import RetrySettings, WorkflowType
-from components.states import Catch, Definition, DefinitionError, Fail, IntegrationPattern, Pass, Succeed, Task
+from components.states import (
+    Catch,
+    Choice,
+    Definition,
+    DefinitionError,
+    Fail,
+    IntegrationPattern,
+    Pass,
+    Succeed,
+    Task,
+    When,
+    service_resource,
+)
 
 
 def task(name="Work", next=None, integration=IntegrationPattern.REQUEST_RESPONSE, **kwargs):
     return Task(
         name=name,
-        service="ecs",
-        action="runTask",
+        resource=service_resource("ecs", "runTask", integration),
         parameters={"Cluster": "arn:cluster"},
         statements=[Statement(actions=["ecs:RunTask"], resources=["arn:task-definition"])],
         next=next,
@@ -106,3 +117,15 @@ def test_permissions_are_collected_from_every_state():
 def test_wildcard_actions_cannot_even_be_declared():
     with pytest.raises(ValueError, match="wildcard actions are not allowed"):
         Statement(actions=["s3:*"], resources=["arn:aws:s3:::bucket"])
+
+
+def test_a_choice_renders_its_rules_and_default_and_its_targets_are_checked():
+    choice = Choice("Route", [When("$.route", "lambda", "Work")], default="Done")
+    assert choice.to_asl(RetrySettings()) == {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.route", "StringEquals": "lambda", "Next": "Work"}],
+        "Default": "Done",
+    }
+    Definition(start_at="Route", states=[choice, task(), Succeed("Done")])
+    with pytest.raises(DefinitionError, match=r"goes to \['Elsewhere'\]"):
+        Definition(start_at="Route", states=[Choice("Route", [When("$.r", "x", "Elsewhere")], "Done"), Succeed("Done")])

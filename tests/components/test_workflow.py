@@ -67,7 +67,8 @@ def test_definition_is_json_with_the_real_resource_arns(tmp_path):
     synthesis = build_flow(tmp_path)
     definition = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
     function_arn = synthesis.one("aws:lambda/function:Function").outputs["arn"]
-    assert definition["States"]["Work"]["Parameters"]["FunctionName"] == function_arn
+    assert definition["States"]["Work"]["Resource"] == function_arn
+    assert "Parameters" not in definition["States"]["Work"], "the whole state is the payload"
     assert definition["States"]["Record"]["Parameters"]["TableName"] == "image-pipeline-unit-records"
     assert definition["States"]["Work"]["Retry"][0]["ErrorEquals"][0] == "Lambda.ServiceException"
 
@@ -98,7 +99,7 @@ def test_express_with_a_sync_task_fails_before_anything_is_declared():
     definition = Definition(
         start_at="Run",
         states=[
-            Task("Run", "ecs", "runTask", {}, statements=[], integration=IntegrationPattern.RUN_JOB),
+            Task("Run", "arn:aws:states:::ecs:runTask.sync", {}, statements=[], integration=IntegrationPattern.RUN_JOB),
         ],
     )
     with pytest.raises(SynthesisError, match="EXPRESS workflows support only request-response") as raised:

@@ -18,7 +18,7 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-# Powertools reads these when Logger and Tracer are constructed, which happens when pipeline.record is imported
+# Powertools reads these when Logger and Tracer are constructed, which happens when the handlers are imported
 # (at collection, before any fixture runs): without them the Tracer would try to reach an X-Ray daemon.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "pipeline-test")
@@ -29,7 +29,10 @@ except ImportError:
     # The Lambda zip's root is handlers/, so the handlers import as `pipeline`; mirror that here.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "handlers"))
 
-from pipeline import record
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from imaging import ImagingSettings
+from pipeline import context
+from pipeline.context import Dependencies
 
 REGION = "eu-west-1"
 EVENT_ID = "17793124-05d4-b198-2fde-7ededc63b103"
@@ -39,15 +42,19 @@ EVENT_ID = "17793124-05d4-b198-2fde-7ededc63b103"
 class FakeLambdaContext:
     """The attributes of the Lambda context that Powertools' Logger reads."""
 
-    function_name: str = "pipeline-record"
+    function_name: str = "image-pipeline-test"
     memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:111122223333:function:pipeline-record"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:111122223333:function:image-pipeline-test"
     aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Powertools' idempotency expires in-progress records when the invocation would have timed out."""
+        return 60_000
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The fake AWS side of one test: clients and the unique names of its buckets and table."""
+    """The fake AWS side of one test: clients and the unique names of its buckets and tables."""
 
     s3: BaseClient
     dynamodb: BaseClient
@@ -55,6 +62,7 @@ class Pipeline:
     unversioned_bucket: str
     results_bucket: str
     table_name: str
+    idempotency_table: str
 
 
 def unique_name(prefix: str) -> str:
@@ -93,31 +101,43 @@ def pipeline_resources(aws: None) -> Pipeline:
         unversioned_bucket=unique_name("plain-uploads"),
         results_bucket=unique_name("results"),
         table_name=unique_name("objects"),
+        idempotency_table=unique_name("idempotency"),
     )
     for bucket in (resources.uploads_bucket, resources.unversioned_bucket, resources.results_bucket):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_versioning(Bucket=resources.uploads_bucket, VersioningConfiguration={"Status": "Enabled"})
-    dynamodb.create_table(
-        TableName=resources.table_name,
-        KeySchema=[{"AttributeName": "objectKey", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "objectKey", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    for table, key in ((resources.table_name, "objectKey"), (resources.idempotency_table, "id")):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
     return resources
 
 
-@pytest.fixture
-def dependencies(pipeline_resources: Pipeline) -> Iterator[record.Dependencies]:
-    """Injects the moto clients into the handler, and drops them afterwards."""
-    injected = record.Dependencies(
-        s3=pipeline_resources.s3,
-        dynamodb=pipeline_resources.dynamodb,
-        table_name=pipeline_resources.table_name,
-        results_bucket=pipeline_resources.results_bucket,
+def make_dependencies(
+    resources: Pipeline, settings: ImagingSettings | None = None, memory_mb: int = 1024
+) -> Dependencies:
+    return Dependencies(
+        s3=resources.s3,
+        dynamodb=resources.dynamodb,
+        table_name=resources.table_name,
+        results_bucket=resources.results_bucket,
+        idempotency=DynamoDBPersistenceLayer(table_name=resources.idempotency_table, boto3_client=resources.dynamodb),
+        imaging=settings or ImagingSettings(),
+        upload_prefix="uploads/",
+        memory_mb=memory_mb,
     )
-    record.set_dependencies(injected)
+
+
+@pytest.fixture
+def dependencies(pipeline_resources: Pipeline) -> Iterator[Dependencies]:
+    """Injects the moto clients into the handlers, and drops them afterwards."""
+    injected = make_dependencies(pipeline_resources)
+    context.set_dependencies(injected)
     yield injected
-    record.set_dependencies(None)
+    context.set_dependencies(None)
 
 
 @pytest.fixture
@@ -134,8 +154,10 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(record.logger.registered_formatter)
-    stdlib_logger = logging.getLogger(record.logger.name)
+    from pipeline import validate
+
+    handler.setFormatter(validate.logger.registered_formatter)
+    stdlib_logger = logging.getLogger(validate.logger.name)
     stdlib_logger.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     stdlib_logger.removeHandler(handler)
@@ -146,14 +168,21 @@ def make_event() -> Callable[..., dict[str, Any]]:
     """Builds an EventBridge "Object Created" event from S3, as the workflow hands it to the Lambda."""
 
     def build(
-        bucket: str, key: str, *, version_id: str | None = None, size: int = 5, etag: str = "etag"
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        size: int = 5,
+        etag: str = "etag",
+        sequencer: str = "617F08299329D189",
+        event_id: str = EVENT_ID,
     ) -> dict[str, Any]:
-        obj: dict[str, Any] = {"key": key, "size": size, "etag": etag, "sequencer": "617f08299329d189"}
+        obj: dict[str, Any] = {"key": key, "size": size, "etag": etag, "sequencer": sequencer}
         if version_id is not None:
             obj["version-id"] = version_id
         return {
             "version": "0",
-            "id": EVENT_ID,
+            "id": event_id,
             "detail-type": "Object Created",
             "source": "aws.s3",
             "account": "111122223333",

@@ -37,16 +37,16 @@ def test_stack_files_are_discovered(tmp_path):
 
 def test_options_are_recorded():
     program = synthesize("prod")
-    table = program.one("aws:dynamodb/table:Table")
+    table = program.one("aws:dynamodb/table:Table", "images-table")
     assert table.protect
     assert table.retain_on_delete
-    assert table.parent == program.one("pipeline:storage:Table").urn
-    function = program.one("aws:lambda/function:Function")
-    assert program.one("aws:cloudwatch/logGroup:LogGroup", "process-logs").urn in function.dependencies
+    assert table.parent == program.one("pipeline:storage:Table", "images").urn
+    function = program.one("aws:lambda/function:Function", "render-function")
+    assert program.one("aws:cloudwatch/logGroup:LogGroup", "render-logs").urn in function.dependencies
 
 
 def test_numbers_come_back_as_they_were_declared():
-    assert synthesize("dev").one("aws:lambda/function:Function").inputs["memorySize"] == 1024
+    assert synthesize("dev").one("aws:lambda/function:Function", "render-function").inputs["memorySize"] == 1024
 
 
 def test_unmocked_invokes_fail_loudly():

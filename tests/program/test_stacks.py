@@ -85,10 +85,11 @@ def test_prod_protects_retains_and_encrypts_every_stateful_resource_with_its_key
     for resource in stateful:
         assert (resource.protect, resource.retain_on_delete) == (True, True), resource.urn
     assert all(g.inputs["kmsKeyId"] == key_arn for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup"))
-    assert prod.one("aws:dynamodb/table:Table").inputs["serverSideEncryption"]["kmsKeyArn"] == key_arn
+    for table in prod.of_type("aws:dynamodb/table:Table"):
+        assert table.inputs["serverSideEncryption"]["kmsKeyArn"] == key_arn, table.urn
+        assert table.inputs["deletionProtectionEnabled"] is True, table.urn
     assert prod.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
     assert len(prod.of_type("aws:s3/bucketVersioning:BucketVersioning")) == len(prod.of_type("aws:s3/bucket:Bucket"))
-    assert prod.one("aws:dynamodb/table:Table").inputs["deletionProtectionEnabled"] is True
 
 
 def test_access_logging_follows_the_profile(stack, program):
@@ -147,27 +148,39 @@ def test_workflow_definition_is_valid_json_and_its_tasks_exist_in_the_program(pr
     function_arns = {f.outputs["arn"] for f in program.of_type("aws:lambda/function:Function")}
     table_names = {t.inputs["name"] for t in program.of_type("aws:dynamodb/table:Table")}
     tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
-    assert tasks, "the workflow has task states"
+    assert set(tasks) == {"Validate", "Render", "RecordFailure", "RecordNeedsFargate"}
     for name, state in tasks.items():
-        parameters = state["Parameters"]
-        if state["Resource"] == "arn:aws:states:::lambda:invoke":
-            assert parameters["FunctionName"] in function_arns, name
-        elif state["Resource"].startswith("arn:aws:states:::dynamodb:"):
-            assert parameters["TableName"] in table_names, name
+        if state["Resource"].startswith("arn:aws:lambda:"):
+            assert state["Resource"] in function_arns, name
+        elif state["Resource"] == "arn:aws:states:::dynamodb:updateItem":
+            assert state["Parameters"]["TableName"] == program.outputs["imagesTable"], name
+            assert state["Parameters"]["TableName"] in table_names, name
         else:
             pytest.fail(f"{name}: unexpected integration {state['Resource']}")
-    assert definition["StartAt"] in definition["States"]
+    assert definition["StartAt"] == "Validate"
 
 
-def test_every_failure_is_recorded_before_the_execution_fails(program):
-    definition = json.loads(program.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    process = definition["States"]["ProcessUpload"]
-    assert process["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": "RecordFailure", "ResultPath": "$.error"}]
-    record = definition["States"]["RecordFailure"]
-    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem"
-    assert record["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
-    assert record["Parameters"]["ExpressionAttributeValues"][":cause"] == {"S.$": "$.error.Cause"}
-    assert definition["States"][record["Next"]]["Type"] == "Fail"
+def test_every_outcome_ends_in_a_recorded_explained_state(program):
+    states = json.loads(program.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]
+    for name in ("Validate", "Render"):
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound"],
+             "Next": "Rejected", "ResultPath": "$.error"},
+            {"ErrorEquals": ["StaleEvent"], "Next": "Superseded", "ResultPath": "$.error"},
+            {"ErrorEquals": ["States.ALL"], "Next": "RecordFailure", "ResultPath": "$.error"},
+        ]  # fmt: skip
+    assert states["ChooseRenderer"]["Choices"] == [
+        {"Variable": "$.validation.route", "StringEquals": "lambda", "Next": "Render"}
+    ]
+    for name in ("RecordFailure", "RecordNeedsFargate"):
+        record = states[name]
+        assert record["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
+        assert record["Parameters"]["ConditionExpression"] == "attribute_not_exists(objectKey) OR rawSequencer = :raw"
+        assert states[record["Next"]]["Type"] == "Fail"
+        assert record["Catch"][0]["Next"] == "FailureNotRecorded"
+    assert states["RecordFailure"]["Parameters"]["ExpressionAttributeValues"][":cause"] == {"S.$": "$.error.Cause"}
+    terminal = {name for name, state in states.items() if state["Type"] in ("Fail", "Succeed")}
+    assert terminal == {"Rejected", "Failed", "NeedsFargate", "FailureNotRecorded", "Superseded", "Done"}
 
 
 def test_workflow_retries_follow_the_profile(stack, program):
@@ -179,19 +192,23 @@ def test_workflow_retries_follow_the_profile(stack, program):
         assert retrier["JitterStrategy"] == ("FULL" if retry.jitter else "NONE")
 
 
-def test_the_processor_may_read_uploads_write_metadata_and_records_only(program):
-    names = {p.name for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("process-")}
-    assert names == {
-        "process-logs-and-traces",
-        "process-read-uploads-uploads",
-        "process-list-uploads-uploads",
-        "process-write-results-metadata",
-        "process-write-images",
-        "process-upload-tasks",
-    }
+def test_each_handler_may_do_exactly_its_job(program):
+    def grants(function: str) -> set[str]:
+        return {p.name for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.startswith(f"{function}-")}
+
+    shared = {"logs-and-traces", "read-uploads-uploads", "list-uploads-uploads", "write-images",
+              "read-write-idempotency"}  # fmt: skip
+    assert grants("validate") == {f"validate-{name}" for name in shared}
+    assert grants("render") == {f"render-{name}" for name in shared | {"write-results-renditions",
+                                                                         "delete-results-renditions"}}  # fmt: skip
 
 
-def test_function_environment_names_the_table_and_results_bucket(program):
-    variables = program.one("aws:lambda/function:Function").inputs["environment"]["variables"]
-    assert variables["TABLE_NAME"] == program.outputs["imagesTable"]
-    assert variables["RESULTS_BUCKET"] == program.outputs["resultsBucket"]
+def test_handlers_get_the_tables_buckets_and_image_settings(stack, program):
+    images = profile_of(stack).images
+    for function in program.of_type("aws:lambda/function:Function"):
+        variables = function.inputs["environment"]["variables"]
+        assert variables["TABLE_NAME"] == program.outputs["imagesTable"]
+        assert variables["RESULTS_BUCKET"] == program.outputs["resultsBucket"]
+        assert variables["IDEMPOTENCY_TABLE"] == program.one("aws:dynamodb/table:Table", "idempotency-table").id
+        assert variables["RENDITION_SIZES"] == ",".join(map(str, images.rendition_sizes))
+        assert variables["MAX_IMAGE_PIXELS"] == str(images.max_megapixels * 1_000_000)

@@ -1,0 +1,63 @@
+"""What the image core may accept and what it produces; read from the function's environment, set by the profile."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+OUTPUT_FORMATS = ("AUTO", "JPEG", "PNG", "WEBP")
+"""AUTO: JPEG for opaque images, WebP (which keeps transparency) for images with an alpha channel."""
+DEFAULT_SIZES = (1024, 512, 128)
+
+
+@dataclass(frozen=True)
+class ImagingLimits:
+    max_bytes: int = 40 * 1024 * 1024
+    max_pixels: int = 200_000_000
+    """Checked from the header before decoding. Cameras stop near 100 MP; panoramas and scans go beyond, and the
+    biggest of those are rendered by the Fargate task, not the Lambda (see routing.py)."""
+    formats: tuple[str, ...] = ALLOWED_FORMATS
+
+
+@dataclass(frozen=True)
+class RenditionSpec:
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    """Longest side of each rendition in pixels; an image is never enlarged."""
+    format: str = "AUTO"
+    quality: int = 82
+
+    def __post_init__(self) -> None:
+        if not self.sizes or any(size < 1 for size in self.sizes):
+            raise ValueError(f"rendition sizes must be positive, got {self.sizes}")
+        if self.format not in OUTPUT_FORMATS:
+            raise ValueError(f"rendition format {self.format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"rendition quality must be 1-100, got {self.quality}")
+
+
+@dataclass(frozen=True)
+class ImagingSettings:
+    limits: ImagingLimits = field(default_factory=ImagingLimits)
+    renditions: RenditionSpec = field(default_factory=RenditionSpec)
+    keep_personal_exif: bool = False
+    """GPS position, owner and serial numbers stay out of renditions and records unless this is on."""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "ImagingSettings":
+        """`RENDITION_SIZES=1024,512,128`, `RENDITION_FORMAT`, `RENDITION_QUALITY`, `MAX_IMAGE_BYTES`,
+        `MAX_IMAGE_PIXELS`, `KEEP_PERSONAL_EXIF`; unset variables keep the defaults above."""
+        env = os.environ if environ is None else environ
+        limits, spec = ImagingLimits(), RenditionSpec()
+        sizes = tuple(int(size) for size in env["RENDITION_SIZES"].split(",")) if "RENDITION_SIZES" in env else None
+        return cls(
+            limits=ImagingLimits(
+                max_bytes=int(env.get("MAX_IMAGE_BYTES", limits.max_bytes)),
+                max_pixels=int(env.get("MAX_IMAGE_PIXELS", limits.max_pixels)),
+            ),
+            renditions=RenditionSpec(
+                sizes=sizes or spec.sizes,
+                format=env.get("RENDITION_FORMAT", spec.format).upper(),
+                quality=int(env.get("RENDITION_QUALITY", spec.quality)),
+            ),
+            keep_personal_exif=env.get("KEEP_PERSONAL_EXIF", "false").lower() == "true",
+        )

@@ -1,0 +1,83 @@
+"""What every handler works with: AWS clients, resource names and image settings, injectable for tests.
+
+Clients live at module scope so that warm invocations reuse them and their connections; they are built on first
+use rather than at import, so importing a handler (tests, tooling, cold-start measurements) needs no AWS setup.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.client import BaseClient
+from imaging import ImagingSettings
+
+from .errors import ConfigurationError
+
+TABLE_NAME_ENV = "TABLE_NAME"
+RESULTS_BUCKET_ENV = "RESULTS_BUCKET"
+IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
+UPLOAD_PREFIX_ENV = "UPLOAD_PREFIX"
+MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+"""Set by Lambda itself; the Fargate worker sets it from its task memory."""
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    s3: BaseClient
+    dynamodb: BaseClient
+    table_name: str
+    results_bucket: str
+    idempotency: DynamoDBPersistenceLayer
+    imaging: ImagingSettings
+    upload_prefix: str
+    memory_mb: int
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, session: boto3.Session | None = None
+    ) -> Dependencies:
+        environ = os.environ if environ is None else environ
+        # Settings first: a misconfigured function should say so before anything touches AWS.
+        table_name = _require(environ, TABLE_NAME_ENV)
+        results_bucket = _require(environ, RESULTS_BUCKET_ENV)
+        idempotency_table = _require(environ, IDEMPOTENCY_TABLE_ENV)
+        session = session or boto3.Session()
+        dynamodb = session.client("dynamodb")
+        return cls(
+            s3=session.client("s3"),
+            dynamodb=dynamodb,
+            table_name=table_name,
+            results_bucket=results_bucket,
+            idempotency=DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=dynamodb),
+            imaging=ImagingSettings.from_environment(environ),
+            upload_prefix=environ.get(UPLOAD_PREFIX_ENV, ""),
+            memory_mb=int(environ.get(MEMORY_ENV, "1024")),
+        )
+
+
+_dependencies: Dependencies | None = None
+
+
+def get_dependencies() -> Dependencies:
+    """The injected dependencies, or ones built once from the environment."""
+    global _dependencies
+    if _dependencies is None:
+        _dependencies = Dependencies.from_environment()
+    return _dependencies
+
+
+def set_dependencies(dependencies: Dependencies | None) -> None:
+    """Inject dependencies (tests, the local runner); ``None`` rebuilds them from the environment on next use."""
+    global _dependencies
+    _dependencies = dependencies
+
+
+def _require(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "")
+    if not value:
+        raise ConfigurationError(name)
+    return value

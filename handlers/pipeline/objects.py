@@ -1,0 +1,121 @@
+"""The uploaded object: which one the event names, where it really is, and a local copy to work on."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+from imaging import ImageTooLarge
+
+from .errors import ObjectNotFound
+
+SEQUENCER_WIDTH = 32
+
+
+@dataclass(frozen=True)
+class UploadEvent:
+    """The parts of S3's "Object Created" event the pipeline uses."""
+
+    bucket: str
+    key: str
+    """As delivered (possibly URL-encoded); it is also the record's key, so the workflow can name it too."""
+    version_id: str | None
+    etag: str
+    sequencer: str
+    event_time: str
+
+    @classmethod
+    def parse(cls, event: dict[str, Any]) -> UploadEvent:
+        """Powertools' model validates the shape; a malformed event raises its ValidationError."""
+        notification = parse(event=event, model=S3EventNotificationEventBridgeModel)
+        detail = notification.detail
+        return cls(
+            bucket=detail.bucket.name,
+            key=detail.object.key,
+            version_id=detail.object.version_id,
+            etag=detail.object.etag,
+            sequencer=detail.object.sequencer,
+            event_time=notification.time.isoformat(),
+        )
+
+    @property
+    def order(self) -> str:
+        """S3 sequencers compare as hex after left-padding the shorter one with zeros (S3's own rule)."""
+        return self.sequencer.upper().zfill(SEQUENCER_WIDTH)
+
+    @property
+    def version_tag(self) -> str:
+        """What distinguishes this upload from another under the same key: the version, or the ETag."""
+        return self.version_id or self.etag
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size_bytes: int
+    content_type: str
+
+
+def resolve(s3: BaseClient, upload: UploadEvent) -> StoredObject:
+    """Head the object under the key as delivered, falling back to the URL-decoded key.
+
+    S3 notifications URL-encode keys (a space arrives as '+'), yet '+' may also be a literal character of the key,
+    so the literal key is tried first and the decoded one only when the literal one does not exist.
+    """
+    decoded = unquote_plus(upload.key)
+    keys = (upload.key,) if decoded == upload.key else (upload.key, decoded)
+    for candidate in keys:
+        head = _head_or_none(s3, upload.bucket, candidate, upload.version_id)
+        if head is not None:
+            return StoredObject(
+                bucket=upload.bucket,
+                key=candidate,
+                version_id=head.get("VersionId") or upload.version_id,
+                etag=head["ETag"].strip('"'),
+                size_bytes=int(head["ContentLength"]),
+                content_type=head.get("ContentType") or "binary/octet-stream",
+            )
+    raise ObjectNotFound(bucket=upload.bucket, keys=keys, version_id=upload.version_id)
+
+
+def download(s3: BaseClient, stored: StoredObject, max_bytes: int, directory: Path | None = None) -> Path:
+    """Stream the object to a local file (constant memory), refusing it first if it is over the size limit."""
+    if stored.size_bytes > max_bytes:
+        raise ImageTooLarge(f"the file is {stored.size_bytes:,} bytes; the limit is {max_bytes:,} bytes")
+    extra = {"VersionId": stored.version_id} if stored.version_id else {}
+    handle, name = tempfile.mkstemp(prefix="upload-", dir=directory)
+    path = Path(name)
+    try:
+        with open(handle, "wb") as file:
+            s3.download_fileobj(stored.bucket, stored.key, file, ExtraArgs=extra or None)
+    except ClientError as error:
+        path.unlink()
+        if _status(error) == 404 or error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+            raise ObjectNotFound(bucket=stored.bucket, keys=(stored.key,), version_id=stored.version_id) from error
+        raise
+    return path
+
+
+def _head_or_none(s3: BaseClient, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:
+    params = {"Bucket": bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
+    try:
+        return s3.head_object(**params)
+    except ClientError as error:
+        # A HEAD response has no body, so the status code is the only reliable signal.
+        if _status(error) == 404:
+            return None
+        raise
+
+
+def _status(error: ClientError) -> int | None:
+    return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

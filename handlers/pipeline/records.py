@@ -1,0 +1,128 @@
+"""The image record's life: PROCESSING -> COMPLETE or FAILED, with conditional writes so order is kept.
+
+One item per object key. An upload claims the item when its sequencer is newer than the one recorded (or equal and
+not yet complete: a retry); every later write is conditional on still owning it (`rawSequencer` equal), so an older
+event that arrives late, or a slow run overtaken by a newer upload, can never overwrite the newer result. The
+workflow's own failure write (a direct DynamoDB task) uses the same ownership condition.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from .errors import StaleEvent
+from .objects import UploadEvent
+
+PROCESSING = "PROCESSING"
+COMPLETE = "COMPLETE"
+FAILED = "FAILED"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ImageRecords:
+    def __init__(self, dynamodb: BaseClient, table_name: str) -> None:
+        self._dynamodb = dynamodb
+        self._table = table_name
+
+    def claim(self, upload: UploadEvent) -> None:
+        """Mark PROCESSING for this upload, unless a newer upload (or this one, completed) owns the record."""
+        self._update(
+            upload,
+            {
+                "status": PROCESSING,
+                "bucket": upload.bucket,
+                "versionId": upload.version_id,
+                "versionTag": upload.version_tag,
+                "etag": upload.etag,
+                "rawSequencer": upload.sequencer,
+                "sequencer": upload.order,
+                "eventTime": upload.event_time,
+                "startedAt": _now(),
+            },
+            remove=("error", "cause", "route", "routeReason"),
+            condition="attribute_not_exists(objectKey) OR #sequencer < :order "
+            "OR (#sequencer = :order AND #status <> :complete)",
+            condition_values={":order": upload.order, ":complete": COMPLETE},
+        )
+
+    def route(self, upload: UploadEvent, metadata: dict[str, Any], route: str, reason: str) -> None:
+        self._update_owned(upload, {"metadata": metadata, "route": route, "routeReason": reason})
+
+    def complete(self, upload: UploadEvent, renditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Mark COMPLETE with the renditions; returns the renditions the record listed before (to clean up)."""
+        old = self._update_owned(
+            upload, {"status": COMPLETE, "renditions": renditions, "completedAt": _now()}, return_old=True
+        )
+        return old.get("renditions", [])
+
+    def fail(self, upload: UploadEvent, error: str, cause: str) -> bool:
+        """Mark FAILED with a human-readable cause; False when a newer upload owns the record (left untouched)."""
+        try:
+            self._update_owned(upload, {"status": FAILED, "error": error, "cause": cause})
+        except StaleEvent:
+            return False
+        return True
+
+    def _update_owned(self, upload: UploadEvent, values: dict[str, Any], *, return_old: bool = False) -> dict[str, Any]:
+        return self._update(
+            upload,
+            values,
+            condition="#rawSequencer = :raw",
+            condition_values={":raw": upload.sequencer},
+            return_old=return_old,
+        )
+
+    def _update(
+        self,
+        upload: UploadEvent,
+        values: dict[str, Any],
+        *,
+        condition: str,
+        condition_values: dict[str, Any],
+        remove: tuple[str, ...] = (),
+        return_old: bool = False,
+    ) -> dict[str, Any]:
+        present = {name: value for name, value in {**values, "updatedAt": _now()}.items() if value is not None}
+        names = {f"#{name}": name for name in [*present, *remove, "sequencer", "rawSequencer", "status"]}
+        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
+        if remove:
+            expression += " REMOVE " + ", ".join(f"#{name}" for name in remove)
+        attribute_values = {f":{name}": value for name, value in present.items()} | condition_values
+        used_names = {key: value for key, value in names.items() if key in expression or key in condition}
+        try:
+            response = self._dynamodb.update_item(
+                TableName=self._table,
+                Key={"objectKey": {"S": upload.key}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=used_names,
+                ExpressionAttributeValues={key: _serializer.serialize(_dynamo(value))
+                                           for key, value in attribute_values.items()},
+                ReturnValues="UPDATED_OLD" if return_old else "NONE",
+            )  # fmt: skip
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StaleEvent(upload.key, upload.sequencer) from error
+            raise
+        attributes = response.get("Attributes", {})
+        return {name: _deserializer.deserialize(value) for name, value in attributes.items()}
+
+
+def _dynamo(value: Any) -> Any:
+    """DynamoDB takes Decimal, not float: round-trip through JSON once instead of walking the structure."""
+    if isinstance(value, dict | list | float):
+        return json.loads(json.dumps(value), parse_float=Decimal)
+    return value
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

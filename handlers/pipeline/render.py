@@ -1,0 +1,125 @@
+"""The workflow's rendering task: make the renditions, store them under deterministic keys, complete the record.
+
+Handler string: ``pipeline.render.handler``. Input: the workflow state, i.e. the upload event with the validation
+result at ``validation``. The Fargate worker runs the same `render` with the same inputs.
+
+Rendition keys derive from the source key and its version, so reprocessing an upload overwrites its renditions,
+and a newer upload writes its own and, once its record is COMPLETE, deletes the ones it superseded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from imaging import ImageError, Rendition, inspect_image, render_renditions, rendition_key
+
+from .context import Dependencies, get_dependencies
+from .errors import ObjectNotFound, StaleEvent
+from .objects import StoredObject, UploadEvent, download
+from .records import ImageRecords
+from .validate import EVENT_IDENTITY
+
+logger = Logger()
+tracer = Tracer()
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+"""A rendition key never changes content (a new version gets a new key), so it may be cached for a year."""
+
+
+class RenditionRecord(TypedDict):
+    size: int
+    width: int
+    height: int
+    key: str
+    contentType: str
+    bytes: int
+
+
+class RenderResult(TypedDict):
+    objectKey: str
+    status: str
+    renditions: list[RenditionRecord]
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> RenderResult:
+    dependencies = get_dependencies()
+    config = IdempotencyConfig(event_key_jmespath=EVENT_IDENTITY, lambda_context=context)
+    once = idempotent_function(data_keyword_argument="event", persistence_store=dependencies.idempotency, config=config)
+    return once(render)(event=event, dependencies=dependencies)
+
+
+def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:
+    upload = UploadEvent.parse(event)
+    logger.append_keys(objectKey=upload.key, sequencer=upload.sequencer)
+    records = ImageRecords(dependencies.dynamodb, dependencies.table_name)
+    try:
+        renditions = _render_and_store(upload, _stored(event["validation"]["object"]), dependencies)
+    except (ImageError, ObjectNotFound) as error:
+        reason = error.reason if isinstance(error, ImageError) else str(error)
+        records.fail(upload, type(error).__name__, reason)
+        raise
+    try:
+        superseded = records.complete(upload, renditions)
+    except StaleEvent:
+        _delete(dependencies, [r["key"] for r in renditions])  # a newer upload took over while this one rendered
+        raise
+    _delete(dependencies, sorted({r["key"] for r in superseded} - {r["key"] for r in renditions}))
+    logger.info("Renditions stored", extra={"renditions": [r["key"] for r in renditions]})
+    return {"objectKey": upload.key, "status": "COMPLETE", "renditions": renditions}
+
+
+def _render_and_store(upload: UploadEvent, stored: StoredObject, dependencies: Dependencies) -> list[RenditionRecord]:
+    settings = dependencies.imaging
+    local = download(dependencies.s3, stored, settings.limits.max_bytes)
+    try:
+        header = inspect_image(local, settings.limits)
+        with tracer.provider.in_subsegment("render_renditions"):
+            renditions = render_renditions(local, header, settings.renditions)
+    finally:
+        local.unlink()
+    source_key = upload.key.removeprefix(dependencies.upload_prefix)
+    return [_store(dependencies, upload, source_key, rendition) for rendition in renditions]
+
+
+def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, rendition: Rendition) -> RenditionRecord:
+    key = rendition_key(source_key, upload.version_tag, rendition.size, rendition.extension)
+    dependencies.s3.put_object(
+        Bucket=dependencies.results_bucket,
+        Key=key,
+        Body=rendition.data,
+        ContentType=rendition.content_type,
+        CacheControl=CACHE_CONTROL,
+        Metadata={"source-key": upload.key, "source-version": upload.version_tag},
+    )
+    return {
+        "size": rendition.size,
+        "width": rendition.width,
+        "height": rendition.height,
+        "key": key,
+        "contentType": rendition.content_type,
+        "bytes": len(rendition.data),
+    }
+
+
+def _stored(summary: dict[str, Any]) -> StoredObject:
+    return StoredObject(
+        bucket=summary["bucket"],
+        key=summary["key"],
+        version_id=summary.get("versionId"),
+        etag=summary["etag"],
+        size_bytes=int(summary["sizeBytes"]),
+        content_type=summary["contentType"],
+    )
+
+
+def _delete(dependencies: Dependencies, keys: list[str]) -> None:
+    if keys:
+        dependencies.s3.delete_objects(
+            Bucket=dependencies.results_bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+        )

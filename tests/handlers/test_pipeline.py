@@ -1,0 +1,218 @@
+"""The Lambda handlers end to end against moto, called as the workflow calls them: validate, then render.
+
+Every accepted format goes through to a COMPLETE record and its renditions; every refused input ends in a FAILED
+record with a human-readable reason and the typed error, with no renditions and the original untouched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from imaging import CorruptImage, ImageTooLarge, ImagingLimits, ImagingSettings, TooManyPixels, UnsupportedFormat
+from PIL import Image
+from pipeline import context, render, validate
+from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
+from pydantic import ValidationError
+
+from tests.handlers import images
+from tests.handlers.conftest import make_dependencies
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.handlers.conftest import Pipeline
+
+_deserializer = TypeDeserializer()
+
+
+class Harness:
+    """Uploads an object and runs the two handlers the way the workflow does (validation kept at $.validation)."""
+
+    def __init__(self, resources: Pipeline, make_event: Callable[..., dict[str, Any]], lambda_context: Any) -> None:
+        self.resources = resources
+        self.make_event = make_event
+        self.context = lambda_context
+        self.bucket = resources.uploads_bucket
+
+    def upload(self, key: str, body: bytes, bucket: str | None = None) -> dict[str, Any]:
+        bucket = bucket or self.bucket
+        put = self.resources.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="image/jpeg")
+        return self.make_event(
+            bucket, key, version_id=put.get("VersionId"), etag=put["ETag"].strip('"'), size=len(body),
+            sequencer=f"{len(self.resources.s3.list_object_versions(Bucket=bucket).get('Versions', [])):016X}",
+        )  # fmt: skip
+
+    def run(self, event: dict[str, Any]) -> dict[str, Any]:
+        validation = validate.handler(event, self.context)
+        state = {**event, "validation": validation}
+        return render.handler(state, self.context) if validation["route"] == "lambda" else validation
+
+    def record(self, key: str) -> dict[str, Any]:
+        item = self.resources.dynamodb.get_item(TableName=self.resources.table_name, Key={"objectKey": {"S": key}})
+        return {name: _deserializer.deserialize(value) for name, value in item["Item"].items()}
+
+    def results(self) -> dict[str, bytes]:
+        listing = self.resources.s3.list_objects_v2(Bucket=self.resources.results_bucket).get("Contents", [])
+        s3 = self.resources.s3
+        return {o["Key"]: s3.get_object(Bucket=self.resources.results_bucket, Key=o["Key"])["Body"].read()
+                for o in listing}  # fmt: skip
+
+    def original(self, key: str) -> bytes:
+        return self.resources.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+
+@pytest.fixture
+def harness(dependencies, pipeline_resources, make_event, lambda_context) -> Harness:
+    return Harness(pipeline_resources, make_event, lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("make", "rendition_format", "size"),
+    [
+        (images.jpeg, "JPEG", (640, 480)),
+        (images.png, "JPEG", (640, 480)),
+        (images.webp, "JPEG", (640, 480)),
+        (lambda: images.jpeg(images.photo(800, 400), orientation=6), "JPEG", (400, 800)),
+        (images.grayscale_jpeg, "JPEG", (640, 480)),
+        (images.cmyk_jpeg, "JPEG", (640, 480)),
+        (images.png_with_alpha, "WEBP", (640, 480)),
+    ],
+    ids=["jpeg", "png", "webp", "portrait-exif", "grayscale", "cmyk", "alpha"],
+)
+def test_accepted_images_complete_with_renditions(harness, make, rendition_format, size):
+    data = make()
+    event = harness.upload("uploads/photo.img", data)
+    result = harness.run(event)
+    record = harness.record("uploads/photo.img")
+    assert result["status"] == record["status"] == "COMPLETE"
+    assert record["route"] == "lambda"
+    assert record["metadata"]["sha256"]
+    assert record["metadata"]["sizeBytes"] == len(data)
+    stored = harness.results()
+    assert sorted(stored) == sorted(r["key"] for r in record["renditions"])
+    largest = record["renditions"][0]
+    image = Image.open(__import__("io").BytesIO(stored[largest["key"]]))
+    assert (image.format, image.size) == (rendition_format, size)
+    version = event["detail"]["object"]["version-id"]
+    assert largest["key"] == f"renditions/photo.img/{version}/1024.{image.format.lower().replace('jpeg', 'jpg')}"
+    assert harness.original("uploads/photo.img") == data
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "reason", "settings"),
+    [
+        (images.gif(), UnsupportedFormat, "GIF is not accepted", None),
+        (images.text_named_like_an_image(), UnsupportedFormat, "match no image format", None),
+        (images.jpeg(), ImageTooLarge, "the limit is 1,000 bytes", ImagingSettings(ImagingLimits(max_bytes=1000))),
+        (images.png_bomb(), TooManyPixels, "too many pixels", None),
+        (images.truncated_jpeg(), CorruptImage, "the JPEG is truncated", None),
+        (images.corrupt_png(), CorruptImage, "cannot be decoded", None),
+        (b"", CorruptImage, "the file is empty", None),
+    ],
+    ids=["gif", "text", "too-large", "bomb", "truncated", "corrupt", "empty"],
+)
+def test_refused_inputs_end_failed_with_the_reason_and_nothing_written(
+    harness, pipeline_resources, data, error, reason, settings
+):
+    if settings:
+        context.set_dependencies(make_dependencies(pipeline_resources, settings))
+    event = harness.upload("uploads/bad.jpg", data)
+    with pytest.raises(error, match=reason):
+        harness.run(event)
+    record = harness.record("uploads/bad.jpg")
+    assert record["status"] == "FAILED"
+    assert record["error"] == error.__name__
+    assert reason in record["cause"]
+    assert harness.results() == {}, "no renditions for a refused image"
+    assert harness.original("uploads/bad.jpg") == data, "the original is untouched"
+
+
+def test_a_missing_object_is_recorded_failed(harness, make_event):
+    event = make_event(harness.bucket, "uploads/gone.jpg", version_id="nope", sequencer="01")
+    with pytest.raises(ObjectNotFound):
+        harness.run(event)
+    record = harness.record("uploads/gone.jpg")
+    assert (record["status"], record["error"]) == ("FAILED", "ObjectNotFound")
+
+
+def test_a_malformed_event_is_refused_before_anything_is_written(harness, make_event):
+    event = make_event(harness.bucket, "uploads/x.jpg")
+    del event["detail"]["object"]
+    with pytest.raises(ValidationError):
+        validate.handler(event, harness.context)
+    assert harness.resources.dynamodb.scan(TableName=harness.resources.table_name)["Count"] == 0
+
+
+def test_the_same_event_twice_gives_one_record_and_the_same_renditions(harness, monkeypatch):
+    event = harness.upload("uploads/twice.jpg", images.jpeg())
+    first = harness.run(event)
+    first_record, first_results = harness.record("uploads/twice.jpg"), harness.results()
+    calls = []
+    monkeypatch.setattr(render, "render_renditions", lambda *args: calls.append(args) or [])
+    second = harness.run(event)
+    assert second == first
+    assert calls == [], "the duplicate was answered from the idempotency store, not rendered again"
+    assert harness.record("uploads/twice.jpg")["renditions"] == first_record["renditions"]
+    assert harness.results() == first_results
+    assert harness.resources.dynamodb.scan(TableName=harness.resources.table_name)["Count"] == 1
+
+
+def test_an_older_event_arriving_late_does_not_overwrite_the_newer_result(harness):
+    older = harness.upload("uploads/cat.jpg", images.jpeg(images.photo(300, 200)))
+    newer = harness.upload("uploads/cat.jpg", images.jpeg(images.photo(200, 300)))
+    harness.run(newer)
+    with pytest.raises(StaleEvent, match="belongs to a newer upload"):
+        harness.run(older)
+    record = harness.record("uploads/cat.jpg")
+    assert record["status"] == "COMPLETE"
+    assert record["versionId"] == newer["detail"]["object"]["version-id"]
+    assert record["renditions"][0]["height"] == 300
+
+
+def test_a_new_version_replaces_the_renditions(harness):
+    first = harness.upload("uploads/dog.jpg", images.jpeg(images.photo(300, 200)))
+    harness.run(first)
+    old_keys = set(harness.results())
+    second = harness.upload("uploads/dog.jpg", images.jpeg(images.photo(200, 300)))
+    harness.run(second)
+    new_keys = set(harness.results())
+    assert old_keys.isdisjoint(new_keys), "superseded renditions are deleted"
+    assert all(second["detail"]["object"]["version-id"] in key for key in new_keys)
+
+
+def test_unversioned_uploads_use_the_etag_as_version(harness, pipeline_resources):
+    event = harness.upload("uploads/plain.jpg", images.jpeg(), bucket=pipeline_resources.unversioned_bucket)
+    harness.bucket = pipeline_resources.unversioned_bucket
+    harness.run(event)
+    etag = event["detail"]["object"]["etag"]
+    assert all(f"/{etag}/" in key for key in harness.results())
+
+
+def test_url_encoded_keys_resolve_to_the_stored_object(harness):
+    event = harness.upload("uploads/my cat.jpg", images.jpeg())
+    event["detail"]["object"]["key"] = "uploads/my+cat.jpg"
+    harness.run(event)
+    assert harness.record("uploads/my+cat.jpg")["status"] == "COMPLETE"
+
+
+def test_images_too_big_for_the_lambda_are_routed_to_fargate_and_recorded(harness, pipeline_resources):
+    context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=128))
+    result = harness.run(harness.upload("uploads/huge.png", images.png()))
+    assert result["route"] == "fargate"
+    record = harness.record("uploads/huge.png")
+    assert (record["status"], record["route"]) == ("PROCESSING", "fargate")
+    assert "does not fit the Lambda" in record["routeReason"]
+
+
+def test_logs_are_json_with_the_event_id_as_correlation_id(harness, log_lines):
+    harness.run(harness.upload("uploads/log.jpg", images.jpeg()))
+    validated = next(line for line in log_lines() if line["message"] == "Upload validated")
+    assert validated["correlation_id"] == "17793124-05d4-b198-2fde-7ededc63b103"
+    assert validated["objectKey"] == "uploads/log.jpg"
+
+
+def test_a_missing_setting_is_named():
+    with pytest.raises(ConfigurationError, match="IDEMPOTENCY_TABLE"):
+        context.Dependencies.from_environment({"TABLE_NAME": "t", "RESULTS_BUCKET": "b"})

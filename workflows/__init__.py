@@ -1,1 +1,0 @@
-"""The pipeline's state machine definitions, built from the components' task integrations."""
