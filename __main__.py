@@ -22,6 +22,7 @@ from components.workflow import Workflow, WorkflowArgs
 
 UPLOAD_PREFIX = "uploads/"
 RENDITIONS_PREFIX = "renditions/"
+VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
 
 profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
@@ -55,7 +56,7 @@ environment = handler_environment(
 validator = Function(
     "validate",
     FunctionArgs(profile, LAMBDA_CODE, "pipeline.validate.handler", "Validates, describes and routes an upload",
-                 environment, key),
+                 environment, key, memory_mb=VALIDATE_MEMORY_MB),
     aws,
 )  # fmt: skip
 renderer = Function(

@@ -21,6 +21,7 @@ def handler_environment(
         "RESULTS_BUCKET": results_bucket,
         "IDEMPOTENCY_TABLE": idempotency_table,
         "UPLOAD_PREFIX": upload_prefix,
+        "RENDER_MEMORY_MB": str(profile.lambda_.memory_mb),
         "RENDITION_SIZES": ",".join(str(size) for size in images.rendition_sizes),
         "RENDITION_FORMAT": images.format.value.upper(),
         "RENDITION_QUALITY": str(images.quality),

@@ -21,8 +21,10 @@ TABLE_NAME_ENV = "TABLE_NAME"
 RESULTS_BUCKET_ENV = "RESULTS_BUCKET"
 IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
 UPLOAD_PREFIX_ENV = "UPLOAD_PREFIX"
+RENDER_MEMORY_ENV = "RENDER_MEMORY_MB"
+"""The rendering function's memory, which routing is about: the validating function may have less."""
 MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
-"""Set by Lambda itself; the Fargate worker sets it from its task memory."""
+"""Set by Lambda itself; the fallback when RENDER_MEMORY_MB is not set."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Dependencies:
             idempotency=DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=dynamodb),
             imaging=ImagingSettings.from_environment(environ),
             upload_prefix=environ.get(UPLOAD_PREFIX_ENV, ""),
-            memory_mb=int(environ.get(MEMORY_ENV, "1024")),
+            memory_mb=int(environ.get(RENDER_MEMORY_ENV) or environ.get(MEMORY_ENV) or "1024"),
         )
 
 

@@ -212,3 +212,5 @@ def test_handlers_get_the_tables_buckets_and_image_settings(stack, program):
         assert variables["IDEMPOTENCY_TABLE"] == program.one("aws:dynamodb/table:Table", "idempotency-table").id
         assert variables["RENDITION_SIZES"] == ",".join(map(str, images.rendition_sizes))
         assert variables["MAX_IMAGE_PIXELS"] == str(images.max_megapixels * 1_000_000)
+        assert variables["RENDER_MEMORY_MB"] == str(profile_of(stack).lambda_.memory_mb), "routing is about render"
+    assert program.one("aws:lambda/function:Function", "validate-function").inputs["memorySize"] == 512
