@@ -12,6 +12,7 @@ allowed.
 import dataclasses
 import difflib
 import enum
+import ipaddress
 import json
 import re
 import types
@@ -118,6 +119,57 @@ class ImageSettings:
     keep_personal_exif: bool = _spec(False, "Keep GPS position, owner and serial numbers in the image records.")
 
 
+class EgressMode(enum.StrEnum):
+    PUBLIC_IP = "public-ip"
+    """The task gets a public IP in a public subnet; its security group allows only outbound 443. No idle cost."""
+    NAT = "nat"
+    """Private subnets reach the internet through a NAT gateway (about $33/month plus data)."""
+    ENDPOINTS = "endpoints"
+    """Private subnets with no internet route: interface endpoints for ECR, logs, STS and Secrets Manager."""
+
+
+class FlowLogTraffic(enum.StrEnum):
+    REJECT = "REJECT"
+    ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    cidr_block: str = _spec("10.20.0.0/16", "The VPC's address range (a /16 to /24 private range).")
+    egress: EgressMode = _spec(EgressMode.ENDPOINTS, "How the Fargate task reaches AWS APIs.")
+    flow_log_traffic: FlowLogTraffic = _spec(FlowLogTraffic.ALL, "Which traffic VPC flow logs record.")
+
+
+FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
+FARGATE_MEMORY_MB_BY_CPU = {
+    256: (512, 2048),
+    512: (1024, 4096),
+    1024: (2048, 8192),
+    2048: (4096, 16384),
+    4096: (8192, 30720),
+    8192: (16384, 61440),
+    16384: (32768, 122880),
+}
+"""Fargate's allowed memory range for each CPU size (in steps of 1 GB above 1 GB)."""
+
+
+@dataclass(frozen=True)
+class FargateSettings:
+    cpu: int = _spec(2048, "CPU units of the worker task (1024 = 1 vCPU).", choices=FARGATE_CPU)
+    memory_mb: int = _spec(8192, "Memory of the worker task; must suit the CPU size.", low=512, high=122880)
+    ephemeral_storage_gib: int = _spec(21, "Scratch space for downloads (Fargate's minimum is 21).", low=21, high=200)
+    container_insights: bool = _spec(True, "ECS Container Insights metrics (billed per metric).")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    catalog: bool = _spec(True, "Keep an Aurora Serverless v2 catalog of processed images.")
+    min_capacity: float = _spec(0.5, "Minimum ACUs; 0 lets the cluster pause when idle.", low=0, high=256)
+    max_capacity: float = _spec(4.0, "Maximum ACUs.", low=1, high=256)
+    auto_pause_seconds: int = _spec(300, "Idle seconds before a 0-ACU cluster pauses.", low=300, high=86400)
+    backup_retention_days: int = _spec(7, "Days of automated backups.", low=1, high=35)
+
+
 @dataclass(frozen=True)
 class EnvironmentProfile:
     log_retention_days: int = _spec(365, "Retention of every log group.", choices=LOG_RETENTION_DAYS)
@@ -137,6 +189,9 @@ class EnvironmentProfile:
     lambda_: LambdaSettings = _spec(LambdaSettings(), "Lambda function settings.")
     workflow: WorkflowSettings = _spec(WorkflowSettings(), "Step Functions settings.")
     images: ImageSettings = _spec(ImageSettings(), "What the pipeline accepts and the renditions it makes.")
+    network: NetworkSettings = _spec(NetworkSettings(), "The VPC the Fargate task and the database live in.")
+    fargate: FargateSettings = _spec(FargateSettings(), "The worker task for images too big for the Lambda.")
+    database: DatabaseSettings = _spec(DatabaseSettings(), "The Aurora Serverless v2 image catalog.")
     tags: dict[str, str] = _spec({}, "Tags added to every taggable resource, beside Project/Environment/ManagedBy.")
 
     def __post_init__(self) -> None:
@@ -254,6 +309,8 @@ def _coerce(hint: Any, meta: Mapping[str, Any], value: Any) -> tuple[Any, str]:
         return (hint(value) if value in allowed else None), f"one of {', '.join(map(str, allowed))}"
     if hint is bool:
         return (value if isinstance(value, bool) else None), "true or false"
+    if hint is str:
+        return (value if isinstance(value, str) and value else None), "a non-empty string"
     choices = meta.get("choices")
     if choices:
         ok = isinstance(value, int) and not isinstance(value, bool) and value in choices
@@ -301,4 +358,29 @@ def _contradictions(profile: "EnvironmentProfile") -> list[str]:
             "emptying a bucket on delete contradicts keeping it: set forceDestroy: false, "
             "or set both retainOnDelete: false and protect: false"
         )
+    low, high = FARGATE_MEMORY_MB_BY_CPU[profile.fargate.cpu]
+    if not low <= profile.fargate.memory_mb <= high:
+        problems.append(
+            f"{prefix}.fargate.memoryMb: {profile.fargate.memory_mb} is not allowed with cpu {profile.fargate.cpu}; "
+            f"expected {low} to {high}"
+        )
+    database = profile.database
+    if database.min_capacity * 2 != int(database.min_capacity * 2) or database.min_capacity > database.max_capacity:
+        problems.append(
+            f"{prefix}.database.minCapacity: {database.min_capacity} is not allowed; expected a multiple of 0.5 "
+            f"no greater than maxCapacity ({database.max_capacity})"
+        )
+    if not _is_private_cidr(profile.network.cidr_block):
+        problems.append(
+            f"{prefix}.network.cidrBlock: {profile.network.cidr_block!r} is not allowed; expected a private range "
+            "(10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) of size /16 to /24"
+        )
     return problems
+
+
+def _is_private_cidr(cidr: str) -> bool:
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError:
+        return False
+    return isinstance(network, ipaddress.IPv4Network) and network.is_private and 16 <= network.prefixlen <= 24

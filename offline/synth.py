@@ -138,6 +138,13 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "endpoint": f"ec2.{self.region}.amazonaws.com",
                 "description": self.region,
             },
+            "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                "names": [f"{self.region}{zone}" for zone in "abc"],
+                "zoneIds": [f"{self.region[:3]}{self.region[-1]}-az{index}" for index in (1, 2, 3)],
+                "groupNames": [self.region] * 3,
+                "id": self.region,
+                "state": "available",
+            },
             "aws:index/getPartition:getPartition": {
                 "partition": "aws",
                 "dnsSuffix": "amazonaws.com",
@@ -180,6 +187,30 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:sqs:{region}:{account}:{physical}",
             },
             "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:aws:events:{region}:{account}:rule/{physical}"},
+            "aws:rds/cluster:Cluster": {
+                "id": physical,
+                "arn": f"arn:aws:rds:{region}:{account}:cluster:{physical}",
+                "endpoint": f"{physical}.cluster-offline.{region}.rds.amazonaws.com",
+                "port": state.get("port", 5432),
+                "masterUserSecrets": [
+                    {
+                        "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:rds!cluster-{physical}-AbCdEf",
+                        "secretStatus": "active",
+                        "kmsKeyId": state.get("masterUserSecretKmsKeyId", "alias/aws/secretsmanager"),
+                    }
+                ],
+            },
+            "aws:ecs/cluster:Cluster": {"arn": f"arn:aws:ecs:{region}:{account}:cluster/{physical}"},
+            "aws:ecs/taskDefinition:TaskDefinition": {
+                "arn": f"arn:aws:ecs:{region}:{account}:task-definition/{state.get('family', physical)}:1",
+                "arnWithoutRevision": f"arn:aws:ecs:{region}:{account}:task-definition/{state.get('family', physical)}",
+                "revision": 1,
+            },
+            "aws:ecr/repository:Repository": {
+                "arn": f"arn:aws:ecr:{region}:{account}:repository/{physical}",
+                "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{physical}",
+                "registryId": account,
+            },
         }
         return by_type.get(type_token, {})
 
