@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from imaging import ImageTooLarge
 
 from .errors import ObjectNotFound
+from .events import ObjectCreatedEvent
 
 SEQUENCER_WIDTH = 32
 
@@ -33,8 +32,8 @@ class UploadEvent:
 
     @classmethod
     def parse(cls, event: dict[str, Any]) -> UploadEvent:
-        """Powertools' model validates the shape; a malformed event raises its ValidationError."""
-        notification = parse(event=event, model=S3EventNotificationEventBridgeModel)
+        """A malformed event raises pydantic's ValidationError, naming the missing or invalid field."""
+        notification = ObjectCreatedEvent.model_validate(event)
         detail = notification.detail
         return cls(
             bucket=detail.bucket.name,
