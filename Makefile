@@ -22,3 +22,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt handlers/requirements.
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+.PHONY: bench
+bench: $(VENV)/.installed bench/node_modules/.installed  ## Image core vs naive Pillow vs sharp; not part of `test`
+	$(PY) bench/run.py
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	touch $@
