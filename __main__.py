@@ -1,20 +1,28 @@
 """Image pipeline: an upload to S3 starts a workflow (via EventBridge) that validates the image, renders it in a
-Lambda, and records every outcome in DynamoDB.
+Lambda (or, when its decode does not fit the Lambda, in a Fargate task), records every outcome in DynamoDB and
+catalogues the image in Aurora Serverless v2.
 
-    uploads bucket ──Object Created──> EventBridge rule ──> Workflow ──> validate (Lambda) ──> render (Lambda)
-      (uploads/)                        (retries, DLQ)     (Step Functions)   │                    │
-                                                                              └──> images table <──┴──> results bucket
+  uploads ─Object Created─> EventBridge rule ─> upload workflow (Express) ─> validate ─> render (Lambda) ─┐
+  bucket                     (retries, DLQ)        │ too big for the Lambda                               ├─> catalog
+                                                   └─> heavy-path workflow (Standard) ─> worker (Fargate) ─┘  (Aurora)
+  images table: PROCESSING -> COMPLETE / FAILED        results bucket: renditions/
 """
 
 import pulumi
 
-from app.code import LAMBDA_CODE
+from app.catalog import finish
+from app.code import LAMBDA_CODE, WORKER_IMAGE
 from app.definition import upload_definition
 from app.environment import handler_environment
+from app.heavy import heavy_definition
+from app.migrations import migrate_on_deploy
 from components.bucket import Bucket, BucketArgs, Expiration
+from components.database import ServerlessDatabase, ServerlessDatabaseArgs
+from components.fargate import FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
-from components.profile import load_profile
+from components.network import Network, NetworkArgs
+from components.profile import WorkflowType, load_profile
 from components.provider import aws_provider
 from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
@@ -28,6 +36,7 @@ profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
 key = EncryptionKey("data", EncryptionKeyArgs(profile), aws) if profile.customer_managed_keys else None
 
+# Storage
 access_logs = (
     Bucket(
         "access-logs",
@@ -48,7 +57,18 @@ idempotency = Table(
     TableArgs(profile, partition_key="id", attributes={"id": "S"}, key=key, ttl_attribute="expiration"),
     aws,
 )
+network = Network("network", NetworkArgs(profile, key), aws)
+catalog = (
+    ServerlessDatabase(
+        "catalog", ServerlessDatabaseArgs(profile, network.database_subnet_ids, network.vpc_id, key), aws
+    )
+    if profile.database.catalog
+    else None
+)
+if catalog:
+    migrate_on_deploy(catalog, profile, key, aws)
 
+# Compute: two Lambdas and the Fargate worker, all running the same image core
 environment = handler_environment(
     profile, table=images.name, results_bucket=results.name, idempotency_table=idempotency.name,
     upload_prefix=UPLOAD_PREFIX,
@@ -65,15 +85,37 @@ renderer = Function(
                  environment, key),
     aws,
 )  # fmt: skip
-for function in (validator, renderer):
-    uploads.grant_read(function, prefix=UPLOAD_PREFIX)
-    uploads.grant_list(function, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
-    images.grant_write(function)
-    idempotency.grant_read_write(function, delete=True)  # Powertools releases a claim when the handler fails
-results.grant_write(renderer, prefix=RENDITIONS_PREFIX)
-results.grant_delete(renderer, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
+worker_security_group = network.security_group("worker", "The Fargate worker: no ingress, HTTPS out only")
+worker = FargateTask(
+    "worker",
+    FargateTaskArgs(
+        profile,
+        WORKER_IMAGE,
+        TaskPlacement(network.task_placement.subnet_ids, [worker_security_group.id],
+                      network.task_placement.assign_public_ip),
+        environment={**environment, "WORKER_MEMORY_MB": str(profile.fargate.memory_mb)},
+        key=key,
+    ),
+    aws,
+)  # fmt: skip
+for processor in (validator, renderer, worker):
+    uploads.grant_read(processor, prefix=UPLOAD_PREFIX)
+    uploads.grant_list(processor, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
+    images.grant_write(processor)
+for processor in (validator, renderer):
+    idempotency.grant_read_write(processor, delete=True)  # Powertools releases a claim when the handler fails
+for processor in (renderer, worker):
+    results.grant_write(processor, prefix=RENDITIONS_PREFIX)
+    results.grant_delete(processor, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
 
-workflow = Workflow("process-upload", WorkflowArgs(profile, upload_definition(validator, renderer, images), key), aws)
+# Orchestration
+done = finish(images, catalog)
+heavy_path = Workflow(
+    "heavy-path", WorkflowArgs(profile, heavy_definition(worker, images, done), key, type=WorkflowType.STANDARD), aws
+)
+workflow = Workflow(
+    "process-upload", WorkflowArgs(profile, upload_definition(validator, renderer, images, heavy_path, done), key), aws
+)
 trigger = ObjectCreatedTrigger(
     "on-upload", ObjectCreatedTriggerArgs(profile, uploads, UPLOAD_PREFIX, workflow, key), aws
 )
@@ -83,4 +125,8 @@ pulumi.export("uploadPrefix", UPLOAD_PREFIX)
 pulumi.export("resultsBucket", results.name)
 pulumi.export("imagesTable", images.name)
 pulumi.export("stateMachineArn", workflow.arn)
+pulumi.export("heavyPathStateMachineArn", heavy_path.arn)
+pulumi.export("workerImage", worker.image.ref)
 pulumi.export("deadLetterQueueUrl", trigger.dead_letter_queue_url)
+if catalog:
+    pulumi.export("catalogClusterArn", catalog.cluster_arn)

@@ -1,9 +1,19 @@
-"""Where the Lambda handlers' code is: one package for every function, so it is built (and cached) once."""
+"""Where the handlers' code is: one Lambda package for every function (built and cached once), and the worker's
+container image for the Fargate task."""
 
 from pathlib import Path
 
+from components.fargate import ContainerImage
 from components.packaging import CodeSource
 
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
-LAMBDA_CODE = CodeSource(HANDLERS_DIR, packages=("imaging", "pipeline"), requirements=HANDLERS_DIR / "requirements.txt")
+LAMBDA_CODE = CodeSource(
+    HANDLERS_DIR, packages=("catalog", "imaging", "pipeline"), requirements=HANDLERS_DIR / "requirements.txt"
+)
 """The worker/ package is left out: it is the Fargate task's entrypoint, shipped in its container image."""
+WORKER_IMAGE = ContainerImage(
+    context=HANDLERS_DIR,
+    dockerfile=HANDLERS_DIR / "worker" / "Dockerfile",
+    include=("imaging", "pipeline", "worker", "requirements.txt"),
+)
+"""What the Dockerfile copies; their content is the image's tag."""

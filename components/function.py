@@ -1,6 +1,5 @@
 """A Lambda function that builds its own deployment package, logs to its own group and owns a least-privilege role."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.environment import secret_looking
 from components.iam import Statement
 from components.key import EncryptionKey
 from components.logs import log_group
@@ -19,10 +19,6 @@ from components.profile import EnvironmentProfile
 PYTHON_RUNTIME = "python3.13"
 PYTHON_VERSION = "3.13"
 BUILD_DIR = Path(__file__).resolve().parent.parent / ".build" / "lambda"
-
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY|CREDENTIAL", re.IGNORECASE)
-"""Environment variables are readable by anyone who can read the function's configuration: secrets belong in
-Secrets Manager or SSM, fetched at run time."""
 
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -44,7 +40,7 @@ class FunctionArgs:
     timeout_seconds: int | None = None
 
     def __post_init__(self) -> None:
-        secrets = sorted(name for name in self.environment if SECRET_NAME.search(name))
+        secrets = secret_looking(self.environment)
         if secrets:
             raise ValueError(
                 f"environment variables {secrets} look like secrets; keep secrets in Secrets Manager and pass "

@@ -16,6 +16,12 @@ MAX_LENGTHS = {
     "queue": 80,
     "rule": 64,
     "alias": 256,
+    "task-family": 255,
+    "cluster": 255,
+    "repository": 256,
+    "db-cluster": 63,
+    "security-group": 255,
+    "name-tag": 256,
 }
 """AWS's length limits for the physical names this project sets."""
 

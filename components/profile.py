@@ -177,7 +177,7 @@ class EnvironmentProfile:
     retain_on_delete: bool = _spec(True, "Keep stateful resources in AWS when they leave the program or stack.")
     force_destroy: bool = _spec(False, "Let `pulumi destroy` empty buckets that still hold objects.")
     point_in_time_recovery: bool = _spec(True, "DynamoDB point-in-time recovery (35 days of restores).")
-    deletion_protection: bool = _spec(True, "DynamoDB deletion protection.")
+    deletion_protection: bool = _spec(True, "Deletion protection of the DynamoDB tables and the Aurora cluster.")
     encryption: Encryption = _spec(Encryption.CUSTOMER_MANAGED, "Which KMS keys encrypt data at rest.")
     kms_deletion_window_days: int = _spec(30, "Waiting period before a deleted KMS key is gone.", low=7, high=30)
     versioning: bool = _spec(True, "S3 object versioning.")

@@ -107,7 +107,7 @@ class Task(State):
         if self.timeout_seconds:
             asl["TimeoutSeconds"] = self.timeout_seconds
         if self.transient_errors and retry.max_attempts:
-            asl["Retry"] = [_retrier(self.transient_errors, retry)]
+            asl["Retry"] = [retrier(self.transient_errors, retry)]
         if self.catch:
             asl["Catch"] = [catch.to_asl() for catch in self.catch]
         return asl | _transition(self.next)
@@ -125,14 +125,15 @@ class Task(State):
 
 @dataclass(frozen=True)
 class When:
-    """One Choice rule: go to `next` when the string at `variable` equals `equals`."""
+    """One Choice rule: go to `next` when the value at `variable` equals `equals` (a string or a number)."""
 
     variable: str
-    equals: str
+    equals: str | int
     next: str
 
     def to_asl(self) -> dict[str, Any]:
-        return {"Variable": self.variable, "StringEquals": self.equals, "Next": self.next}
+        comparison = "NumericEquals" if isinstance(self.equals, int) else "StringEquals"
+        return {"Variable": self.variable, comparison: self.equals, "Next": self.next}
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,8 @@ class Definition:
         return seen
 
 
-def _retrier(errors: Sequence[str], retry: RetrySettings) -> dict[str, Any]:
+def retrier(errors: Sequence[str], retry: RetrySettings) -> dict[str, Any]:
+    """One Retry entry: exponential backoff from `retry`, capped, with full jitter unless turned off."""
     return {
         "ErrorEquals": list(errors),
         "IntervalSeconds": retry.interval_seconds,

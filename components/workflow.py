@@ -1,6 +1,7 @@
 """A Step Functions state machine whose role is derived from its states, logging everything to its own group."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -12,7 +13,7 @@ from components.key import EncryptionKey
 from components.logs import log_group
 from components.naming import physical_name
 from components.profile import EnvironmentProfile, WorkflowType
-from components.states import Definition
+from components.states import Catch, Definition, IntegrationPattern, Task, service_resource
 
 LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
@@ -21,6 +22,7 @@ LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:U
 TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                  "xray:GetSamplingTargets")  # fmt: skip
 """X-Ray has no resource-level permissions either."""
+START_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,31 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
     def start_execution_statements(self) -> list[Statement]:
         """What a caller (an event rule, another workflow) needs to start this workflow, and nothing more."""
         return [Statement(actions=["states:StartExecution"], resources=[self.arn], sid="StartExecution")]
+
+    def start_execution_task(
+        self,
+        name: str,
+        *,
+        execution_name: str,
+        next: str | None = None,
+        catch: Sequence[Catch] = (),
+        comment: str = "",
+    ) -> Task:
+        """Hand the whole state to this workflow without waiting (so an Express workflow may use it too).
+
+        `execution_name` is an intrinsic-function expression; a deterministic name makes a repeated hand-over
+        fail with `StepFunctions.ExecutionAlreadyExistsException` instead of starting the work twice."""
+        return Task(
+            name=name,
+            resource=service_resource("states", "startExecution", IntegrationPattern.REQUEST_RESPONSE),
+            parameters={"StateMachineArn": self.arn, "Input.$": "$", "Name.$": execution_name},
+            statements=self.start_execution_statements(),
+            transient_errors=START_TRANSIENT_ERRORS,
+            result_path="$.handedOver",
+            next=next,
+            catch=catch,
+            comment=comment,
+        )
 
 
 def _service_statements() -> list[Statement]:

@@ -145,6 +145,14 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "id": self.region,
                 "state": "available",
             },
+            "aws:ecr/getAuthorizationToken:getAuthorizationToken": {
+                "authorizationToken": "QVdTOm9mZmxpbmU=",
+                "userName": "AWS",
+                "password": "offline-token",
+                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": self.region,
+            },
             "aws:index/getPartition:getPartition": {
                 "partition": "aws",
                 "dnsSuffix": "amazonaws.com",
@@ -200,6 +208,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                     }
                 ],
             },
+            "docker-build:index:Image": _image_outputs(state),
             "aws:ecs/cluster:Cluster": {"arn": f"arn:aws:ecs:{region}:{account}:cluster/{physical}"},
             "aws:ecs/taskDefinition:TaskDefinition": {
                 "arn": f"arn:aws:ecs:{region}:{account}:task-definition/{state.get('family', physical)}:1",
@@ -215,9 +224,19 @@ class AwsMocks(pulumi.runtime.Mocks):
         return by_type.get(type_token, {})
 
 
+def _image_outputs(state: dict) -> dict[str, Any]:
+    """A pushed image's digest and digest-pinned reference, derived from its tag."""
+    tags = state.get("tags")
+    if not isinstance(tags, list) or not tags:  # an AWS resource's tags are a dict: not an image
+        return {}
+    tag = tags[0]
+    digest = "sha256:" + hashlib.sha256(tag.encode()).hexdigest()
+    return {"digest": digest, "ref": f"{tag.rsplit(':', 1)[0]}@{digest}"}
+
+
 def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
     """The name the program set, or a stable stand-in for Pulumi's random auto-name suffix."""
-    for key in ("name", "bucket"):
+    for key in ("name", "bucket", "clusterIdentifier", "identifier"):
         value = args.inputs.get(key)
         if isinstance(value, str) and value:
             return value

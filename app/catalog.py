@@ -1,0 +1,64 @@
+"""How a workflow ends after a successful render: the image's row in the Aurora catalog (when the profile keeps
+one), written by Step Functions through the RDS Data API — no Lambda and no VPC in between.
+
+A failed insert (after waiting for a paused cluster to resume, and the usual retries) does not undo the render:
+the record stays COMPLETE and gains `catalog: FAILED` with the cause, and the execution fails so that it is seen.
+"""
+
+from app.recording import NOT_RECORDED, OBJECT_KEY, OWNED
+from components.database import ServerlessDatabase
+from components.states import Catch, Fail, State, Succeed
+from components.table import Table
+from components.tasks import dynamodb_update_item
+from handlers.catalog.schema import INSERT_IMAGE_SQL
+
+VALIDATION = "$.validation"
+CATALOG_VALUES = {
+    "object_key": ("StringValue.$", f"{VALIDATION}.objectKey"),
+    "version_tag": ("StringValue.$", f"{VALIDATION}.versionTag"),
+    "sha256": ("StringValue.$", f"{VALIDATION}.metadata.sha256"),
+    "format": ("StringValue.$", f"{VALIDATION}.metadata.format"),
+    "width": ("LongValue.$", f"{VALIDATION}.metadata.width"),
+    "height": ("LongValue.$", f"{VALIDATION}.metadata.height"),
+    "size_bytes": ("LongValue.$", f"{VALIDATION}.metadata.sizeBytes"),
+    "exif": ("StringValue.$", f"States.JsonToString({VALIDATION}.metadata.exif)"),
+    "route": ("StringValue.$", f"{VALIDATION}.route"),
+    "processed_at": ("StringValue.$", "$$.State.EnteredTime"),
+}
+"""Every parameter of the insert, from the validation result both paths carry (the task checks the names against
+the SQL's, so a renamed column fails before deployment)."""
+DONE = "Done"
+
+
+def finish(images: Table, catalog: ServerlessDatabase | None) -> list[State]:
+    """The states after a successful render, the first one being where the render goes next."""
+    if catalog is None:
+        return [Succeed(DONE)]
+    parameters = [{"Name": name, "Value": {kind: path}} for name, (kind, path) in CATALOG_VALUES.items()]
+    return [
+        catalog.execute_statement_task(
+            "Catalog",
+            INSERT_IMAGE_SQL,
+            parameters,
+            next=DONE,
+            catch=[Catch(next="RecordCatalogFailure", result_path="$.catalogError")],
+            comment="Insert (or refresh) the image's row; safe to repeat",
+        ),
+        dynamodb_update_item(
+            "RecordCatalogFailure",
+            images,
+            key=OBJECT_KEY,
+            update_expression="SET catalog = :failed, catalogError = :cause, updatedAt = :now",
+            attribute_values={
+                ":failed": {"S": "FAILED"},
+                ":cause": {"S.$": "$.catalogError.Cause"},
+                ":now": {"S.$": "$$.State.EnteredTime"},
+                ":raw": {"S.$": "$.detail.object.sequencer"},
+            },
+            condition_expression=OWNED,
+            next="CatalogFailed",
+            catch=[Catch(next=NOT_RECORDED, result_path="$.recordError")],
+        ),
+        Fail("CatalogFailed", error_path="$.catalogError.Error", cause_path="$.catalogError.Cause"),
+        Succeed(DONE),
+    ]

@@ -1,0 +1,382 @@
+"""An Aurora PostgreSQL Serverless v2 cluster that the pipeline reaches through the RDS Data API.
+
+The Data API is an HTTPS endpoint in front of the cluster: Lambdas and Step Functions run SQL with IAM permissions
+and the cluster's managed secret, so none of them needs a VPC, a NAT gateway or a connection pool. The cluster's
+security group therefore starts with no ingress at all; `allow_from` opens PostgreSQL to one named security group
+(a Fargate task, a bastion) when something really has to connect.
+
+What the profile decides, and how the two stack files set it:
+
+    what                                      decided by                     Pulumi.dev.yaml    Pulumi.prod.yaml
+    capacity floor (0 ACU pauses when idle)   database.minCapacity           0, pauses          0.5, always warm
+    automated backups                         database.backupRetentionDays   1 day              14 days
+    storage, secret and log encryption        encryption                     AWS-managed keys   the stack's CMK
+    deletion protection                       deletionProtection             off                on
+    final snapshot, backups kept on delete    protect                        no                 yes
+    Pulumi protect / retain_on_delete         protect / retainOnDelete       off                on
+    Performance Insights                      database.minCapacity >= 2      off                off
+
+Always: encrypted, private, IAM database authentication, a master password that RDS generates and keeps in
+Secrets Manager (no `master_password` anywhere in the program or state), a non-default master user, TLS forced by
+the parameter group, PostgreSQL logs exported to a log group of our own, tags copied to snapshots.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import Grantable, Statement
+from components.key import EncryptionKey
+from components.logs import log_group
+from components.naming import NamingError, physical_name
+from components.profile import EnvironmentProfile, RetrySettings
+from components.states import Catch, DefinitionError, IntegrationPattern, Task, retrier, service_resource
+
+ENGINE = "aurora-postgresql"
+ENGINE_VERSION = "16.6"
+"""Pinned: scaling to 0 ACUs (auto-pause) needs Aurora PostgreSQL 16.3+, 15.7+, 14.12+ or 13.15+. AWS applies minor
+upgrades itself (`auto_minor_version_upgrade`); bump this constant when it has, so that Pulumi does not try to go
+back. A new major version also needs the parameter group family below, which follows from this constant."""
+AUTO_PAUSE_MINIMUM_VERSIONS = {16: (16, 3), 15: (15, 7), 14: (14, 12), 13: (13, 15)}
+"""The first minor version of each major that accepts a minimum capacity of 0 ACUs."""
+PARAMETER_GROUP_FAMILY = f"aurora-postgresql{ENGINE_VERSION.split('.')[0]}"
+INSTANCE_CLASS = "db.serverless"
+POSTGRES_PORT = 5432
+DEFAULT_DATABASE_NAME = "catalog"
+MASTER_USERNAME = "catalog_owner"
+"""Not `postgres` or `admin` (RDS.24). Nobody logs in with it: the Data API reads it from the managed secret."""
+RESERVED_DATABASE_NAMES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
+LOG_EXPORTS = ("postgresql",)
+
+CLUSTER_PARAMETERS = {
+    "rds.force_ssl": "1",
+    "log_min_duration_statement": "1000",
+    "log_statement": "ddl",
+    "log_lock_waits": "1",
+}
+"""TLS for every connection; log statements slower than a second, every schema change and lock waits over
+deadlock_timeout. Not `log_statement = all`: the catalog's rows would end up in CloudWatch Logs. All four are
+dynamic parameters, applied immediately; a static one would need `apply_method="pending-reboot"`."""
+
+PERFORMANCE_INSIGHTS_MIN_ACU = 2.0
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
+"""Performance Insights is free at 7 days of retention, but AWS documents that it needs a Serverless v2 instance of
+at least 2 ACUs: below that it would hold the instance at 2 ACUs (4x the cost of 0.5) and keep it from pausing. So it
+is on only when the profile's minimum capacity already pays for 2 ACUs."""
+
+DATA_API_ACTIONS = ("rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement", "rds-data:BeginTransaction",
+                    "rds-data:CommitTransaction", "rds-data:RollbackTransaction")  # fmt: skip
+"""Everything a Data API caller does, on the cluster only. `rds-data:ExecuteSql` (Serverless v1 only) is left out."""
+SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
+"""The Data API reads the credentials with the caller's permissions; DescribeSecret is not needed."""
+SECRET_KEY_ACTIONS = ("kms:Decrypt",)
+
+DATA_API_RESUMING_ERRORS = ("RdsData.DatabaseResumingException",)
+"""A paused (0 ACU) cluster cancels the request with this while it wakes, which takes about 15 seconds (30 after a
+day's pause): the task retries it on a schedule of its own, whatever the profile's retry policy says."""
+DATA_API_TRANSIENT_ERRORS = ("RdsData.StatementTimeoutException", "RdsData.InternalServerErrorException",
+                             "RdsData.ServiceUnavailableError", "RdsData.DatabaseUnavailableException")  # fmt: skip
+"""Real exception names of botocore's rds-data model, prefixed as Step Functions' SDK integration reports them. The
+model has no throttling exception. Statements given to a task must be safe to repeat (e.g. INSERT ... ON CONFLICT):
+a statement that timed out may still have run."""
+RESUME_RETRY = RetrySettings(max_attempts=10, interval_seconds=5, backoff_rate=1.5, max_delay_seconds=15, jitter=False)
+"""Waits of 5, 7.5, 11.25 then 15 seconds: up to about two minutes in all. No jitter, so that the total stays long
+enough for the cluster to resume."""
+
+IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+INSTANCE_SUFFIX = "-writer"
+DATABASE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class ServerlessDatabaseArgs:
+    profile: EnvironmentProfile
+    """Capacity, backups and protection come from `profile.database` and the profile's protection switches."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets in at least two Availability Zones (a DB subnet group requires two)."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the subnets, for the cluster's security group."""
+    key: EncryptionKey | None = None
+    """Encrypts storage, the master user secret, Performance Insights and the log group; None uses AWS-managed keys."""
+    database_name: str = DEFAULT_DATABASE_NAME
+    """The database created in the cluster, and the one the Data API statements run in."""
+
+    def __post_init__(self) -> None:
+        if len(self.subnet_ids) < 2:
+            raise ValueError(
+                f"subnet_ids has {len(self.subnet_ids)} subnet(s); a DB subnet group needs private subnets in at "
+                "least two Availability Zones: pass one private subnet per zone"
+            )
+        if not DATABASE_NAME.fullmatch(self.database_name) or self.database_name in RESERVED_DATABASE_NAMES:
+            raise ValueError(
+                f"database_name {self.database_name!r} is not allowed; use 1-63 lowercase letters, digits and "
+                f"underscores, starting with a letter, other than {', '.join(sorted(RESERVED_DATABASE_NAMES))}"
+            )
+
+
+class DataApiTask(Task):
+    """A Task whose first retrier waits for a paused cluster to resume; the profile's retrier follows it."""
+
+    def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
+        asl = super().to_asl(retry)
+        asl["Retry"] = [retrier(DATA_API_RESUMING_ERRORS, RESUME_RETRY), *asl.get("Retry", [])]
+        return asl
+
+
+class ServerlessDatabase(pulumi.ComponentResource):
+    """One Serverless v2 writer; callers use the Data API, so the security group starts closed."""
+
+    cluster_arn: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+    """The master user secret RDS manages (and rotates); the Data API authenticates with it."""
+    endpoint: pulumi.Output[str]
+    port: pulumi.Output[int]
+    database_name: str
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ServerlessDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipeline:data:ServerlessDatabase", name, None, opts)
+        self._logical_name = name
+        self._args = args
+        self._ingress: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
+        self.identifier = cluster_identifier(name)
+        self.log_group = self._create_log_group(name)
+        self.subnet_group = self._create_subnet_group(name)
+        self.security_group = self._create_security_group(name)
+        self.parameter_group = self._create_parameter_group(name)
+        self.cluster = self._create_cluster(name)
+        self.instance = self._create_instance(name)
+        self.cluster_arn = self.cluster.arn
+        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
+        self.endpoint = self.cluster.endpoint
+        self.port = self.cluster.port
+        self.database_name = args.database_name
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "cluster_arn": self.cluster_arn,
+                "secret_arn": self.secret_arn,
+                "endpoint": self.endpoint,
+                "port": self.port,
+                "database_name": self.database_name,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def allow_from(self, name: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
+        """Let members of one security group connect to PostgreSQL; nothing else is ever opened."""
+        if name in self._ingress:
+            raise ValueError(f"allow_from({name!r}) was already called on {self._logical_name!r}; use another name")
+        self._ingress[name] = aws.vpc.SecurityGroupIngressRule(
+            f"{self._logical_name}-ingress-{name}",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=security_group_id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description=f"PostgreSQL from {name}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return self._ingress[name]
+
+    def data_api_statements(self) -> list[Statement]:
+        """What a Data API caller (a Lambda, a workflow task) needs: the cluster, its secret and the secret's key."""
+        statements = [
+            Statement(actions=DATA_API_ACTIONS, resources=[self.cluster_arn], sid="DataApi"),
+            Statement(actions=SECRET_ACTIONS, resources=[self.secret_arn], sid="ReadDatabaseSecret"),
+        ]
+        if self._args.key is not None:
+            statements.append(
+                Statement(actions=SECRET_KEY_ACTIONS, resources=[self._args.key.arn], sid="DecryptDatabaseSecret")
+            )
+        return statements
+
+    def grant_data_api(self, grantee: Grantable) -> aws.iam.RolePolicy:
+        """Run SQL in this cluster through the Data API (e.g. the migration function)."""
+        return grantee.add_to_role_policy(f"data-api-{self._logical_name}", self.data_api_statements())
+
+    def execute_statement_task(
+        self,
+        name: str,
+        sql: str,
+        parameters: Sequence[Mapping[str, Any]],
+        *,
+        next: str | None = None,
+        catch: Sequence[Catch] = (),
+        result_path: str | None = None,
+        comment: str = "",
+    ) -> DataApiTask:
+        """One SQL statement through the Data API's Step Functions SDK integration (no Lambda in between).
+
+        `parameters` is the Data API's SqlParameter list in Step Functions' PascalCase, one per `:name` in `sql`,
+        e.g. `{"Name": "object_key", "Value": {"StringValue.$": "$.validation.objectKey"}}`. The result is
+        discarded by default (`result_path=None` keeps the state as it was).
+        """
+        _check_statement(name, sql, parameters)
+        task_parameters: dict[str, Any] = {
+            "ResourceArn": self.cluster_arn,
+            "SecretArn": self.secret_arn,
+            "Database": self.database_name,
+            "Sql": sql,
+        }
+        if parameters:
+            task_parameters["Parameters"] = [dict(parameter) for parameter in parameters]
+        return DataApiTask(
+            name=name,
+            resource=service_resource("aws-sdk:rdsdata", "executeStatement", IntegrationPattern.REQUEST_RESPONSE),
+            parameters=task_parameters,
+            statements=self.data_api_statements(),
+            transient_errors=DATA_API_TRANSIENT_ERRORS,
+            next=next,
+            catch=catch,
+            result_path=result_path,
+            comment=comment,
+        )
+
+    def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
+        # RDS writes to exactly this name; ours exists first, with retention (and the CMK), or RDS makes its own.
+        group_name = f"/aws/rds/cluster/{self.identifier}/postgresql"
+        return log_group(f"{name}-logs", group_name, self._args.profile, self._args.key, self)
+
+    def _create_subnet_group(self, name: str) -> aws.rds.SubnetGroup:
+        return aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            name=self.identifier,
+            description=f"Private subnets of the {name} Aurora cluster",
+            subnet_ids=list(self._args.subnet_ids),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_security_group(self, name: str) -> aws.ec2.SecurityGroup:
+        # No inline rules at all: AWS's default allow-all egress is removed, and ingress comes only from allow_from.
+        return aws.ec2.SecurityGroup(
+            f"{name}-security-group",
+            name=self.identifier,
+            description=f"{name} Aurora cluster: no ingress except from security groups named by allow_from",
+            vpc_id=self._args.vpc_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_parameter_group(self, name: str) -> aws.rds.ClusterParameterGroup:
+        return aws.rds.ClusterParameterGroup(
+            f"{name}-parameters",
+            # The family is in the name, so a major upgrade creates the new group before deleting the old one.
+            name=f"{self.identifier}-{PARAMETER_GROUP_FAMILY}",
+            family=PARAMETER_GROUP_FAMILY,
+            description=f"{name}: TLS only, slow statements and schema changes logged",
+            parameters=[
+                {"name": key, "value": value, "apply_method": "immediate"}
+                for key, value in sorted(CLUSTER_PARAMETERS.items())
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_cluster(self, name: str) -> aws.rds.Cluster:
+        profile, key = self._args.profile, self._args.key
+        settings = profile.database
+        scaling: dict[str, Any] = {"min_capacity": settings.min_capacity, "max_capacity": settings.max_capacity}
+        if settings.min_capacity == 0:
+            scaling["seconds_until_auto_pause"] = settings.auto_pause_seconds
+        skip_final_snapshot = not profile.protect
+        return aws.rds.Cluster(
+            f"{name}-cluster",
+            cluster_identifier=self.identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=ENGINE_VERSION,
+            serverlessv2_scaling_configuration=scaling,
+            database_name=self._args.database_name,
+            port=POSTGRES_PORT,
+            master_username=MASTER_USERNAME,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key.arn if key else None,
+            iam_database_authentication_enabled=True,
+            enable_http_endpoint=True,
+            storage_encrypted=True,
+            kms_key_id=key.arn if key else None,
+            db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=self.parameter_group.name,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            copy_tags_to_snapshot=True,
+            backup_retention_period=settings.backup_retention_days,
+            deletion_protection=profile.deletion_protection,
+            skip_final_snapshot=skip_final_snapshot,
+            final_snapshot_identifier=None if skip_final_snapshot else f"{self.identifier}-final",
+            delete_automated_backups=not profile.protect,
+            opts=pulumi.ResourceOptions.merge(
+                profile.stateful(self), pulumi.ResourceOptions(depends_on=[self.log_group])
+            ),
+        )
+
+    def _create_instance(self, name: str) -> aws.rds.ClusterInstance:
+        profile, key = self._args.profile, self._args.key
+        insights = profile.database.min_capacity >= PERFORMANCE_INSIGHTS_MIN_ACU
+        # Stateful like the cluster: a retained cluster without its writer could not be read.
+        return aws.rds.ClusterInstance(
+            f"{name}-writer",
+            identifier=f"{self.identifier}{INSTANCE_SUFFIX}",
+            cluster_identifier=self.cluster.id,
+            instance_class=INSTANCE_CLASS,
+            engine=ENGINE,
+            engine_version=ENGINE_VERSION,
+            db_subnet_group_name=self.subnet_group.name,
+            publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            performance_insights_enabled=insights,
+            performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS if insights else None,
+            performance_insights_kms_key_id=key.arn if insights and key else None,
+            opts=profile.stateful(self),
+        )
+
+
+def cluster_identifier(name: str) -> str:
+    """The stack-scoped name in lowercase, within RDS's identifier rules; the writer instance, the subnet, security
+    and parameter groups and the final snapshot are named after it."""
+    identifier = physical_name(name, "db-cluster", reserve=len(INSTANCE_SUFFIX)).lower()
+    if not IDENTIFIER.fullmatch(identifier):
+        raise NamingError(
+            f"Aurora cluster identifier {identifier!r} is not allowed; RDS wants letters, digits and single hyphens, "
+            "starting with a letter. Rename the project, stack or component."
+        )
+    return identifier
+
+
+def named_parameters(sql: str) -> list[str]:
+    """The Data API's `:name` placeholders in order of first use, ignoring string literals and `::` casts."""
+    found = NAMED_PARAMETER.findall(SINGLE_QUOTED.sub("''", sql))
+    return list(dict.fromkeys(found))
+
+
+def _check_statement(state: str, sql: str, parameters: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse at definition time what the Data API would refuse at run time, saying what to change."""
+    if ";" in SINGLE_QUOTED.sub("''", sql).rstrip().rstrip(";"):
+        raise DefinitionError(f"state {state!r}: the Data API runs one SQL statement per call; split the SQL")
+    malformed = [p for p in parameters if set(p) - {"Name", "Value", "TypeHint"} or not {"Name", "Value"} <= set(p)]
+    if malformed:
+        raise DefinitionError(
+            f"state {state!r}: parameters {malformed} are not SqlParameters; Step Functions' SDK integration wants "
+            'PascalCase: {"Name": ..., "Value": {"StringValue": ...}} (optionally "TypeHint")'
+        )
+    given = [str(p["Name"]) for p in parameters]
+    expected = named_parameters(sql)
+    if sorted(given) != sorted(expected):
+        missing = sorted(set(expected) - set(given))
+        unexpected = sorted(set(given) - set(expected))
+        duplicated = sorted({n for n in given if given.count(n) > 1})
+        raise DefinitionError(
+            f"state {state!r}: the SQL names parameters {expected} but the task sends {given} "
+            f"(missing {missing}, not in the SQL {unexpected}, duplicated {duplicated}); send exactly one per name"
+        )
+
+
+def _first_secret_arn(secrets: Sequence[Any]) -> str:
+    if not secrets:
+        raise ValueError("the cluster reports no master user secret; manage_master_user_password must be on")
+    return secrets[0].secret_arn

@@ -1,0 +1,244 @@
+"""FargateTask: ECS/ECR security baseline, the image build, roles, and exactly what `.sync` needs."""
+
+import dataclasses
+import json
+
+import pytest
+
+from components.bucket import Bucket, BucketArgs
+from components.fargate import ContainerImage, FargateTask, FargateTaskArgs, TaskPlacement, context_digest
+from components.key import EncryptionKey, EncryptionKeyArgs
+from components.profile import FargateSettings
+from components.states import Definition
+from components.workflow import Workflow, WorkflowArgs
+from offline.synth import PROJECT_DIR, SynthesisError
+from tests.helpers import DISPOSABLE, PROTECTED, run, statements
+
+PLACEMENT = TaskPlacement(subnet_ids=["subnet-a", "subnet-b"], security_group_ids=["sg-task"], assign_public_ip=False)
+IMAGE = ContainerImage(
+    context=PROJECT_DIR / "handlers",
+    dockerfile=PROJECT_DIR / "handlers" / "worker" / "Dockerfile",
+    include=("imaging", "pipeline", "worker", "requirements.txt"),
+)
+PREFIX = "arn:aws:ecs:eu-west-1:123456789012"
+
+
+def declare(profile=DISPOSABLE, with_key=False, placement=PLACEMENT, build=None, **kwargs):
+    def program():
+        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        task = FargateTask("worker", FargateTaskArgs(profile, IMAGE, placement, key=key, **kwargs))
+        if build:
+            build(task)
+
+    return run(program)
+
+
+def container(synthesis):
+    (definition,) = json.loads(synthesis.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    return definition
+
+
+def test_task_definition_is_fargate_arm64_sized_by_the_profile():
+    profile = dataclasses.replace(
+        DISPOSABLE, fargate=FargateSettings(cpu=1024, memory_mb=4096, ephemeral_storage_gib=30)
+    )
+    task = declare(profile).one("aws:ecs/taskDefinition:TaskDefinition")
+    assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
+    assert task.inputs["networkMode"] == "awsvpc"
+    assert task.inputs["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "4096")
+    assert task.inputs["ephemeralStorage"] == {"sizeInGib": 30}
+
+
+def test_container_is_read_only_unprivileged_non_root_with_a_scratch_volume():
+    synthesis = declare()
+    definition = container(synthesis)
+    assert definition["readonlyRootFilesystem"] is True  # ECS.5
+    assert definition["privileged"] is False  # ECS.4
+    assert definition["user"] == "10001:10001"
+    assert definition["mountPoints"] == [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}]
+    assert synthesis.one("aws:ecs/taskDefinition:TaskDefinition").inputs["volumes"] == [{"name": "scratch"}]
+
+
+def test_logs_go_to_its_own_group_with_retention():
+    synthesis = declare()
+    group = synthesis.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/ecs/image-pipeline-unit-worker"
+    assert group.inputs["retentionInDays"] == 7
+    assert container(synthesis)["logConfiguration"] == {  # ECS.9
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": group.inputs["name"],
+            "awslogs-region": "eu-west-1",
+            "awslogs-stream-prefix": "worker",
+        },
+    }
+
+
+def test_environment_holds_settings_and_secrets_go_by_reference():
+    secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"
+    definition = container(declare(environment={"TABLE_NAME": "images"}, secrets={"DB_SECRET": secret}))
+    assert definition["environment"] == [{"name": "TABLE_NAME", "value": "images"}]
+    assert definition["secrets"] == [{"name": "DB_SECRET", "valueFrom": secret}]  # ECS.8
+    with pytest.raises(ValueError, match=r"\['DB_PASSWORD'\] look like secrets"):
+        FargateTaskArgs(DISPOSABLE, IMAGE, PLACEMENT, environment={"DB_PASSWORD": "x"})
+
+
+def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images():
+    synthesis = declare()
+    repository = synthesis.one("aws:ecr/repository:Repository")
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}  # ECR.1
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE"  # ECR.2
+    assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    rules = json.loads(synthesis.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]  # ECR.3
+    assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged", "any"]
+
+
+def test_customer_key_encrypts_the_repository_and_logs_and_the_repository_is_kept():
+    synthesis = declare(PROTECTED, with_key=True)
+    key_arn = synthesis.one("aws:kms/key:Key").outputs["arn"]
+    repository = synthesis.one("aws:ecr/repository:Repository")
+    assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key_arn}]
+    assert (repository.protect, repository.retain_on_delete, repository.inputs["forceDelete"]) == (True, True, False)
+    assert synthesis.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == key_arn
+
+
+def test_container_insights_follow_the_profile():
+    on = declare(PROTECTED).one("aws:ecs/cluster:Cluster").inputs["settings"]
+    quiet = dataclasses.replace(DISPOSABLE, fargate=FargateSettings(container_insights=False))
+    off = declare(quiet).one("aws:ecs/cluster:Cluster").inputs["settings"]
+    assert on == [{"name": "containerInsights", "value": "enabled"}]
+    assert off == [{"name": "containerInsights", "value": "disabled"}]
+
+
+def test_the_image_is_built_for_arm64_from_the_worker_dockerfile_and_pinned_by_digest():
+    synthesis = declare()
+    image = synthesis.one("docker-build:index:Image")
+    assert image.inputs["platforms"] == ["linux/arm64"]
+    assert image.inputs["context"] == {"location": str(PROJECT_DIR / "handlers")}
+    assert image.inputs["dockerfile"] == {"location": str(PROJECT_DIR / "handlers" / "worker" / "Dockerfile")}
+    assert image.inputs["push"] is True
+    repository_url = synthesis.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    assert image.inputs["tags"] == [f"{repository_url}:{context_digest(IMAGE)}"]
+    assert image.inputs["registries"][0]["address"] == repository_url
+    assert container(synthesis)["image"] == image.outputs["ref"]
+    assert "@sha256:" in container(synthesis)["image"], "the task runs exactly the image that was pushed"
+
+
+def test_the_image_tag_changes_with_the_code_and_only_with_it(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("print(1)\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    image = ContainerImage(tmp_path, tmp_path / "Dockerfile", include=("app",))
+    first = context_digest(image)
+    (tmp_path / "notes.txt").write_text("not part of the image\n")
+    assert context_digest(image) == first
+    (tmp_path / "app" / "main.py").write_text("print(2)\n")
+    assert context_digest(image) != first
+
+
+def test_execution_role_may_pull_this_image_and_write_these_logs_only():
+    synthesis = declare()
+    policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "worker-execution-policy")
+    repository_arn = synthesis.one("aws:ecr/repository:Repository").outputs["arn"]
+    group_arn = synthesis.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    by_sid = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements(policy)}
+    assert by_sid == {
+        "PullWorkerImage": (
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            [repository_arn],
+        ),
+        "EcrLoginHasNoResourceScope": (["ecr:GetAuthorizationToken"], ["*"]),
+        "WriteOwnLogGroup": (["logs:CreateLogStream", "logs:PutLogEvents"], [f"{group_arn}:log-stream:*"]),
+    }
+
+
+def test_task_and_execution_roles_are_separate_and_trust_only_ecs_tasks_here():
+    synthesis = declare()
+    definition = synthesis.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    task_role = synthesis.one("aws:iam/role:Role", "worker-task-role")
+    execution_role = synthesis.one("aws:iam/role:Role", "worker-execution-role")
+    assert definition["taskRoleArn"] == task_role.outputs["arn"]
+    assert definition["executionRoleArn"] == execution_role.outputs["arn"]
+    for role in (task_role, execution_role):
+        (trust,) = statements(role, "assumeRolePolicy")
+        assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}, role.urn
+        assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": f"{PREFIX}:*"}, role.urn
+
+
+def test_grants_go_to_the_task_role():
+    def grant(task):
+        Bucket("photos", BucketArgs(DISPOSABLE)).grant_read(task, prefix="uploads/")
+
+    policy = declare(build=grant).one("aws:iam/rolePolicy:RolePolicy", "worker-read-photos-uploads")
+    assert policy.inputs["role"] == "image-pipeline-unit-worker-task"
+
+
+def test_run_statements_are_exactly_what_sync_needs():
+    def workflow(task):
+        standard = dataclasses.replace(DISPOSABLE)
+        definition = Definition(start_at="Run", states=[task.run_task("Run", environment={"WORK_ITEM.$": "$"})])
+        Workflow(
+            "heavy",
+            WorkflowArgs(standard, definition, type=__import__("components.profile").profile.WorkflowType.STANDARD),
+        )
+
+    synthesis = declare(build=workflow)
+    cluster_arn = synthesis.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    found = {s["Sid"]: s for s in statements(synthesis.one("aws:iam/rolePolicy:RolePolicy", "heavy-tasks"))}
+    assert found["RunTask"] == {
+        "Sid": "RunTask", "Effect": "Allow", "Action": ["ecs:RunTask"],
+        "Resource": [f"{PREFIX}:task-definition/image-pipeline-unit-worker:*"],
+        "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+    }  # fmt: skip
+    assert found["WatchTasks"]["Action"] == ["ecs:DescribeTasks", "ecs:StopTask"]
+    assert found["WatchTasks"]["Resource"] == [f"{PREFIX}:task/image-pipeline-unit-worker/*"]
+    assert found["PassTaskRoles"]["Resource"] == [
+        "arn:aws:iam::123456789012:role/image-pipeline-unit-worker-execution",
+        "arn:aws:iam::123456789012:role/image-pipeline-unit-worker-task",
+    ]
+    assert found["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert found["SyncRule"]["Action"] == ["events:DescribeRule", "events:PutRule", "events:PutTargets"]
+    assert found["SyncRule"]["Resource"] == [
+        "arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
+    ]
+    assert set(found) == {"RunTask", "WatchTasks", "PassTaskRoles", "SyncRule", "LogDeliveryHasNoResourceScope",
+                          "XRayHasNoResourceScope"}  # fmt: skip
+
+
+def test_run_task_passes_the_work_as_container_overrides_and_follows_the_placement():
+    def workflow(task):
+        definition = Definition(
+            start_at="Run", states=[task.run_task("Run", environment={"WORK_ITEM.$": "$.x", "MODE": "heavy"})]
+        )
+        Workflow(
+            "heavy",
+            WorkflowArgs(DISPOSABLE, definition, type=__import__("components.profile").profile.WorkflowType.STANDARD),
+        )
+
+    placement = TaskPlacement(["subnet-public"], ["sg-task"], assign_public_ip=True)
+    synthesis = declare(placement=placement, build=workflow)
+    state = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]["Run"]
+    assert state["Resource"] == "arn:aws:states:::ecs:runTask.sync"
+    assert state["Parameters"]["Overrides"] == {
+        "ContainerOverrides": [
+            {
+                "Name": "worker",
+                "Environment": [{"Name": "WORK_ITEM", "Value.$": "$.x"}, {"Name": "MODE", "Value": "heavy"}],
+            }
+        ]
+    }
+    assert state["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"] == {
+        "Subnets": ["subnet-public"], "SecurityGroups": ["sg-task"], "AssignPublicIp": "ENABLED",
+    }  # fmt: skip
+    assert "ECS.AmazonECSException" in state["Retry"][0]["ErrorEquals"]
+
+
+def test_an_express_workflow_cannot_run_the_task():
+    def workflow(task):
+        Workflow(
+            "heavy", WorkflowArgs(DISPOSABLE, Definition(start_at="Run", states=[task.run_task("Run", environment={})]))
+        )
+
+    with pytest.raises(SynthesisError, match=r"EXPRESS workflows support only request-response.*'Run' \(RUN_JOB"):
+        declare(build=workflow)
