@@ -7,11 +7,17 @@ use rather than at import, so importing a handler (tests, tooling, cold-start me
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from imaging import ImagingSettings
 
@@ -61,7 +67,23 @@ class Dependencies:
         )
 
 
+EVENT_IDENTITY = 'detail.[bucket.name, object.key, object."version-id", object.etag]'
+"""Two deliveries of the same upload share bucket, key, version and ETag; a new upload changes one of them."""
+
+Result = TypeVar("Result")
+
 _dependencies: Dependencies | None = None
+
+
+def run_once(
+    step: Callable[[dict[str, Any], Dependencies], Result], event: dict[str, Any], context: LambdaContext
+) -> Result:
+    """Run a handler's step once per upload: a repeated delivery gets the first run's result from Powertools'
+    idempotency store instead of doing the work again."""
+    dependencies = get_dependencies()
+    config = IdempotencyConfig(event_key_jmespath=EVENT_IDENTITY, lambda_context=context)
+    once = idempotent_function(data_keyword_argument="event", persistence_store=dependencies.idempotency, config=config)
+    return once(step)(event=event, dependencies=dependencies)
 
 
 def get_dependencies() -> Dependencies:

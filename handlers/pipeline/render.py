@@ -13,15 +13,13 @@ from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imaging import ImageError, Rendition, inspect_image, render_renditions, rendition_key
 
-from .context import Dependencies, get_dependencies
+from .context import Dependencies, run_once
 from .errors import ObjectNotFound, StaleEvent
 from .objects import StoredObject, UploadEvent, download
 from .records import ImageRecords
-from .validate import EVENT_IDENTITY
 
 logger = Logger()
 tracer = Tracer()
@@ -48,10 +46,7 @@ class RenderResult(TypedDict):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> RenderResult:
-    dependencies = get_dependencies()
-    config = IdempotencyConfig(event_key_jmespath=EVENT_IDENTITY, lambda_context=context)
-    once = idempotent_function(data_keyword_argument="event", persistence_store=dependencies.idempotency, config=config)
-    return once(render)(event=event, dependencies=dependencies)
+    return run_once(render, event, context)
 
 
 def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:

@@ -15,20 +15,16 @@ from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imaging import ImageError, choose_route, describe, inspect_image
 
-from .context import Dependencies, get_dependencies
+from .context import Dependencies, run_once
 from .errors import ObjectNotFound
 from .objects import UploadEvent, download, resolve
 from .records import ImageRecords
 
 logger = Logger()
 tracer = Tracer()
-
-EVENT_IDENTITY = 'detail.[bucket.name, object.key, object."version-id", object.etag]'
-"""Two deliveries of the same upload share bucket, key, version and ETag; a new upload changes one of them."""
 
 
 class ObjectSummary(TypedDict):
@@ -55,10 +51,7 @@ class Validation(TypedDict):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> Validation:
-    dependencies = get_dependencies()
-    config = IdempotencyConfig(event_key_jmespath=EVENT_IDENTITY, lambda_context=context)
-    once = idempotent_function(data_keyword_argument="event", persistence_store=dependencies.idempotency, config=config)
-    return once(validate)(event=event, dependencies=dependencies)
+    return run_once(validate, event, context)
 
 
 def validate(event: dict[str, Any], dependencies: Dependencies) -> Validation:
