@@ -159,3 +159,27 @@ def test_retention_choices_are_cloudwatch_values():
 def test_yaml_keys_are_camel_case():
     assert yaml_key("log_retention_days") == "logRetentionDays"
     assert yaml_key("lambda_") == "lambda"
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({"fargate": {"cpu": 256, "memoryMb": 8192}},
+         "pipeline:profile.fargate.memoryMb: 8192 is not allowed with cpu 256; expected 512 to 2048"),
+        ({"fargate": {"cpu": 300}}, "pipeline:profile.fargate.cpu: 300 is not allowed; expected one of 256, 512"),
+        ({"database": {"minCapacity": 0.3}}, "pipeline:profile.database.minCapacity: 0.3 is not allowed; expected a "
+         "multiple of 0.5"),
+        ({"database": {"minCapacity": 8, "maxCapacity": 4}}, "no greater than maxCapacity (4.0)"),
+        ({"network": {"cidrBlock": "8.8.8.0/24"}}, "pipeline:profile.network.cidrBlock: '8.8.8.0/24' is not allowed; "
+         "expected a private range"),
+        ({"network": {"egress": "vpn"}}, "pipeline:profile.network.egress: 'vpn' is not allowed; expected one of "
+         "public-ip, nat, endpoints"),
+        ({"images": {"renditionSizes": [512, 2]}}, "pipeline:profile.images.renditionSizes[1]: 2 is not allowed"),
+        ({"images": {"renditionSizes": []}}, "pipeline:profile.images.renditionSizes: [] is not allowed; expected a "
+         "non-empty list"),
+    ],
+    ids=["fargate-memory", "fargate-cpu", "acu-step", "acu-order", "cidr", "egress", "size", "no-sizes"],
+)  # fmt: skip
+def test_later_sections_name_their_bad_values_too(profile, expected):
+    (problem,) = problems({**REGION, "pipeline:profile": profile})
+    assert expected in problem
