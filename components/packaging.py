@@ -14,6 +14,7 @@ across machines assumes the same zlib: a Python built against zlib-ng compresses
 import base64
 import hashlib
 import os
+import py_compile
 import re
 import shutil
 import stat
@@ -55,7 +56,7 @@ _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 """The earliest time a zip entry can hold; any constant would do."""
 _COMPRESS_LEVEL = 6
 """Fixed, because the level changes the bytes; zlib's default balances size against build time."""
-_CACHE_FORMAT = b"lambda-zip-v1"
+_CACHE_FORMAT = b"lambda-zip-v2"
 """Part of every cache key: change it when the zip layout or the exclusions change, to invalidate old builds."""
 
 _EXCLUDED_DIRS = frozenset({"__pycache__"})
@@ -108,8 +109,9 @@ def build_package(source: CodeSource, *, python_version: str, architecture: str,
     tags = _platform_tags(architecture, python_version)
     sources = _source_entries(source)
     requirements = _read_requirements(source.requirements)
-    key = _digest([_CACHE_FORMAT, python_version.encode(), architecture.encode(), requirements or b""],
-                  _source_key_parts(sources))  # fmt: skip
+    compile_bytecode = _runs_on(python_version)
+    key = _digest([_CACHE_FORMAT, python_version.encode(), architecture.encode(), requirements or b"",
+                   b"bytecode" if compile_bytecode else b"source"], _source_key_parts(sources))  # fmt: skip
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{source.root.resolve().name or 'lambda'}-{key[:20]}.zip"
     if path.is_file():
@@ -124,8 +126,12 @@ def build_package(source: CodeSource, *, python_version: str, architecture: str,
     descriptor, staging_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".zip", dir=build_dir)
     os.close(descriptor)
     staging = Path(staging_name)
+    entries = sources + dependencies
     try:
-        _write_zip(staging, sorted(sources + dependencies))
+        with tempfile.TemporaryDirectory(dir=build_dir) as bytecode_dir:
+            if compile_bytecode:
+                entries += _bytecode(entries, Path(bytecode_dir))
+            _write_zip(staging, sorted(entries))
         package = _checked(_inspect(staging), source)
         os.replace(staging, path)  # atomic: an interrupted build never leaves a zip that a later build would reuse
     finally:
@@ -302,6 +308,36 @@ def _check_shadowing(
             f"source entries {', '.join(clashes)} shadow dependencies installed from {requirements}; "
             "rename the handler module or drop the requirement"
         )
+
+
+def _runs_on(python_version: str) -> bool:
+    """Bytecode is only valid for the interpreter version that compiled it."""
+    return python_version == f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _bytecode(entries: list[tuple[str, Path]], directory: Path) -> list[tuple[str, Path]]:
+    """`__pycache__/*.pyc` for every module, so that a cold start imports instead of compiling.
+
+    /var/task is read-only, so without these every cold start compiles every imported module from source. They are
+    made only when this interpreter is the runtime's version, as unchecked-hash pycs: the zip's fixed timestamps do
+    not matter to them, and the same source gives the same bytes. Modules that do not compile (a dependency's
+    Python 2 leftovers) are left as source, as Python would leave them.
+    """
+    compiled = []
+    for arcname, file in entries:
+        if not arcname.endswith(".py"):
+            continue
+        folder, _, filename = arcname.rpartition("/")
+        pyc = f"{folder}/__pycache__/{filename[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
+        target = directory / pyc
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            py_compile.compile(str(file), cfile=str(target), dfile=f"/var/task/{arcname}", doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)  # fmt: skip
+        except py_compile.PyCompileError:
+            continue
+        compiled.append((pyc, target))
+    return compiled
 
 
 def _write_zip(path: Path, entries: list[tuple[str, Path]]) -> None:

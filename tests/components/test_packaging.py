@@ -318,3 +318,32 @@ def test_handlers_package_holds_nothing_from_the_build_machine(handlers_package:
     with zipfile.ZipFile(package.path) as archive:
         leaks = [name for name in archive.namelist() if any(marker in archive.read(name) for marker in markers)]
     assert leaks == []
+
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_no_bytecode_for_another_python(source: CodeSource, tmp_path: Path) -> None:
+    other = "3.13" if RUNNING != "3.13" else "3.12"
+    assert not [name for name in _names(_build(source, tmp_path / "b", python_version=other)) if name.endswith(".pyc")]
+
+
+def test_bytecode_for_this_python_is_deterministic_and_used_from_a_read_only_copy(
+    source: CodeSource, tmp_path: Path
+) -> None:
+    first = _build(source, tmp_path / "one", python_version=RUNNING)
+    second = _build(source, tmp_path / "two", python_version=RUNNING)
+    assert first.path.read_bytes() == second.path.read_bytes(), "same source, same bytecode, same zip"
+    tag = sys.implementation.cache_tag
+    assert {f"app/__pycache__/handler.{tag}.pyc", f"__pycache__/helpers.{tag}.pyc"} <= set(_names(first))
+
+    task = tmp_path / "var-task"
+    with zipfile.ZipFile(first.path) as archive:
+        archive.extractall(task)
+    for path in task.rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)  # /var/task is read-only
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-v", "-c", f"import sys; sys.path.insert(0, {str(task)!r}); import app.handler"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    assert f"code object from '{task}/app/__pycache__/handler.{tag}.pyc'" in loaded, "imported from the bytecode"
