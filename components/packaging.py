@@ -13,8 +13,8 @@ across machines assumes the same zlib: a Python built against zlib-ng compresses
 
 import base64
 import hashlib
+import json
 import os
-import py_compile
 import re
 import shutil
 import stat
@@ -109,9 +109,9 @@ def build_package(source: CodeSource, *, python_version: str, architecture: str,
     tags = _platform_tags(architecture, python_version)
     sources = _source_entries(source)
     requirements = _read_requirements(source.requirements)
-    compile_bytecode = _runs_on(python_version)
+    compiler = bytecode_compiler(python_version)
     key = _digest([_CACHE_FORMAT, python_version.encode(), architecture.encode(), requirements or b"",
-                   b"bytecode" if compile_bytecode else b"source"], _source_key_parts(sources))  # fmt: skip
+                   b"bytecode" if compiler else b"source"], _source_key_parts(sources))  # fmt: skip
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{source.root.resolve().name or 'lambda'}-{key[:20]}.zip"
     if path.is_file():
@@ -129,8 +129,8 @@ def build_package(source: CodeSource, *, python_version: str, architecture: str,
     entries = sources + dependencies
     try:
         with tempfile.TemporaryDirectory(dir=build_dir) as bytecode_dir:
-            if compile_bytecode:
-                entries += _bytecode(entries, Path(bytecode_dir))
+            if compiler:
+                entries += _bytecode(entries, Path(bytecode_dir), compiler)
             _write_zip(staging, sorted(entries))
         package = _checked(_inspect(staging), source)
         os.replace(staging, path)  # atomic: an interrupted build never leaves a zip that a later build would reuse
@@ -310,34 +310,68 @@ def _check_shadowing(
         )
 
 
-def _runs_on(python_version: str) -> bool:
-    """Bytecode is only valid for the interpreter version that compiled it."""
-    return python_version == f"{sys.version_info.major}.{sys.version_info.minor}"
+BYTECODE_PYTHON_ENV = "LAMBDA_BYTECODE_PYTHON"
+"""Path of an interpreter of the runtime's version, when it is not this one and not `python3.13` (say) on PATH."""
 
 
-def _bytecode(entries: list[tuple[str, Path]], directory: Path) -> list[tuple[str, Path]]:
+def bytecode_compiler(python_version: str) -> str | None:
+    """An interpreter of the runtime's version to compile bytecode with: this one, $LAMBDA_BYTECODE_PYTHON, or
+    `python3.13` (say) on PATH, each checked by running it. Bytecode is only valid for the version that compiled
+    it; without such an interpreter the zip ships source only."""
+    if python_version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    for candidate in (os.environ.get(BYTECODE_PYTHON_ENV), shutil.which(f"python{python_version}")):
+        if candidate and _is_python(candidate, python_version):
+            return candidate
+    return None
+
+
+def _is_python(executable: str, version: str) -> bool:
+    """A pyenv shim exists on PATH even when its version is not selected, and then fails: ask, don't assume."""
+    probe = subprocess.run(
+        [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+    )  # fmt: skip
+    return probe.returncode == 0 and probe.stdout.strip() == version
+
+
+_COMPILE_SCRIPT = """
+import json, py_compile, sys
+done = []
+for source, target, shown in json.load(sys.stdin):
+    try:
+        py_compile.compile(source, cfile=target, dfile=shown, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        continue
+    done.append(target)
+json.dump({"tag": sys.implementation.cache_tag, "done": done}, sys.stdout)
+"""
+
+
+def _bytecode(entries: list[tuple[str, Path]], directory: Path, compiler: str) -> list[tuple[str, Path]]:
     """`__pycache__/*.pyc` for every module, so that a cold start imports instead of compiling.
 
     /var/task is read-only, so without these every cold start compiles every imported module from source. They are
-    made only when this interpreter is the runtime's version, as unchecked-hash pycs: the zip's fixed timestamps do
-    not matter to them, and the same source gives the same bytes. Modules that do not compile (a dependency's
-    Python 2 leftovers) are left as source, as Python would leave them.
+    unchecked-hash pycs: the zip's fixed timestamps do not matter to them, and the same source gives the same bytes.
+    Modules that do not compile (a dependency's Python 2 leftovers) stay source only, as Python would leave them.
     """
-    compiled = []
+    tag = subprocess.run(
+        [compiler, "-c", "import sys; print(sys.implementation.cache_tag)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    jobs = {}
     for arcname, file in entries:
-        if not arcname.endswith(".py"):
-            continue
-        folder, _, filename = arcname.rpartition("/")
-        pyc = f"{folder}/__pycache__/{filename[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
-        target = directory / pyc
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            py_compile.compile(str(file), cfile=str(target), dfile=f"/var/task/{arcname}", doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)  # fmt: skip
-        except py_compile.PyCompileError:
-            continue
-        compiled.append((pyc, target))
-    return compiled
+        if arcname.endswith(".py"):
+            folder, _, filename = arcname.rpartition("/")
+            pyc = f"{folder}/__pycache__/{filename[:-3]}.{tag}.pyc".lstrip("/")
+            (directory / pyc).parent.mkdir(parents=True, exist_ok=True)
+            jobs[pyc] = (str(file), str(directory / pyc), f"/var/task/{arcname}")
+    result = subprocess.run(
+        [compiler, "-I", "-c", _COMPILE_SCRIPT], input=json.dumps(list(jobs.values())), capture_output=True, text=True
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise PackagingError(f"{compiler} could not compile the package's bytecode:\n{result.stderr[-2000:]}")
+    done = set(json.loads(result.stdout)["done"])
+    return [(pyc, Path(target)) for pyc, (_, target, _) in jobs.items() if target in done]
 
 
 def _write_zip(path: Path, entries: list[tuple[str, Path]]) -> None:

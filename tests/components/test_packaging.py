@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,9 @@ def source(tmp_path: Path) -> CodeSource:
     return CodeSource(root=root, packages=("app", "helpers.py"))
 
 
+REAL_RUN = subprocess.run
+
+
 class FakePip:
     """Stands in for `subprocess.run` of pip: records each command and installs `files` into its --target."""
 
@@ -66,7 +70,9 @@ class FakePip:
         self.returncode = 0
         self.stderr = ""
 
-    def __call__(self, command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        if "pip" not in command:  # the packager also runs interpreters to compile bytecode: let those through
+            return REAL_RUN(command, **kwargs)
         self.calls.append(command)
         if self.returncode == 0:
             _write(Path(command[command.index("--target") + 1]), self.files)
@@ -323,9 +329,33 @@ def test_handlers_package_holds_nothing_from_the_build_machine(handlers_package:
 RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def test_no_bytecode_for_another_python(source: CodeSource, tmp_path: Path) -> None:
+def test_no_bytecode_without_an_interpreter_of_that_version(
+    source: CodeSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = "3.13" if RUNNING != "3.13" else "3.12"
+    monkeypatch.setattr(packaging.shutil, "which", lambda name: None)
     assert not [name for name in _names(_build(source, tmp_path / "b", python_version=other)) if name.endswith(".pyc")]
+
+
+PYENV_313 = Path.home() / ".pyenv/versions/3.13.0/bin/python3.13"
+
+
+@pytest.mark.skipif(not PYENV_313.is_file(), reason="no Python 3.13 interpreter on this machine")
+def test_bytecode_for_another_version_is_compiled_by_that_interpreter(
+    source: CodeSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(packaging.BYTECODE_PYTHON_ENV, str(PYENV_313))
+    names = _names(_build(source, tmp_path / "b", python_version="3.13"))
+    assert "app/__pycache__/handler.cpython-313.pyc" in names
+
+
+def test_an_interpreter_that_does_not_run_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shim = tmp_path / "python3.13"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(packaging.BYTECODE_PYTHON_ENV, raising=False)
+    assert packaging.bytecode_compiler("3.13") is None
 
 
 def test_bytecode_for_this_python_is_deterministic_and_used_from_a_read_only_copy(
