@@ -321,8 +321,8 @@ def runtime_import_checks(modules: list[str]) -> list[dict[str, Any]]:
         with zipfile.ZipFile(package.path) as archive:
             archive.extractall(task)
     if not runtime.is_dir():
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--root-user-action=ignore", "--target", str(runtime),
-                        *RUNTIME_SDK], check=True)  # fmt: skip
+        pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--root-user-action=ignore"]
+        subprocess.run([*pip, "--target", str(runtime), *RUNTIME_SDK], check=True)
         subprocess.run([python, "-m", "compileall", "-q", str(runtime)], check=True)
     checks = []
     for module in modules:
