@@ -4,7 +4,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: preview test lint
+.PHONY: preview test lint review snapshots
 
 preview: $(VENV)/.installed  ## Offline `pulumi preview`: the resource tree of STACK under mocks
 	$(PY) -m offline.preview --stack $(STACK)
@@ -13,6 +13,12 @@ test: $(VENV)/.installed  ## Lint and run every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+
+review: $(VENV)/.installed  ## Offline review report of STACK (Markdown): written to .build/review/$(STACK).md and printed
+	$(PY) -m review --stack $(STACK)
+
+snapshots: $(VENV)/.installed  ## Refresh the committed graph snapshots, review/snapshots/<stack>.json, from every stack
+	$(PY) -m review.snapshot --write
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check --fix .

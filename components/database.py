@@ -88,7 +88,8 @@ RESUME_RETRY = RetrySettings(max_attempts=10, interval_seconds=5, backoff_rate=1
 enough for the cluster to resume."""
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
-INSTANCE_SUFFIX = "-writer"
+INSTANCE_SUFFIX = "-reader-15"
+"""The longest instance-name suffix (`-writer`, `-reader-1` … `-reader-15`): cluster names leave room for it."""
 DATABASE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -151,7 +152,13 @@ class ServerlessDatabase(pulumi.ComponentResource):
         self.security_group = self._create_security_group(name)
         self.parameter_group = self._create_parameter_group(name)
         self.cluster = self._create_cluster(name)
-        self.instance = self._create_instance(name)
+        self.instance = self._create_instance(name, "writer", promotion_tier=0)
+        # Readers in promotion tier 1 scale with the writer, so a failover lands on a warm instance (RDS spreads
+        # a cluster's instances over the subnet group's zones).
+        self.readers = [
+            self._create_instance(name, f"reader-{index}", promotion_tier=1)
+            for index in range(1, args.profile.database.readers + 1)
+        ]
         self.cluster_arn = self.cluster.arn
         self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
         self.endpoint = self.cluster.endpoint
@@ -315,13 +322,14 @@ class ServerlessDatabase(pulumi.ComponentResource):
             ),
         )
 
-    def _create_instance(self, name: str) -> aws.rds.ClusterInstance:
+    def _create_instance(self, name: str, role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
         profile, key = self._args.profile, self._args.key
         insights = profile.database.min_capacity >= PERFORMANCE_INSIGHTS_MIN_ACU
         # Stateful like the cluster: a retained cluster without its writer could not be read.
         return aws.rds.ClusterInstance(
-            f"{name}-writer",
-            identifier=f"{self.identifier}{INSTANCE_SUFFIX}",
+            f"{name}-{role}",
+            identifier=f"{self.identifier}-{role}",
+            promotion_tier=promotion_tier,
             cluster_identifier=self.cluster.id,
             instance_class=INSTANCE_CLASS,
             engine=ENGINE,

@@ -46,9 +46,28 @@ class Statement:
 
 
 def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
-    """A JSON policy document; resources may be Outputs."""
+    """A JSON policy document; resources may be Outputs. Statements gathered from several sources (a workflow's
+    states) may repeat: exact repeats are dropped and repeated Sids numbered, since IAM refuses a policy whose Sids
+    are not unique (MalformedPolicyDocument)."""
     document = {"Version": "2012-10-17", "Statement": [statement.to_json() for statement in statements]}
-    return pulumi.Output.from_input(document).apply(lambda resolved: json.dumps(resolved, sort_keys=True))
+    return pulumi.Output.from_input(document).apply(
+        lambda resolved: json.dumps(resolved | {"Statement": _unique(resolved["Statement"])}, sort_keys=True)
+    )
+
+
+def _unique(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept: list[dict[str, Any]] = []
+    for statement in statements:
+        if statement not in kept:
+            kept.append(statement)
+    seen: dict[str, int] = {}
+    for statement in kept:
+        sid = statement.get("Sid")
+        if sid:
+            seen[sid] = seen.get(sid, 0) + 1
+            if seen[sid] > 1:
+                statement["Sid"] = f"{sid}{seen[sid]}"
+    return kept
 
 
 def trust_policy(service: str, source_account: pulumi.Input[str], source_arn: pulumi.Input[str] | None = None) -> Any:

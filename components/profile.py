@@ -168,6 +168,8 @@ class DatabaseSettings:
     max_capacity: float = _spec(4.0, "Maximum ACUs.", low=1, high=256)
     auto_pause_seconds: int = _spec(300, "Idle seconds before a 0-ACU cluster pauses.", low=300, high=86400)
     backup_retention_days: int = _spec(7, "Days of automated backups.", low=1, high=35)
+    readers: int = _spec(1, "Reader instances to fail over to (in another zone); each bills its minimum ACUs.", low=0,
+                         high=15)  # fmt: skip
 
 
 @dataclass(frozen=True)

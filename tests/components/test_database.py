@@ -38,7 +38,9 @@ DATA_API_RESOURCE = "arn:aws:states:::aws-sdk:rdsdata:executeStatement"
 
 DEV = dataclasses.replace(
     DISPOSABLE,
-    database=DatabaseSettings(min_capacity=0, max_capacity=2, auto_pause_seconds=600, backup_retention_days=1),
+    database=DatabaseSettings(
+        min_capacity=0, max_capacity=2, auto_pause_seconds=600, backup_retention_days=1, readers=0
+    ),
 )
 PROD = dataclasses.replace(
     PROTECTED, database=DatabaseSettings(min_capacity=0.5, max_capacity=8, backup_retention_days=14)
@@ -65,7 +67,7 @@ def declare(profile=DEV, *, preview=False, allow=(), then=None):
 
 def test_dev_scales_to_zero_and_is_disposable():
     synthesis = declare(DEV)
-    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE)
+    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE, "catalog-writer")
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
         "minCapacity": 0,
         "maxCapacity": 2,
@@ -84,7 +86,7 @@ def test_dev_scales_to_zero_and_is_disposable():
 
 def test_prod_stays_warm_and_is_protected_with_the_stacks_key():
     synthesis = declare(PROD)
-    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE)
+    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE, "catalog-writer")
     key_arn = synthesis.one("aws:kms/key:Key").outputs["arn"]
     assert cluster.inputs["serverlessv2ScalingConfiguration"] == {"minCapacity": 0.5, "maxCapacity": 8}, (
         f"{cluster.urn}: auto-pause must only be set when the minimum is 0"
@@ -103,7 +105,7 @@ def test_prod_stays_warm_and_is_protected_with_the_stacks_key():
 @PROFILES
 def test_security_baseline_holds_in_every_profile(profile):
     synthesis = declare(profile)
-    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE)
+    cluster, instance = synthesis.one(CLUSTER), synthesis.one(INSTANCE, "catalog-writer")
     assert cluster.inputs["storageEncrypted"] is True, f"{cluster.urn}: RDS.27"
     assert instance.inputs["publiclyAccessible"] is False, f"{instance.urn}: RDS.2"
     assert cluster.inputs["iamDatabaseAuthenticationEnabled"] is True, f"{cluster.urn}: RDS.12"
@@ -156,7 +158,7 @@ def test_the_cluster_lives_in_the_given_private_subnets():
     subnets = synthesis.one("aws:rds/subnetGroup:SubnetGroup")
     assert subnets.inputs["subnetIds"] == SUBNETS, subnets.urn
     assert synthesis.one(CLUSTER).inputs["dbSubnetGroupName"] == subnets.inputs["name"]
-    assert synthesis.one(INSTANCE).inputs["dbSubnetGroupName"] == subnets.inputs["name"]
+    assert synthesis.one(INSTANCE, "catalog-writer").inputs["dbSubnetGroupName"] == subnets.inputs["name"]
 
 
 def test_security_group_has_no_rules_until_allow_from():
@@ -192,7 +194,7 @@ def test_allow_from_refuses_the_same_name_twice():
 def test_performance_insights_only_where_the_capacity_floor_already_pays_for_it(minimum, insights):
     profile = dataclasses.replace(PROTECTED, database=DatabaseSettings(min_capacity=minimum, max_capacity=4))
     synthesis = declare(profile)
-    instance = synthesis.one(INSTANCE)
+    instance = synthesis.one(INSTANCE, "catalog-writer")
     assert instance.inputs["performanceInsightsEnabled"] is insights, instance.urn
     if insights:
         assert instance.inputs["performanceInsightsRetentionPeriod"] == 7, f"{instance.urn}: beyond the free tier"
@@ -398,3 +400,15 @@ def test_a_name_rds_would_refuse_fails_before_the_cluster_is_declared():
     with pytest.raises(SynthesisError, match="Aurora cluster identifier 'image-pipeline-unit-image_catalog'") as error:
         run(build)
     assert not [r for r in error.value.declared if r.type == CLUSTER]
+
+
+def test_readers_follow_the_profile_in_promotion_tier_1():
+    synthesis = declare(PROD)
+    writer = synthesis.one(INSTANCE, "catalog-writer")
+    (reader,) = [i for i in synthesis.of_type(INSTANCE) if i.name != "catalog-writer"]
+    assert (writer.inputs["promotionTier"], reader.inputs["promotionTier"]) == (0, 1)
+    assert reader.inputs["identifier"].endswith("-reader-1")
+    assert reader.inputs["instanceClass"] == "db.serverless"
+    assert reader.inputs["publiclyAccessible"] is False
+    assert (reader.protect, reader.retain_on_delete) == (True, True)
+    assert len(declare(DEV).of_type(INSTANCE)) == 1, "dev has no reader"

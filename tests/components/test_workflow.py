@@ -119,3 +119,24 @@ def test_start_execution_grant_is_exactly_this_state_machine(tmp_path):
     assert statements(policy) == [
         {"Sid": "StartExecution", "Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [MACHINE_ARN]}
     ]
+
+
+def test_statements_repeated_by_several_states_are_merged_and_sids_stay_unique(tmp_path):
+    def build():
+        function = Function("work", FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler"))
+        table = Table("records", TableArgs(DISPOSABLE, "pk", {"pk": "S"}))
+        other = Table("others", TableArgs(DISPOSABLE, "pk", {"pk": "S"}))
+
+        def record(name, target, then=None):
+            return dynamodb_update_item(name, target, key={"pk": {"S": "x"}}, update_expression="SET a = :a",
+                                        attribute_values={":a": {"S": "b"}}, next=then)  # fmt: skip
+
+        states = [lambda_invoke("First", function, next="Again"), lambda_invoke("Again", function, next="A"),
+                  record("A", table, "B"), record("B", other)]  # fmt: skip
+        Workflow("flow", WorkflowArgs(DISPOSABLE, Definition(start_at="First", states=states)))
+
+    found = statements(run(build).one("aws:iam/rolePolicy:RolePolicy", "flow-tasks"))
+    sids = [s["Sid"] for s in found]
+    assert len(sids) == len(set(sids)), f"IAM refuses repeated Sids: {sids}"
+    assert sids.count("Invoke") == 1, "the same function invoked twice needs one statement"
+    assert {"Table", "Table2"} <= set(sids), "two tables: two statements, numbered"

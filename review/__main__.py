@@ -1,0 +1,46 @@
+"""`make review STACK=dev`: the offline review report of a stack, written to .build/review/<stack>.md and printed.
+
+    python -m review --stack dev [--output-dir .build/review] [--quiet]
+
+Needs no credentials and no Pulumi CLI: the program runs under mocks. Exit 0 with the report, 2 for an unknown
+stack, 1 when the program itself fails (its error printed as the CLI would).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from offline.synth import PROJECT_DIR, SynthesisError, close_runtime, stack_names, synthesize
+from review import policies
+from review.assumptions import Assumptions, with_benchmark
+from review.report import build_report
+
+OUTPUT_DIR = PROJECT_DIR / ".build" / "review"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", default="dev", help="stack name, one of the Pulumi.<stack>.yaml files")
+    parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR, help="where <stack>.md is written")
+    parser.add_argument("--quiet", action="store_true", help="write the file only, print nothing")
+    options = parser.parse_args(argv)
+    if options.stack not in stack_names():
+        print(f"error: no Pulumi.{options.stack}.yaml; stacks are: {', '.join(stack_names())}", file=sys.stderr)
+        return 2
+    try:
+        synthesis = synthesize(options.stack)
+        report = build_report(synthesis, with_benchmark(Assumptions()), policies.evaluate(synthesis, options.stack))
+    except SynthesisError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        close_runtime()
+    options.output_dir.mkdir(parents=True, exist_ok=True)
+    (options.output_dir / f"{options.stack}.md").write_text(report)
+    if not options.quiet:
+        print(report, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

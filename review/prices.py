@@ -1,0 +1,85 @@
+"""Every unit price the per-image cost model uses, each with the AWS pricing page it comes from.
+
+On-demand list prices for us-east-1 (N. Virginia), the region AWS quotes first; the stacks deploy to eu-west-1,
+where most of these are the same or a few percent higher. Taken from the pricing pages named below as they stood
+on PRICES_AS_OF, without the free tiers, at the first (most expensive) volume tier. They were not re-read online
+when this module was last changed (the machine that wrote it had no internet access): check the page before
+quoting a figure, and update the price and the date together.
+
+Idle (hourly) prices live beside their classification in `offline/costs.py`.
+"""
+
+from dataclasses import dataclass
+
+PRICES_AS_OF = "2025-09"
+PRICE_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Price:
+    """`usd` for `quantity` `unit`s, as the pricing page states it (e.g. $0.20 per 1,000,000 requests)."""
+
+    usd: float
+    quantity: float
+    unit: str
+    source: str
+
+    @property
+    def per_unit(self) -> float:
+        return self.usd / self.quantity
+
+    @property
+    def label(self) -> str:
+        """The price as the page words it, so a reader can find it there."""
+        quantity = {1: "", 1_000: "1,000 ", 10_000: "10,000 ", 1_000_000: "1M "}.get(int(self.quantity), "")
+        return f"${_decimal(self.usd)} per {quantity}{self.unit}"
+
+
+def _decimal(usd: float) -> str:
+    """$0.0000133334 rather than $1.33334e-05, and cents as cents ($0.20, not $0.2)."""
+    text = f"{usd:.10f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+S3 = "https://aws.amazon.com/s3/pricing/"
+EVENTBRIDGE = "https://aws.amazon.com/eventbridge/pricing/"
+STEP_FUNCTIONS = "https://aws.amazon.com/step-functions/pricing/"
+LAMBDA = "https://aws.amazon.com/lambda/pricing/"
+FARGATE = "https://aws.amazon.com/fargate/pricing/"
+VPC = "https://aws.amazon.com/vpc/pricing/"
+DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+AURORA = "https://aws.amazon.com/rds/aurora/pricing/"
+SECRETS_MANAGER = "https://aws.amazon.com/secrets-manager/pricing/"
+KMS = "https://aws.amazon.com/kms/pricing/"
+XRAY = "https://aws.amazon.com/xray/pricing/"
+
+S3_PUT = Price(0.005, 1_000, "PUT, COPY, POST or LIST requests (S3 Standard)", S3)
+S3_GET = Price(0.0004, 1_000, "GET, SELECT and all other requests, HEAD included (S3 Standard)", S3)
+EVENTBRIDGE_EVENT = Price(1.00, 1_000_000, "events ingested (S3 events are 'AWS opt-in data events')", EVENTBRIDGE)
+EXPRESS_REQUEST = Price(1.00, 1_000_000, "Express workflow requests", STEP_FUNCTIONS)
+EXPRESS_GB_SECOND = Price(0.00001667, 1, "GB-second of Express duration (first 1,000 GB-hours)", STEP_FUNCTIONS)
+STANDARD_TRANSITION = Price(0.025, 1_000, "Standard workflow state transitions", STEP_FUNCTIONS)
+LAMBDA_REQUEST = Price(0.20, 1_000_000, "Lambda requests", LAMBDA)
+LAMBDA_GB_SECOND = {
+    "arm64": Price(0.0000133334, 1, "GB-second of Lambda duration, arm64", LAMBDA),
+    "x86_64": Price(0.0000166667, 1, "GB-second of Lambda duration, x86_64", LAMBDA),
+}
+FARGATE_VCPU_HOUR = {
+    "ARM64": Price(0.03238, 1, "vCPU-hour of Fargate, Linux/ARM64 (billed per second)", FARGATE),
+    "X86_64": Price(0.04048, 1, "vCPU-hour of Fargate, Linux/x86 (billed per second)", FARGATE),
+}
+FARGATE_GB_HOUR = {
+    "ARM64": Price(0.00356, 1, "GB-hour of Fargate memory, Linux/ARM64", FARGATE),
+    "X86_64": Price(0.004445, 1, "GB-hour of Fargate memory, Linux/x86", FARGATE),
+}
+PUBLIC_IPV4_HOUR = Price(0.005, 1, "hour of a public IPv4 address in use", VPC)
+DYNAMODB_WRITE = Price(0.625, 1_000_000, "write request units, on-demand (Standard table class)", DYNAMODB)
+DYNAMODB_READ = Price(0.125, 1_000_000, "read request units, on-demand (Standard table class)", DYNAMODB)
+LOGS_INGESTED_GB = Price(0.50, 1, "GB of CloudWatch Logs ingested (Standard; vended logs' first tier)", CLOUDWATCH)
+DATA_API_REQUEST = Price(0.35, 1_000_000, "RDS Data API requests (first billion, up to 32 KB each)", AURORA)
+AURORA_ACU_HOUR = Price(0.12, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
+SECRETS_MANAGER_CALL = Price(0.05, 10_000, "Secrets Manager API calls", SECRETS_MANAGER)
+KMS_REQUEST = Price(0.03, 10_000, "KMS requests (symmetric keys)", KMS)
+XRAY_TRACE = Price(5.00, 1_000_000, "X-Ray traces recorded", XRAY)

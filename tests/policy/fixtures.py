@@ -1,0 +1,56 @@
+"""Deliberately bad stacks for the policy tests: a recorded stack with one resource changed or removed, and the
+defects the real program still has (each with the fix it needs), so the tests can tell new from known."""
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from offline.synth import RecordedResource, Synthesis
+from policy.evaluate import PolicyResult
+
+REMOVE = object()
+"""Marks an input to delete in `changed`."""
+
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
+"""Real findings in the program: mandatory, each kept visible here (with its fix) until the component is fixed.
+The repeated Sids of the workflow policies and the catalog's missing reader were fixed; none is open."""
+
+
+def name_of(urn: str | None) -> str:
+    return (urn or "").rsplit("::", 1)[-1]
+
+
+def is_known(result: PolicyResult) -> bool:
+    return (result.policy, name_of(result.urn)) in KNOWN_DEFECTS
+
+
+def find(program: Synthesis, name: str) -> RecordedResource:
+    found = [r for r in program.resources if r.name == name]
+    assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+    return found[0]
+
+
+def changed(program: Synthesis, name: str, **inputs: Any) -> Synthesis:
+    """A copy of `program` in which resource `name` has these inputs (and the same outputs, as the mocks echo
+    inputs into state); `REMOVE` deletes one."""
+    copied = copy.deepcopy(program)
+    resource = find(copied, name)
+    for key, value in inputs.items():
+        for values in (resource.inputs, resource.outputs):
+            if value is REMOVE:
+                values.pop(key, None)
+            else:
+                values[key] = copy.deepcopy(value)
+    return copied
+
+
+def without(program: Synthesis, *names: str) -> Synthesis:
+    copied = copy.deepcopy(program)
+    for name in names:
+        find(copied, name)
+    copied.resources = [r for r in copied.resources if r.name not in names]
+    return copied
+
+
+def violations(results: Iterable[PolicyResult], rule: str) -> list[PolicyResult]:
+    return [result for result in results if result.policy == rule]
