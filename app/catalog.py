@@ -48,7 +48,9 @@ def finish(images: Table, catalog: ServerlessDatabase | None) -> list[State]:
             "RecordCatalogFailure",
             images,
             key=OBJECT_KEY,
-            update_expression="SET catalog = :failed, catalogError = :cause, updatedAt = :now",
+            # CATALOG is one of DynamoDB's reserved words: it must go through a name placeholder.
+            update_expression="SET #catalog = :failed, catalogError = :cause, updatedAt = :now",
+            attribute_names={"#catalog": "catalog"},
             attribute_values={
                 ":failed": {"S": "FAILED"},
                 ":cause": {"S.$": "$.catalogError.Cause"},

@@ -2,6 +2,7 @@
 recorded and explained."""
 
 import json
+import re
 
 import pytest
 
@@ -114,3 +115,17 @@ def test_the_catalog_insert_sends_every_parameter_the_sql_names(program):
     assert tuple(CATALOG_VALUES) == INSERT_IMAGE_PARAMETERS
     assert catalog["Retry"][0]["ErrorEquals"] == ["RdsData.DatabaseResumingException"]
     assert catalog["Catch"][0]["Next"] == "RecordCatalogFailure"
+
+
+DYNAMODB_RESERVED = {"CATALOG", "STATUS", "ERROR", "CAUSE", "BUCKET", "NAME", "DATA", "KEY", "SIZE", "TIMESTAMP",
+                     "ROUTE", "FORMAT", "VERSION"}  # fmt: skip
+"""A few of DynamoDB's ~570 reserved words that this pipeline's attribute names could collide with."""
+
+
+def test_update_expressions_use_placeholders_for_reserved_words(program):
+    for machine in ("process-upload", "heavy-path"):
+        for name, state in states(program, machine).items():
+            expression = state.get("Parameters", {}).get("UpdateExpression")
+            if expression:
+                bare = {word for word in re.findall(r"(?<![#:])\b([A-Za-z]\w*)\s*=", expression)}
+                assert not {word.upper() for word in bare} & DYNAMODB_RESERVED, f"{machine}.{name}: {expression}"
