@@ -4,7 +4,12 @@ VENV := venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: preview test lint review snapshots
+# With 256 MB for the rendering Lambda the sample panorama does not fit it: the demo shows both routes.
+DEMO_ARGS ?= --set lambda.memoryMb=256
+.PHONY: demo preview test lint review snapshots bench bench-e2e
+
+demo: $(VENV)/.installed  ## The main job: STACK deployed into an in-process AWS emulator, sample images run through it
+	$(PY) -m local --stack $(STACK) $(DEMO_ARGS)
 
 preview: $(VENV)/.installed  ## Offline `pulumi preview`: the resource tree of STACK under mocks
 	$(PY) -m offline.preview --stack $(STACK)
@@ -29,9 +34,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt handlers/requirements.
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-.PHONY: bench
 bench: $(VENV)/.installed bench/node_modules/.installed  ## Image core vs naive Pillow vs sharp; not part of `test`
 	$(PY) bench/run.py
+
+bench-e2e: $(VENV)/.installed  ## Images/s and latency through the local cloud (200 uploads); not part of `test`
+	$(PY) bench/e2e.py
 
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund

@@ -209,7 +209,8 @@ class Bucket(pulumi.ComponentResource):
             bucket=self.bucket.id,
             target_bucket=target.name,
             target_prefix=f"{name}/",
-            opts=self._child(),
+            # The log bucket's policy is what lets S3 deliver: set it before asking S3 to deliver there.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[target.policy]),
         )
 
     def _notify_event_bridge(self, name: str) -> aws.s3.BucketNotification:

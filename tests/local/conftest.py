@@ -1,0 +1,51 @@
+"""The end-to-end tests' local cloud: the dev stack, its rendering Lambda given 192 MB so that a ~6 MP panorama
+takes the Fargate route while photos stay on the Lambda, deployed once per test module into the in-process
+emulator (a deployment takes about two seconds; each test uses keys of its own)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.cloud import LocalCloud
+from local.faults import FaultPlan
+from local.samples import Sample, panorama
+from local.stack import Program, synthesize_stack
+
+LAMBDA_MEMORY_MB = 192
+
+
+@pytest.fixture(scope="session")
+def local_program() -> Program:
+    return synthesize_stack("dev", {"lambda.memoryMb": LAMBDA_MEMORY_MB})
+
+
+@pytest.fixture(scope="module")
+def cloud(local_program: Program, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    workdir: Path = tmp_path_factory.mktemp("local-cloud")
+    with LocalCloud(local_program.synthesis, region=local_program.region, workdir=workdir) as running:
+        yield running
+
+
+@pytest.fixture
+def faults(cloud: LocalCloud) -> Iterator[FaultPlan]:
+    """The cloud's fault plan, emptied after the test whatever happened."""
+    yield cloud.faults
+    cloud.faults.clear()
+
+
+@pytest.fixture(scope="module")
+def big_png(cloud: LocalCloud) -> Sample:
+    """The smallest panorama the deployed routing sends to Fargate."""
+    environment = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").inputs["environment"]
+    sample = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])
+    assert sample is not None, f"no panorama goes to Fargate with {LAMBDA_MEMORY_MB} MB"
+    return sample
+
+
+def unique(name: str) -> str:
+    """A key of its own for each test: `name` with a random folder in front."""
+    return f"{uuid.uuid4().hex[:10]}/{name}"
