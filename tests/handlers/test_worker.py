@@ -19,10 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.client import BaseClient
-from moto import mock_aws
 from PIL import Image
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "worker-test")
@@ -33,6 +30,8 @@ from pipeline.objects import UploadEvent
 from pipeline.records import ImageRecords
 from pipeline.validate import validate
 from worker import main as worker
+
+from tests.handlers.conftest import Pipeline
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 WORKER_DIR = HANDLERS / "worker"
@@ -47,54 +46,15 @@ LogLines = Callable[[], list[dict[str, Any]]]
 # --- fixtures: fake AWS, the pipeline's resources, log capture -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Resources:
-    s3: BaseClient
-    dynamodb: BaseClient
-    uploads_bucket: str
-    results_bucket: str
-    table_name: str
-    idempotency_table: str
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+@pytest.fixture
+def resources(pipeline_resources: Pipeline) -> Pipeline:
+    """The handlers' fake AWS (tests/handlers/conftest.py): versioned uploads, results, images and idempotency."""
+    return pipeline_resources
 
 
 @pytest.fixture
-def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and region, so nothing can reach a real account even if mocking were off."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def resources(fake_credentials: None) -> Iterator[Resources]:
-    """A versioned uploads bucket, the results bucket, the images table and the idempotency table, under moto."""
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        made = Resources(
-            s3=s3,
-            dynamodb=dynamodb,
-            uploads_bucket=_unique("uploads"),
-            results_bucket=_unique("results"),
-            table_name=_unique("images"),
-            idempotency_table=_unique("idempotency"),
-        )
-        for bucket in (made.uploads_bucket, made.results_bucket):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_bucket_versioning(Bucket=made.uploads_bucket, VersioningConfiguration={"Status": "Enabled"})
-        for table, key in ((made.table_name, "objectKey"), (made.idempotency_table, "id")):
-            dynamodb.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        yield made
+def fake_credentials(aws_credentials: None) -> None:
+    """Fake credentials without moto, for the tests that must fail before touching AWS."""
 
 
 @pytest.fixture
@@ -105,7 +65,7 @@ def scratch(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(resources: Resources, scratch: Path) -> dict[str, str]:
+def settings(resources: Pipeline, scratch: Path) -> dict[str, str]:
     """The container's environment, less WORK_ITEM: what the task definition sets."""
     return {
         "TABLE_NAME": resources.table_name,
@@ -157,7 +117,7 @@ def corrupt_jpeg() -> bytes:
     return data[: start_of_scan + 20] + bytes((i * 37) % 256 for i in range(5000)) + b"\xff\xd9"
 
 
-def upload(resources: Resources, key: str, body: bytes, sequencer: str = OLD_SEQUENCER) -> dict[str, Any]:
+def upload(resources: Pipeline, key: str, body: bytes, sequencer: str = OLD_SEQUENCER) -> dict[str, Any]:
     """Puts the object and returns the EventBridge "Object Created" event S3 would send for it."""
     put = resources.s3.put_object(Bucket=resources.uploads_bucket, Key=key, Body=body, ContentType="image/jpeg")
     return {
@@ -191,12 +151,12 @@ def work_item(event: dict[str, Any], validation: dict[str, Any]) -> str:
     return json.dumps({**event, "validation": validation})
 
 
-def record(resources: Resources, key: str) -> dict[str, Any]:
+def record(resources: Pipeline, key: str) -> dict[str, Any]:
     item = resources.dynamodb.get_item(TableName=resources.table_name, Key={"objectKey": {"S": key}})["Item"]
     return {name: next(iter(value.values())) for name, value in item.items()}
 
 
-def rendition_keys(resources: Resources) -> list[str]:
+def rendition_keys(resources: Pipeline) -> list[str]:
     listing = resources.s3.list_objects_v2(Bucket=resources.results_bucket)
     return sorted(entry["Key"] for entry in listing.get("Contents", []))
 
@@ -210,7 +170,7 @@ def last_line(lines: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_renders_the_work_item_and_completes_the_record(
-    resources: Resources,
+    resources: Pipeline,
     settings: dict[str, str],
     aws_dependencies: Dependencies,
     scratch: Path,
@@ -254,7 +214,7 @@ def test_renders_the_work_item_and_completes_the_record(
 
 
 def test_a_corrupt_image_exits_2_and_fails_the_record(
-    resources: Resources, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
+    resources: Pipeline, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
 ) -> None:
     key = f"{UPLOAD_PREFIX}broken.jpg"
     event = upload(resources, key, corrupt_jpeg())
@@ -277,7 +237,7 @@ def test_a_corrupt_image_exits_2_and_fails_the_record(
 
 
 def test_an_object_gone_since_validation_exits_2(
-    resources: Resources, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
+    resources: Pipeline, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
 ) -> None:
     key = f"{UPLOAD_PREFIX}gone.jpg"
     event = upload(resources, key, jpeg())
@@ -293,7 +253,7 @@ def test_an_object_gone_since_validation_exits_2(
 
 
 def test_a_newer_upload_that_took_over_exits_3_and_keeps_its_record(
-    resources: Resources, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
+    resources: Pipeline, settings: dict[str, str], aws_dependencies: Dependencies, worker_logs: LogLines
 ) -> None:
     key = f"{UPLOAD_PREFIX}replaced.jpg"
     older = upload(resources, key, jpeg(), sequencer=OLD_SEQUENCER)
@@ -350,7 +310,7 @@ def _read_only(error: int) -> Callable[..., Any]:
 
 @pytest.mark.parametrize("case", ["missing", "a-file", "read-only-filesystem"])
 def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
-    resources: Resources,
+    resources: Pipeline,
     settings: dict[str, str],
     tmp_path: Path,
     worker_logs: LogLines,
@@ -379,7 +339,7 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
 
 
 def test_a_scratch_dir_smaller_than_the_object_exits_1(
-    resources: Resources, settings: dict[str, str], worker_logs: LogLines
+    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines
 ) -> None:
     event = upload(resources, f"{UPLOAD_PREFIX}huge.jpg", jpeg())
     validation = {"object": {"bucket": resources.uploads_bucket, "key": "x", "sizeBytes": 2**62}}
@@ -393,7 +353,7 @@ def test_a_scratch_dir_smaller_than_the_object_exits_1(
 
 
 def test_missing_settings_exit_1_naming_the_variable(
-    resources: Resources, settings: dict[str, str], worker_logs: LogLines
+    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines
 ) -> None:
     event = upload(resources, f"{UPLOAD_PREFIX}a.jpg", jpeg())
     environ = {name: value for name, value in settings.items() if name != "RESULTS_BUCKET"}
@@ -408,7 +368,7 @@ def test_missing_settings_exit_1_naming_the_variable(
 
 
 def test_worker_memory_stands_in_for_the_lambda_memory_setting(
-    resources: Resources, settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    resources: Pipeline, settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[Dependencies] = []
 
@@ -425,7 +385,7 @@ def test_worker_memory_stands_in_for_the_lambda_memory_setting(
 
 
 def test_sigterm_ends_the_run_with_its_log_line(
-    resources: Resources, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
+    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def stopped_by_ecs(event: dict[str, Any], dependencies: Dependencies) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGTERM)
