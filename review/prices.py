@@ -11,6 +11,8 @@ Idle (hourly) prices live beside their classification in `offline/costs.py`.
 
 from dataclasses import dataclass
 
+from policy.rules.idle import AURORA_ACU_USD_PER_HOUR, PUBLIC_IPV4_USD_PER_HOUR
+
 PRICES_AS_OF = "2025-09"
 PRICE_REGION = "us-east-1"
 
@@ -74,12 +76,12 @@ FARGATE_GB_HOUR = {
     "ARM64": Price(0.00356, 1, "GB-hour of Fargate memory, Linux/ARM64", FARGATE),
     "X86_64": Price(0.004445, 1, "GB-hour of Fargate memory, Linux/x86", FARGATE),
 }
-PUBLIC_IPV4_HOUR = Price(0.005, 1, "hour of a public IPv4 address in use", VPC)
+PUBLIC_IPV4_HOUR = Price(PUBLIC_IPV4_USD_PER_HOUR, 1, "hour of a public IPv4 address in use", VPC)
 DYNAMODB_WRITE = Price(0.625, 1_000_000, "write request units, on-demand (Standard table class)", DYNAMODB)
 DYNAMODB_READ = Price(0.125, 1_000_000, "read request units, on-demand (Standard table class)", DYNAMODB)
 LOGS_INGESTED_GB = Price(0.50, 1, "GB of CloudWatch Logs ingested (Standard; vended logs' first tier)", CLOUDWATCH)
 DATA_API_REQUEST = Price(0.35, 1_000_000, "RDS Data API requests (first billion, up to 32 KB each)", AURORA)
-AURORA_ACU_HOUR = Price(0.12, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
+AURORA_ACU_HOUR = Price(AURORA_ACU_USD_PER_HOUR, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
 SECRETS_MANAGER_CALL = Price(0.05, 10_000, "Secrets Manager API calls", SECRETS_MANAGER)
 KMS_REQUEST = Price(0.03, 10_000, "KMS requests (symmetric keys)", KMS)
 XRAY_TRACE = Price(5.00, 1_000_000, "X-Ray traces recorded", XRAY)

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 HOURS_PER_MONTH = 730
+PUBLIC_IPV4_USD_PER_HOUR = 0.005
+AURORA_ACU_USD_PER_HOUR = 0.12
+"""Also used by the review report's per-image costs (review/prices.py): one list price, one place."""
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ELASTIC_IP = "aws:ec2/eip:Eip"
@@ -58,7 +61,8 @@ def _endpoint(props: Mapping[str, Any], stack: Stack) -> tuple[str, float, str] 
 
 
 def _public_ip(props: Mapping[str, Any], stack: Stack) -> tuple[str, float, str] | None:
-    return "public IPv4 address, $0.005/hour", 0.005 * HOURS_PER_MONTH, "https://aws.amazon.com/vpc/pricing/"
+    hourly = PUBLIC_IPV4_USD_PER_HOUR
+    return f"public IPv4 address, ${hourly}/hour", hourly * HOURS_PER_MONTH, "https://aws.amazon.com/vpc/pricing/"
 
 
 def _kms_key(props: Mapping[str, Any], stack: Stack) -> tuple[str, float, str] | None:
@@ -73,8 +77,8 @@ def _aurora_instance(props: Mapping[str, Any], stack: Stack) -> tuple[str, float
     if minimum == 0:
         return None
     return (
-        f"Aurora Serverless v2 at its minimum {minimum:g} ACU, $0.12/ACU-hour",
-        0.12 * minimum * HOURS_PER_MONTH,
+        f"Aurora Serverless v2 at its minimum {minimum:g} ACU, ${AURORA_ACU_USD_PER_HOUR}/ACU-hour",
+        AURORA_ACU_USD_PER_HOUR * minimum * HOURS_PER_MONTH,
         "https://aws.amazon.com/rds/aurora/pricing/",
     )
 

@@ -5,6 +5,7 @@ import json
 from components.profile import load_profile
 from offline.costs import idle_costs
 from offline.synth import Synthesis, stack_config
+from policy.rules.iam import NO_RESOURCE_SCOPE
 from tests.conftest import synthesized
 
 STATEFUL_TYPES = {
@@ -17,13 +18,6 @@ STATEFUL_TYPES = {
     "aws:rds/cluster:Cluster",
     "aws:rds/clusterInstance:ClusterInstance",
 }
-NO_RESOURCE_SCOPE = {
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-    "ecr:GetAuthorizationToken",
-}  # fmt: skip
-"""Actions AWS cannot scope to a resource: the only ones allowed on `"Resource": "*"` in an identity policy."""
 EXPECTED_OUTPUTS = {"uploadsBucket", "uploadPrefix", "resultsBucket", "imagesTable", "stateMachineArn",
                     "heavyPathStateMachineArn", "workerImage", "deadLetterQueueUrl", "catalogClusterArn"}  # fmt: skip
 
