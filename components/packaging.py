@@ -12,6 +12,7 @@ across machines assumes the same zlib: a Python built against zlib-ng compresses
 """
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -326,6 +327,7 @@ def bytecode_compiler(python_version: str) -> str | None:
     return None
 
 
+@functools.cache
 def _is_python(executable: str, version: str) -> bool:
     """A pyenv shim exists on PATH even when its version is not selected, and then fails: ask, don't assume."""
     probe = subprocess.run(
