@@ -1,11 +1,14 @@
 """The demo: deploy a stack into the in-process emulator, upload the sample images (and any given files), wait
 for every execution, print a table and write an HTML report. Run it as `python -m local` (see local/__main__.py).
-Exit code 0 when every upload ended in a recorded state (refusals included), 1 otherwise."""
+Exit code 0 when every upload ended in a recorded state (refusals included), 1 otherwise or when the stack's program
+refuses its configuration, 2 (one line, before anything is synthesized) for an unknown stack, a missing file or a
+malformed `--set`."""
 
 from __future__ import annotations
 
 import argparse
 import mimetypes
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +16,9 @@ from pathlib import Path
 from local.cloud import LocalCloud, Outcome
 from local.report import table, write_html
 from local.samples import Sample, panorama, standard_samples
-from local.stack import parse_overrides, synthesize_stack
-from offline.synth import PROJECT_DIR, close_runtime
+from local.stack import OverrideError, Program, parse_overrides, synthesize_stack
+from offline.cli import UsageError, check_stack, run_tool
+from offline.synth import PROJECT_DIR, SynthesisError, close_runtime
 
 DEFAULT_WORKDIR = PROJECT_DIR / ".build" / "demo"
 SAMPLES_FOLDER = "samples/"
@@ -23,8 +27,12 @@ FILES_FOLDER = "local/"
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    return run_tool(lambda: _demo(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    program = synthesize_stack(args.stack, parse_overrides(args.set))
+    program = _program(args)
     settings = ", ".join(f"{k}={v}" for k, v in program.overrides.items()) or "as in the stack file"
     print(f"stack {program.stack} ({settings}), region {program.region}: synthesized in "
           f"{time.monotonic() - started:.1f} s")  # fmt: skip
@@ -45,6 +53,31 @@ def run(argv: Sequence[str] | None = None) -> int:
     close_runtime()
     print(f"\n{_summary(outcomes)} in {time.monotonic() - started:.1f} s; report: {report}")
     return 0 if all(o.record is not None for o in outcomes) else 1
+
+
+def _program(args: argparse.Namespace) -> Program:
+    """The stack's program with the overrides, once every argument is known to be usable: a typo in the stack, a
+    path or a `--set` costs one line, not a synthesis and a deployment (seconds) followed by a traceback."""
+    check_stack(args.stack)
+    for path in args.paths:
+        _check_image_file(path)
+    try:
+        return synthesize_stack(args.stack, parse_overrides(args.set))
+    except OverrideError as error:
+        raise UsageError(f"--set {error}") from error
+    except SynthesisError:
+        close_runtime()
+        raise
+
+
+def _check_image_file(path: Path) -> None:
+    """The files given are read only after the deployment: check now that each one can be."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if not path.is_file():
+        raise UsageError(f"not a file: {path}")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"cannot read {path}: permission denied")
 
 
 def _samples(cloud: LocalCloud, paths: Sequence[Path]) -> list[tuple[str, Sample]]:

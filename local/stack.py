@@ -2,7 +2,8 @@
 (`--set lambda.memoryMb=256`), synthesized by the real program under mocks (`offline.synth`).
 
 Overrides go through the program's own validation: a bad value fails the synthesis with the program's message,
-exactly as it would in the stack file.
+exactly as it would in the stack file. An override that is not a setting path at all (no `=`, or a path through
+a value that is not a section) is an OverrideError, raised before anything is synthesized.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ PROFILE_CONFIG_KEY = f"{CONFIG_NAMESPACE}:{PROFILE_KEY}"
 DEFAULT_REGION = "us-east-1"
 
 
+class OverrideError(ValueError):
+    """A `--set` that cannot be applied to the profile: the message quotes it and says what was expected."""
+
+
 @dataclass(frozen=True)
 class Program:
     stack: str
@@ -33,7 +38,7 @@ def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
     for assignment in assignments:
         path, separator, raw = assignment.partition("=")
         if not separator or not path:
-            raise ValueError(f"{assignment!r} is not key.path=value (e.g. lambda.memoryMb=256)")
+            raise OverrideError(f"{assignment!r} is not key.path=value (e.g. lambda.memoryMb=256)")
         try:
             overrides[path] = json.loads(raw)
         except json.JSONDecodeError:
@@ -42,7 +47,8 @@ def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
 
 
 def synthesize_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Program:
-    """The stack's program as the local cloud deploys it."""
+    """The stack's program as the local cloud deploys it; an override that crosses a value which is not a section
+    raises OverrideError before the synthesis starts."""
     overrides = dict(overrides or {})
     config = stack_config(stack)
     if overrides:
@@ -58,6 +64,6 @@ def _assign(target: dict[str, Any], path: list[str], value: Any) -> None:
     for name in path[:-1]:
         child = target.setdefault(name, {})
         if not isinstance(child, dict):
-            raise ValueError(f"{PROFILE_CONFIG_KEY}.{'.'.join(path)}: {name} is not a section")
+            raise OverrideError(f"{PROFILE_CONFIG_KEY}.{'.'.join(path)}: {name} is not a section")
         target = child
     target[path[-1]] = value

@@ -4,6 +4,9 @@ Runs the real program under mocks (no credentials, no Pulumi CLI), so a reviewer
 sees every resource with its type, name, parent, protection and security-relevant settings, and the stack outputs.
 
     python -m offline.preview --stack dev
+
+Exit 0 with the tree, 2 for an unknown stack (one line naming the stacks), 1 when the program itself fails (its
+error printed as the CLI would, without a traceback).
 """
 
 import argparse
@@ -12,7 +15,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from offline.synth import RecordedResource, Synthesis, SynthesisError, close_runtime, stack_names, synthesize
+from offline.cli import check_stack, run_tool
+from offline.synth import RecordedResource, Synthesis, close_runtime, synthesize
 
 REVIEW_PROPERTIES: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": ("region", "defaultTags"),
@@ -103,14 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack name, one of the Pulumi.<stack>.yaml files")
     parser.add_argument("--preview-mode", action="store_true", help="run as `pulumi preview` does (dry run)")
     options = parser.parse_args(argv)
-    if options.stack not in stack_names():
-        print(f"error: no Pulumi.{options.stack}.yaml; stacks are: {', '.join(stack_names())}", file=sys.stderr)
-        return 2
+    return run_tool(lambda: _preview(options))
+
+
+def _preview(options: argparse.Namespace) -> int:
+    check_stack(options.stack)
     try:
         synthesis = synthesize(options.stack, preview=options.preview_mode)
-    except SynthesisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         close_runtime()
     print(render(synthesis))

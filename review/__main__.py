@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from offline.synth import PROJECT_DIR, SynthesisError, close_runtime, stack_names, synthesize
+from offline.cli import check_stack, run_tool
+from offline.synth import PROJECT_DIR, close_runtime, synthesize
 from review import policies
 from review.assumptions import Assumptions, with_benchmark
 from review.report import build_report
@@ -24,15 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR, help="where <stack>.md is written")
     parser.add_argument("--quiet", action="store_true", help="write the file only, print nothing")
     options = parser.parse_args(argv)
-    if options.stack not in stack_names():
-        print(f"error: no Pulumi.{options.stack}.yaml; stacks are: {', '.join(stack_names())}", file=sys.stderr)
-        return 2
+    return run_tool(lambda: _review(options))
+
+
+def _review(options: argparse.Namespace) -> int:
+    check_stack(options.stack)
     try:
         synthesis = synthesize(options.stack)
         report = build_report(synthesis, with_benchmark(Assumptions()), policies.evaluate(synthesis, options.stack))
-    except SynthesisError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         close_runtime()
     options.output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """`make preview`: the offline resource tree a reviewer reads, and clear failures."""
 
+import pytest
+
 from offline import preview
 
 
@@ -20,9 +22,12 @@ def test_preview_mode_runs_as_a_dry_run(capsys):
     assert "Stack dev: " in capsys.readouterr().out
 
 
-def test_an_unknown_stack_lists_the_stacks(capsys):
+def test_an_unknown_stack_is_one_line_listing_the_stacks_before_any_synthesis(capsys, monkeypatch):
+    monkeypatch.setattr(preview, "synthesize", lambda *args, **kwargs: pytest.fail("synthesized a refused stack"))
     assert preview.main(["--stack", "staging-typo"]) == 2
-    assert "no Pulumi.staging-typo.yaml; stacks are: dev, prod" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.err == "error: no Pulumi.staging-typo.yaml; stacks are: dev, prod\n"
+    assert captured.out == ""
 
 
 def test_a_program_error_is_reported_without_a_traceback(capsys, monkeypatch):

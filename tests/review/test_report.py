@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from offline import synth
 from review import __main__ as cli
 from review.assumptions import Assumptions
@@ -73,9 +75,12 @@ def test_main_writes_and_prints_the_report(tmp_path, capsys):
     assert str(synth.PROJECT_DIR) not in written, "no machine paths in a report posted publicly"
 
 
-def test_main_refuses_an_unknown_stack(tmp_path, capsys):
+def test_main_refuses_an_unknown_stack_in_one_line_before_any_synthesis(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "synthesize", lambda *args, **kwargs: pytest.fail("synthesized a refused stack"))
     assert cli.main(["--stack", "staging-typo", "--output-dir", str(tmp_path)]) == 2
-    assert "stacks are: dev, prod" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.err == "error: no Pulumi.staging-typo.yaml; stacks are: dev, prod\n"
+    assert captured.out == ""
     assert not list(tmp_path.iterdir())
 
 
