@@ -97,7 +97,7 @@ def _decode_reduced(image: Image.Image, header: ImageHeader, largest: int, image
         image.draft(image.mode if image.mode == "L" else "RGB", stored_box)
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, struct.error, zlib.error, Image.DecompressionBombError) as error:
+    except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as error:
         raise CorruptImage(f"the image data cannot be decoded: {error}") from error
     ImageOps.exif_transpose(image, in_place=True)  # in place: no second copy of the decoded pixels
     return _convert(image, image_format)
