@@ -31,6 +31,7 @@ from components.workflow import Workflow, WorkflowArgs
 UPLOAD_PREFIX = "uploads/"
 RENDITIONS_PREFIX = "renditions/"
 VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
+VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the Express workflow's five minutes
 
 profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
@@ -76,7 +77,7 @@ environment = handler_environment(
 validator = Function(
     "validate",
     FunctionArgs(profile, LAMBDA_CODE, "pipeline.validate.handler", "Validates, describes and routes an upload",
-                 environment, key, memory_mb=VALIDATE_MEMORY_MB),
+                 environment, key, memory_mb=VALIDATE_MEMORY_MB, timeout_seconds=VALIDATE_TIMEOUT_SECONDS),
     aws,
 )  # fmt: skip
 renderer = Function(
@@ -111,8 +112,11 @@ for processor in (renderer, worker):
 # Orchestration
 done = finish(images, catalog)
 heavy_path = Workflow(
-    "heavy-path", WorkflowArgs(profile, heavy_definition(worker, images, done), key, type=WorkflowType.STANDARD), aws
-)
+    "heavy-path",
+    WorkflowArgs(profile, heavy_definition(worker, images, done, timeout_seconds=profile.fargate.timeout_seconds), key,
+                 type=WorkflowType.STANDARD),
+    aws,
+)  # fmt: skip
 workflow = Workflow(
     "process-upload", WorkflowArgs(profile, upload_definition(validator, renderer, images, heavy_path, done), key), aws
 )

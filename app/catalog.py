@@ -5,9 +5,9 @@ A failed insert (after waiting for a paused cluster to resume, and the usual ret
 the record stays COMPLETE and gains `catalog: FAILED` with the cause, and the execution fails so that it is seen.
 """
 
-from app.recording import NOT_RECORDED, OBJECT_KEY, OWNED
+from app.recording import NOT_RECORDED, OBJECT_KEY, OWNED_BY_THIS_UPLOAD, fail_with
 from components.database import ServerlessDatabase
-from components.states import Catch, Fail, State, Succeed
+from components.states import Catch, State, Succeed
 from components.table import Table
 from components.tasks import dynamodb_update_item
 from handlers.catalog.schema import INSERT_IMAGE_SQL
@@ -57,10 +57,10 @@ def finish(images: Table, catalog: ServerlessDatabase | None) -> list[State]:
                 ":now": {"S.$": "$$.State.EnteredTime"},
                 ":raw": {"S.$": "$.detail.object.sequencer"},
             },
-            condition_expression=OWNED,
-            next="CatalogFailed",
+            condition_expression=OWNED_BY_THIS_UPLOAD,  # COMPLETE by design: the render succeeded
+            next="ReportCatalogFailure",
             catch=[Catch(next=NOT_RECORDED, result_path="$.recordError")],
         ),
-        Fail("CatalogFailed", error_path="$.catalogError.Error", cause_path="$.catalogError.Cause"),
+        *fail_with("ReportCatalogFailure", "CatalogFailed", "$.catalogError"),
         Succeed(DONE),
     ]

@@ -15,7 +15,7 @@ FailureNotRecorded.
 
 from collections.abc import Sequence
 
-from app.recording import NOT_RECORDED, record_failed
+from app.recording import NOT_RECORDED, fail_with, record_failed
 from components.function import Function
 from components.states import Catch, Choice, Definition, Fail, State, Succeed, When
 from components.table import Table
@@ -57,10 +57,10 @@ def upload_definition(
                        Catch(next="RecordFailure")],
                 comment="Express workflows cannot wait for a task: the STANDARD heavy-path workflow does",
             ),
-            record_failed("RecordFailure", images, then="Failed", error={"S.$": "$.error.Error"},
+            record_failed("RecordFailure", images, then="ReportFailure", error={"S.$": "$.error.Error"},
                           cause={"S.$": "$.error.Cause"}),
             Fail("Rejected", error_path="$.error.Error", cause_path="$.error.Cause"),
-            Fail("Failed", error_path="$.error.Error", cause_path="$.error.Cause"),
+            *fail_with("ReportFailure", "Failed", "$.error"),
             Fail(NOT_RECORDED, error=NOT_RECORDED, cause_path="$.recordError.Cause"),
             Succeed("Superseded"),
             Succeed("HandedToFargate"),

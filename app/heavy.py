@@ -2,76 +2,124 @@
 not fit the Lambda. Express workflows cannot wait for a task (`.sync`), so the per-upload workflow hands the
 upload over (states:startExecution) and this one runs the task to completion and records the outcome.
 
-    RunWorker (ecs:runTask.sync, the upload as WORK_ITEM) ──exit 0──> finish (catalog insert, Done)
-        │ ECS API errors (after retries) ─────────────────────────> RecordFailure ──> Failed
-        │ the task stopped with an error ──> ReadStop ──> ChooseOutcome
-        │                                                  exit 2 ──> Rejected (the worker recorded FAILED)
-        │                                                  exit 3 ──> Superseded (a newer upload owns the record)
-        │                                                  else ────> RecordWorkerFailure ──> Failed
+    RunWorker (ecs:runTask.sync, the upload's references) ──exit 0──> finish (catalog insert, Done)
+        │ placement failures, ECS API errors: retried; then ──────────> RecordFailure ──> Failed
+        │ ran longer than fargate.timeoutSeconds (the task is stopped) ──> RecordTimeout ──> Failed
+        │ the task stopped with an error ──> InspectStop ──not a task description──> RecordFailure
+        │                                        └──> ReadStop ──> ChooseOutcome
+        │                                   exit 2 ──> Rejected (the worker recorded FAILED)
+        │                                   exit 3 ──> Superseded (a newer upload owns the record)
+        │                                   any other exit code ──> RecordWorkerFailure ──> Failed
+        │                                   no exit code (the container never ran) ──> RecordNotStarted ──> Failed
+        │                                   neither ──> RecordFailure
+
+A task that never started has no exit code, and a RunTask answer with failures fails as `AmazonECS.Unknown` with a
+cause that is no task description: a Choice that read a missing field, or States.StringToJson on such a cause,
+would fail the execution with States.Runtime, which no Catch handles, and leave the record PROCESSING. Every field
+is tested for presence first (components/states.py `Rule`), and the cause is parsed only when it is an object.
 """
 
 from collections.abc import Sequence
 
-from app.recording import NOT_RECORDED, record_failed
-from components.fargate import TRANSIENT_ERRORS as ECS_ERRORS
+from app.recording import NOT_RECORDED, fail_with, record_failed
 from components.fargate import FargateTask
-from components.states import Catch, Choice, Definition, Fail, Pass, State, Succeed, When
+from components.states import Catch, Choice, Definition, Fail, Matches, Pass, Present, State, Succeed, When
 from components.table import Table
+from handlers.worker.contract import (
+    EVENT_ID_ENV,
+    EXIT_REFUSED,
+    EXIT_STALE,
+    UPLOAD_BUCKET_ENV,
+    UPLOAD_OBJECT_ENV,
+)
 
-EXIT_REFUSED = 2
-EXIT_SUPERSEDED = 3
-"""The worker's exit-code contract (handlers/worker/main.py)."""
+UPLOAD_REFERENCES = {
+    f"{UPLOAD_BUCKET_ENV}.$": "$.detail.bucket.name",
+    f"{UPLOAD_OBJECT_ENV}.$": "States.JsonToString($.detail.object)",
+    f"{EVENT_ID_ENV}.$": "$.id",
+}
+"""What the worker is told: which object, never the workflow state (see handlers/worker/contract.py)."""
 STOP = "$.stopped.cause"
 """The stopped task as ECS described it (PascalCase, as Step Functions returns it)."""
-WORKER_CAUSE = {
-    "S.$": f"States.Format('the worker stopped: {{}} (exit code {{}})', {STOP}.StoppedReason, "
-    f"{STOP}.Containers[0].ExitCode)"
-}
+EXIT_CODE = f"{STOP}.Containers[0].ExitCode"
+STOPPED_REASON = f"{STOP}.StoppedReason"
+ERROR_CAUSE = "$.error.Cause"
 
 
-def heavy_definition(worker: FargateTask, images: Table, finish: Sequence[State]) -> Definition:
-    """`finish`: the states that follow a successful render, starting with the one to go to (see app/catalog.py)."""
+def heavy_definition(
+    worker: FargateTask, images: Table, finish: Sequence[State], *, timeout_seconds: int
+) -> Definition:
+    """`finish`: the states that follow a successful render, starting with the one to go to (see app/catalog.py);
+    `timeout_seconds`: how long the worker may take before the task is stopped and the image recorded FAILED."""
     return Definition(
         comment="Render one upload in the Fargate task and record the outcome",
         start_at="RunWorker",
         states=[
             worker.run_task(
                 "RunWorker",
-                environment={"WORK_ITEM.$": "States.JsonToString($)"},
+                environment=UPLOAD_REFERENCES,
+                timeout_seconds=timeout_seconds,
                 result_path=None,
                 next=finish[0].name,
                 catch=[
-                    Catch(
-                        next="RecordFailure",
-                        errors=(*ECS_ERRORS, "ECS.AccessDeniedException", "ECS.InvalidParameterException"),
-                    ),
-                    Catch(next="ReadStop", errors=("States.TaskFailed",)),
+                    Catch(next="RecordTimeout", errors=("States.Timeout",)),
+                    Catch(next="InspectStop", errors=("States.TaskFailed",)),
                     Catch(next="RecordFailure"),
                 ],
                 comment="The worker streams the upload to its scratch volume, renders it and records COMPLETE",
             ),
+            Choice("InspectStop", [Matches(ERROR_CAUSE, "{*", "ReadStop")], default="RecordFailure"),
             Pass(
                 "ReadStop",
-                parameters={"cause.$": "States.StringToJson($.error.Cause)"},
+                parameters={"cause.$": f"States.StringToJson({ERROR_CAUSE})"},
                 result_path="$.stopped",
                 next="ChooseOutcome",
             ),
             Choice(
                 "ChooseOutcome",
                 [
-                    When(f"{STOP}.Containers[0].ExitCode", EXIT_REFUSED, "Rejected"),
-                    When(f"{STOP}.Containers[0].ExitCode", EXIT_SUPERSEDED, "Superseded"),
+                    When(EXIT_CODE, EXIT_REFUSED, "Rejected"),
+                    When(EXIT_CODE, EXIT_STALE, "Superseded"),
+                    Present(EXIT_CODE, "RecordWorkerFailure"),
+                    Present(STOPPED_REASON, "RecordNotStarted"),
                 ],
-                default="RecordWorkerFailure",
+                default="RecordFailure",
             ),
             record_failed(
-                "RecordWorkerFailure", images, then="Failed", error={"S": "WorkerFailed"}, cause=WORKER_CAUSE
+                "RecordWorkerFailure",
+                images,
+                then="ReportFailure",
+                error={"S": "WorkerFailed"},
+                cause={
+                    "S.$": f"States.Format('the worker exited with code {{}}; its log stream says why', {EXIT_CODE})"
+                },
             ),
             record_failed(
-                "RecordFailure", images, then="Failed", error={"S.$": "$.error.Error"}, cause={"S.$": "$.error.Cause"}
+                "RecordNotStarted",
+                images,
+                then="ReportFailure",
+                error={"S": "WorkerNotStarted"},
+                cause={"S.$": f"States.Format('the task stopped before its container ran: {{}}', {STOPPED_REASON})"},
+            ),
+            record_failed(
+                "RecordTimeout",
+                images,
+                then="ReportFailure",
+                error={"S": "WorkerTimedOut"},
+                cause={
+                    "S": f"the worker ran for longer than {timeout_seconds} s (fargate.timeoutSeconds); "
+                    "Step Functions stopped the task"
+                },
+            ),
+            record_failed(
+                "RecordFailure",
+                images,
+                then="ReportFailure",
+                error={"S.$": "$.error.Error"},
+                cause={"S.$": ERROR_CAUSE},
             ),
             Fail("Rejected", error="Rejected", cause="the worker refused the image and recorded why"),
-            Fail("Failed", error_path="$.error.Error", cause_path="$.error.Cause"),
+            *fail_with("ReportFailure", "Failed", "$.error"),
             Fail(NOT_RECORDED, error=NOT_RECORDED, cause_path="$.recordError.Cause"),
             Succeed("Superseded"),
             *finish,

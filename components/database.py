@@ -79,13 +79,20 @@ DATA_API_RESUMING_ERRORS = ("RdsData.DatabaseResumingException",)
 """A paused (0 ACU) cluster cancels the request with this while it wakes, which takes about 15 seconds (30 after a
 day's pause): the task retries it on a schedule of its own, whatever the profile's retry policy says."""
 DATA_API_TRANSIENT_ERRORS = ("RdsData.StatementTimeoutException", "RdsData.InternalServerErrorException",
-                             "RdsData.ServiceUnavailableError", "RdsData.DatabaseUnavailableException")  # fmt: skip
-"""Real exception names of botocore's rds-data model, prefixed as Step Functions' SDK integration reports them. The
-model has no throttling exception. Statements given to a task must be safe to repeat (e.g. INSERT ... ON CONFLICT):
-a statement that timed out may still have run."""
-RESUME_RETRY = RetrySettings(max_attempts=10, interval_seconds=5, backoff_rate=1.5, max_delay_seconds=15, jitter=False)
-"""Waits of 5, 7.5, 11.25 then 15 seconds: up to about two minutes in all. No jitter, so that the total stays long
-enough for the cluster to resume."""
+                             "RdsData.ServiceUnavailableErrorException",
+                             "RdsData.DatabaseUnavailableException")  # fmt: skip
+"""Error shapes of botocore's rds-data model as Step Functions' SDK integration reports them: `RdsData.` in front and
+`Exception` appended when the shape's name lacks it (the model's `ServiceUnavailableError` is reported as
+`RdsData.ServiceUnavailableErrorException`: https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html;
+checked by tests/program/test_error_names.py). The model has no throttling exception. Statements given to a task must
+be safe to repeat (e.g. INSERT ... ON CONFLICT): a statement that timed out may still have run."""
+RESUME_RETRY = RetrySettings(max_attempts=6, interval_seconds=5, backoff_rate=1.5, max_delay_seconds=15, jitter=False)
+"""Waits of 5, 7.5, 11.25, then 15 seconds: about 70 s in all, where a resume takes about 15 s (30 s after a long
+pause). No jitter, so that the total stays long enough. Only a cluster that can pause (0 ACU minimum) gets it, and it
+counts in an Express workflow's five-minute budget (components/budget.py)."""
+STATEMENT_TIMEOUT_SECONDS = 5
+"""A task's limit for one ExecuteStatement: the statements the pipeline runs through a task touch one row, and a
+paused cluster answers DatabaseResumingException at once."""
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 INSTANCE_SUFFIX = "-reader-15"
@@ -121,12 +128,16 @@ class ServerlessDatabaseArgs:
             )
 
 
+@dataclass(frozen=True)
 class DataApiTask(Task):
     """A Task whose first retrier waits for a paused cluster to resume; the profile's retrier follows it."""
 
+    can_pause: bool = True
+
     def to_asl(self, retry: RetrySettings) -> dict[str, Any]:
         asl = super().to_asl(retry)
-        asl["Retry"] = [retrier(DATA_API_RESUMING_ERRORS, RESUME_RETRY), *asl.get("Retry", [])]
+        if self.can_pause:
+            asl["Retry"] = [retrier(DATA_API_RESUMING_ERRORS, RESUME_RETRY), *asl.get("Retry", [])]
         return asl
 
 
@@ -240,10 +251,12 @@ class ServerlessDatabase(pulumi.ComponentResource):
             parameters=task_parameters,
             statements=self.data_api_statements(),
             transient_errors=DATA_API_TRANSIENT_ERRORS,
+            timeout_seconds=STATEMENT_TIMEOUT_SECONDS,
             next=next,
             catch=catch,
             result_path=result_path,
             comment=comment,
+            can_pause=self._args.profile.database.min_capacity == 0,
         )
 
     def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:

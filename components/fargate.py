@@ -37,9 +37,14 @@ AUTH_ACTIONS = ("ecr:GetAuthorizationToken",)
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 ECS_EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
 """The managed rule through which Step Functions learns that a `.sync` task stopped."""
-TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException", "ECS.LimitExceededException",
-                    "ECS.ThrottlingException")  # fmt: skip
-"""Capacity shortfalls ("Capacity is unavailable at this time") and throttling: worth a retry with backoff."""
+TRANSIENT_ERRORS = ("ECS.AmazonECSException", "ECS.ServerException", "ECS.LimitExceededException")
+"""Capacity shortfalls ("Capacity is unavailable at this time") and throttling: worth a retry with backoff. Error
+shapes of botocore's ecs model with the `ECS.` prefix of the optimized integration, and the SDK's base exception,
+under which Step Functions reports an error code the SDK has no class for: ECS's throttling is one (the model has no
+ThrottlingException shape, so `ECS.ThrottlingException` never occurs). Checked by tests/program/test_error_names.py."""
+PLACEMENT_FAILED = "AmazonECS.Unknown"
+"""A `.sync` RunTask whose answer lists `failures` (no capacity, no ENI in the subnet) fails with this name
+(https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html): the task never existed, so it is retried."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,10 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
         )
 
     def run_statements(self) -> list[Statement]:
-        """Exactly what `ecs:runTask.sync` needs: run this family on this cluster, watch and stop its tasks, pass
-        its two roles to ECS only, and manage the managed rule that reports the task's end."""
+        """Exactly what `ecs:runTask.sync` needs: run this family on this cluster, tag the tasks it starts (the
+        task definition carries the stack's tags and `run_task` propagates them, which ECS authorizes as
+        `ecs:TagResource` on the new task, only as part of RunTask), watch and stop its tasks, pass its two roles to
+        ECS only, and manage the managed rule that reports the task's end."""
         family = pulumi.Output.format(
             "arn:aws:ecs:{0}:{1}:task-definition/{2}:*", self._region, self._account, self.family
         )
@@ -119,6 +126,8 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
         rule = pulumi.Output.format("arn:aws:events:{0}:{1}:rule/{2}", self._region, self._account, ECS_EVENTS_RULE)
         return [
             Statement(["ecs:RunTask"], [family], "RunTask", {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
+            Statement(["ecs:TagResource"], [tasks], "TagTasksAtLaunch",
+                      {"StringEquals": {"ecs:CreateAction": "RunTask"}}),
             Statement(["ecs:StopTask", "ecs:DescribeTasks"], [tasks], "WatchTasks",
                       {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
             Statement(["iam:PassRole"], [self.execution_role.arn, self.role.arn], "PassTaskRoles",
@@ -131,13 +140,17 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
         name: str,
         *,
         environment: Mapping[str, str],
+        timeout_seconds: int,
         next: str | None = None,
         result_path: str | None = "$.task",
         catch: Sequence[Catch] = (),
         comment: str = "",
     ) -> Task:
         """Run the task to completion (`.sync`), with container environment overrides; keys ending in `.$` are
-        JSONPath or intrinsic functions, as in any Parameters block. Needs a STANDARD workflow."""
+        JSONPath or intrinsic functions, as in any Parameters block. Needs a STANDARD workflow.
+
+        Pass references (a bucket and key), not data: ECS refuses overrides over 8192 characters. After
+        `timeout_seconds` the state fails with States.Timeout and Step Functions stops the task."""
         overrides = [
             {"Name": key.removesuffix(".$"), ("Value.$" if key.endswith(".$") else "Value"): value}
             for key, value in environment.items()
@@ -163,7 +176,8 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
                 "PropagateTags": "TASK_DEFINITION",
             },
             statements=self.run_statements(),
-            transient_errors=TRANSIENT_ERRORS,
+            transient_errors=(*TRANSIENT_ERRORS, PLACEMENT_FAILED),
+            timeout_seconds=timeout_seconds,
             result_path=result_path,
             next=next,
             catch=catch,

@@ -38,6 +38,10 @@ class FunctionArgs:
     memory_mb: int | None = None
     """Overrides the profile's memory for a function with unusual needs."""
     timeout_seconds: int | None = None
+    """Overrides the profile's timeout; a workflow task invoking the function times out with it."""
+    reserve_concurrency: bool = True
+    """Apply the profile's reserved concurrency. Off for a function that runs once per deployment (a schema
+    migration): a reservation would take concurrency from the account's pool for a function that is idle."""
 
     def __post_init__(self) -> None:
         secrets = secret_looking(self.environment)
@@ -60,6 +64,7 @@ class Function(iam.RoleOwner, pulumi.ComponentResource):
         self._logical_name = name
         settings = args.profile.lambda_
         self.physical_name = physical_name(name, "function")
+        self.timeout_seconds = args.timeout_seconds or settings.timeout_seconds
         self.package = build_package(
             args.code, python_version=PYTHON_VERSION, architecture=settings.architecture.value, build_dir=BUILD_DIR
         )
@@ -77,8 +82,8 @@ class Function(iam.RoleOwner, pulumi.ComponentResource):
             source_code_hash=self.package.sha256_base64,
             role=self.role.arn,
             memory_size=args.memory_mb or settings.memory_mb,
-            timeout=args.timeout_seconds or settings.timeout_seconds,
-            reserved_concurrent_executions=settings.reserved_concurrency,
+            timeout=self.timeout_seconds,
+            reserved_concurrent_executions=settings.reserved_concurrency if args.reserve_concurrency else None,
             tracing_config={"mode": "Active"},
             logging_config={
                 "log_format": "JSON",

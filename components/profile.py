@@ -76,7 +76,10 @@ def _spec(default: Any, doc: str, *, low: float | None = None, high: float | Non
 @dataclass(frozen=True)
 class LambdaSettings:
     memory_mb: int = _spec(1024, "Memory (and so CPU) of each function.", low=128, high=10240)
-    timeout_seconds: int = _spec(60, "Timeout of each function.", low=1, high=900)
+    timeout_seconds: int = _spec(
+        30, "Timeout of each function; a workflow task invoking it times out with it (Express: 300 s in all).",
+        low=1, high=900,
+    )  # fmt: skip
     reserved_concurrency: int | None = _spec(
         None, "Concurrency reserved for each function; null leaves it unreserved (new accounts have only 10).",
         low=1, high=10000,
@@ -158,6 +161,10 @@ class FargateSettings:
     cpu: int = _spec(2048, "CPU units of the worker task (1024 = 1 vCPU).", choices=FARGATE_CPU)
     memory_mb: int = _spec(8192, "Memory of the worker task; must suit the CPU size.", low=512, high=122880)
     ephemeral_storage_gib: int = _spec(21, "Scratch space for downloads (Fargate's minimum is 21).", low=21, high=200)
+    timeout_seconds: int = _spec(
+        900, "How long the worker may take for one image, image pull and start included; then it is stopped.",
+        low=60, high=86400,
+    )  # fmt: skip
     container_insights: bool = _spec(True, "ECS Container Insights metrics (billed per metric).")
 
 

@@ -30,12 +30,19 @@ class IntegrationPattern(enum.Enum):
 EXPRESS_PATTERNS = frozenset({IntegrationPattern.REQUEST_RESPONSE})
 
 LAMBDA_TRANSIENT_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                           "Lambda.TooManyRequestsException")  # fmt: skip
-"""AWS's recommended retry list for lambda:invoke: service-side failures, never the function's own errors."""
-DYNAMODB_TRANSIENT_ERRORS = ("DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded",
-                             "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException",
-                             "DynamoDB.SdkClientException")  # fmt: skip
+                           "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException")  # fmt: skip
+"""AWS's recommended retry list for lambda:invoke, and Lambda's throttling: service-side failures, never the
+function's own errors (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html)."""
+DYNAMODB_TRANSIENT_ERRORS = ("DynamoDB.ProvisionedThroughputExceededException",
+                             "DynamoDB.RequestLimitExceededException", "DynamoDB.ThrottlingException",
+                             "DynamoDB.InternalServerErrorException", "DynamoDB.SdkClientException")  # fmt: skip
+"""Throttling and server errors of botocore's dynamodb model as the optimized integration reports them: `DynamoDB.`
+in front and `Exception` appended when the shape's name lacks it (`RequestLimitExceeded`, `InternalServerError`), and
+the SDK's client error. Checked by tests/program/test_error_names.py."""
 ALL_ERRORS = ("States.ALL",)
+SERVICE_CALL_TIMEOUT_SECONDS = 5
+"""For one API call of a request-response integration (a DynamoDB write, a StartExecution): they answer in
+milliseconds, and a call that hangs for longer is retried, or caught, rather than left to hold the execution."""
 
 
 @dataclass(frozen=True)
@@ -123,23 +130,63 @@ class Task(State):
         return self.integration
 
 
+class Rule:
+    """A Choice rule. Each one first checks that its variable is present: Step Functions fails the whole execution
+    with States.Runtime (which no Catch handles) when a comparison reads a path that does not exist, so a missing
+    field falls through to the Choice's Default instead."""
+
+    variable: str
+    next: str
+
+    def comparison(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_asl(self) -> dict[str, Any]:
+        present = {"Variable": self.variable, "IsPresent": True}
+        test = self.comparison()
+        condition = {"And": [present, {"Variable": self.variable, **test}]} if test else present
+        return condition | {"Next": self.next}
+
+
 @dataclass(frozen=True)
-class When:
-    """One Choice rule: go to `next` when the value at `variable` equals `equals` (a string or a number)."""
+class When(Rule):
+    """Go to `next` when the value at `variable` equals `equals` (a string or a number)."""
 
     variable: str
     equals: str | int
     next: str
 
-    def to_asl(self) -> dict[str, Any]:
-        comparison = "NumericEquals" if isinstance(self.equals, int) else "StringEquals"
-        return {"Variable": self.variable, comparison: self.equals, "Next": self.next}
+    def comparison(self) -> dict[str, Any]:
+        return {"NumericEquals" if isinstance(self.equals, int) else "StringEquals": self.equals}
+
+
+@dataclass(frozen=True)
+class Matches(Rule):
+    """Go to `next` when the string at `variable` matches `pattern` (`*` is the only wildcard)."""
+
+    variable: str
+    pattern: str
+    next: str
+
+    def comparison(self) -> dict[str, Any]:
+        return {"StringMatches": self.pattern}
+
+
+@dataclass(frozen=True)
+class Present(Rule):
+    """Go to `next` when `variable` exists, whatever its value."""
+
+    variable: str
+    next: str
+
+    def comparison(self) -> dict[str, Any]:
+        return {}
 
 
 @dataclass(frozen=True)
 class Choice(State):
     name: str
-    rules: Sequence[When]
+    rules: Sequence[Rule]
     default: str
 
     def to_asl(self, retry: RetrySettings) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from components.function import Function
 from components.states import (
     DYNAMODB_TRANSIENT_ERRORS,
     LAMBDA_TRANSIENT_ERRORS,
+    SERVICE_CALL_TIMEOUT_SECONDS,
     Catch,
     IntegrationPattern,
     Task,
@@ -29,7 +30,8 @@ def lambda_invoke(
 
     The function's ARN as the resource (rather than `arn:aws:states:::lambda:invoke`) returns the payload without
     the invocation metadata around it, so later states read `$.result.field`, not `$.result.Payload.field`.
-    `retry_also` adds errors of the function's own that are worth retrying (e.g. a concurrent duplicate).
+    `retry_also` adds errors of the function's own that are worth retrying (e.g. a concurrent duplicate). The state
+    times out with the function, so the workflow's worst case follows from the function's own limit.
     """
     return Task(
         name=name,
@@ -38,6 +40,7 @@ def lambda_invoke(
         result_path=result_path,
         statements=function.invoke_statements(),
         transient_errors=(*LAMBDA_TRANSIENT_ERRORS, *retry_also),
+        timeout_seconds=function.timeout_seconds,
         next=next,
         catch=catch,
         comment=comment,
@@ -76,6 +79,7 @@ def dynamodb_update_item(
         result_path=result_path,
         statements=table.statements(["dynamodb:UpdateItem"]),
         transient_errors=DYNAMODB_TRANSIENT_ERRORS,
+        timeout_seconds=SERVICE_CALL_TIMEOUT_SECONDS,
         next=next,
         catch=catch,
         comment=comment,

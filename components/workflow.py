@@ -1,6 +1,7 @@
 """A Step Functions state machine whose role is derived from its states, logging everything to its own group."""
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -8,12 +9,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.budget import EXPRESS_LIMIT_SECONDS, WorstCase, worst_case
 from components.iam import Statement
 from components.key import EncryptionKey
 from components.logs import log_group
 from components.naming import physical_name
 from components.profile import EnvironmentProfile, WorkflowType
-from components.states import Catch, Definition, IntegrationPattern, Task, service_resource
+from components.states import (
+    SERVICE_CALL_TIMEOUT_SECONDS,
+    Catch,
+    Definition,
+    DefinitionError,
+    IntegrationPattern,
+    Task,
+    service_resource,
+)
 
 LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
@@ -23,6 +33,10 @@ TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetS
                  "xray:GetSamplingTargets")  # fmt: skip
 """X-Ray has no resource-level permissions either."""
 START_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException")
+"""A start that got no answer, and the SDK's base exception, under which the optimized integration reports an error
+code the SDK has no class for (Step Functions' throttling). Modelled errors are named `StepFunctions.` + the shape +
+`Exception` (`ExecutionAlreadyExists` -> `StepFunctions.ExecutionAlreadyExistsException`); checked by
+tests/program/test_error_names.py."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +59,10 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         workflow_type = args.type or args.profile.workflow.type
-        args.definition.validate_for(workflow_type)  # before anything is declared
+        # Checked before anything is declared: a definition that cannot run as written fails the preview.
+        args.definition.validate_for(workflow_type)
+        rendered = args.definition.render(args.profile.workflow.retry)
+        self.worst_case = _bounded(name, workflow_type, rendered)
         super().__init__("pipeline:orchestration:Workflow", name, None, opts)
         self._logical_name = name
         self.type = workflow_type
@@ -65,9 +82,7 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.task_policy = self.add_to_role_policy("tasks", [*args.definition.permissions(), *_service_statements()])
-        self.definition_json = pulumi.Output.from_input(args.definition.render(args.profile.workflow.retry)).apply(
-            _to_json
-        )
+        self.definition_json = pulumi.Output.from_input(rendered).apply(_to_json)
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=self.physical_name,
@@ -110,11 +125,29 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
             parameters={"StateMachineArn": self.arn, "Input.$": "$", "Name.$": execution_name},
             statements=self.start_execution_statements(),
             transient_errors=START_TRANSIENT_ERRORS,
+            timeout_seconds=SERVICE_CALL_TIMEOUT_SECONDS,
             result_path="$.handedOver",
             next=next,
             catch=catch,
             comment=comment,
         )
+
+
+def _bounded(name: str, workflow_type: WorkflowType, rendered: dict) -> WorstCase:
+    """Refuse an Express definition that can outlive the five minutes Express allows (the execution would be cut
+    off with nothing recorded); bound a Standard execution by its own worst case, so a hung task cannot hold it
+    (and bill) for the year Standard allows."""
+    case = worst_case(rendered)
+    if workflow_type is WorkflowType.EXPRESS and case.seconds > EXPRESS_LIMIT_SECONDS:
+        raise DefinitionError(
+            f"workflow {name!r} is EXPRESS, whose executions are stopped after {EXPRESS_LIMIT_SECONDS} s with "
+            f"nothing recorded, but it can run {case.seconds:g} s in the worst case: {case.explain()}. Lower the "
+            "timeouts of its tasks (e.g. lambda.timeoutSeconds) or workflow.retry.maxAttempts/maxDelaySeconds, "
+            "or make it a STANDARD workflow"
+        )
+    if workflow_type is WorkflowType.STANDARD:
+        rendered.setdefault("TimeoutSeconds", math.ceil(case.seconds))
+    return case
 
 
 def _service_statements() -> list[Statement]:

@@ -28,42 +28,58 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from types import ModuleType
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore import xform_name
+from botocore.config import Config
 from botocore.exceptions import UnknownServiceError
 from moto.awslambda.models import LambdaFunction
 from moto.ec2 import utils as ec2_utils
+from moto.ecs.exceptions import InvalidParameterException as EcsInvalidParameter
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.events.models import Rule, events_backends
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
-from moto.iam.policy_conditions import CONDITION_OPERATIONS
 from moto.moto_api import state_manager
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.s3 import notifications as s3_notifications
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
+    ComparisonOperatorType,
+)
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import ComparisonVariable
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import NoSuchVariable
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_aws_sdk,
+    state_task_service_dynamodb,
     state_task_service_ecs,
+    state_task_service_sfn,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
+from local.faults import FaultPlan
+from local.iam import Authorizer, Check, Principal
 from local.runtime import ContainerRun, FunctionConfig, Runtime
 
 MOTO_VERSION = "5.2.5"
+POLL_SECONDS = 0.1
 ECS_TASK_MODEL = "ecs::task"
 ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
 
@@ -100,11 +116,16 @@ class Hooks:
     """Container image reference -> the module its ENTRYPOINT runs with `python -m`."""
     scratch: str
     """The directory a task's scratch volume stands for (the worker's TMPDIR)."""
+    authorizer: Authorizer
+    """Mints each principal's credentials and authorizes every call made with them (local/iam.py)."""
+    faults: FaultPlan = field(default_factory=FaultPlan)
     databases: dict[str, dict[str, str]] = field(default_factory=dict)
     """Cluster ARN -> {"secretArn", "database"} of each deployed cluster with the Data API enabled."""
     deliveries: list[Delivery] = field(default_factory=list)
     data_api_calls: list[DataApiCall] = field(default_factory=list)
     tasks: dict[str, threading.Thread] = field(default_factory=dict)
+    task_keys: dict[str, str] = field(default_factory=dict)
+    """Task ARN -> the access key of its task role's credentials (revoked when the task is stopped)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -129,6 +150,7 @@ def invoke_in_process(self: LambdaFunction, body: str, request_headers: Any, res
         name=self.function_name,
         arn=self.function_arn,
         handler=self.handler,
+        role=self.role,
         environment=dict(self.environment_vars),
         timeout_seconds=float(self.timeout),
         memory_mb=int(self.memory_size),
@@ -223,6 +245,7 @@ def _start_workflow(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -
         delivered["time"] = datetime.fromtimestamp(delivered["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     arn = parse_arn(target["Arn"])
     try:
+        _authorize_target(rule, target)
         execution = stepfunctions_backend(arn.account, arn.region).start_execution(
             state_machine_arn=target["Arn"], name=str(uuid.uuid4()), execution_input=json.dumps(delivered)
         )
@@ -233,6 +256,23 @@ def _start_workflow(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -
     _record(Delivery(delivered, rule.arn, target["Arn"], execution.execution_arn))
 
 
+class TargetNotPermitted(PermissionError):
+    """The rule's role may not start the target (EventBridge reports NO_PERMISSIONS and dead-letters the event)."""
+
+
+def _authorize_target(rule: Rule, target: dict[str, Any]) -> None:
+    """EventBridge assumes the target's role (which must trust events.amazonaws.com from this rule) and starts the
+    execution with it: the role needs states:StartExecution on the target."""
+    role = target.get("RoleArn")
+    if not role:
+        raise TargetNotPermitted(f"target {target['Id']} has no role: EventBridge needs one to start a workflow")
+    authorizer = hooks().authorizer
+    authorizer.credentials(role, f"events-{rule.name}", "events.amazonaws.com", rule.arn)
+    denial = authorizer.allows(Principal(role, f"events-{rule.name}"), Check("states:StartExecution", target["Arn"]))
+    if denial is not None:
+        raise TargetNotPermitted(denial.message())
+
+
 def _dead_letter(rule: Rule, target: dict[str, Any], event: dict[str, Any], error: Exception) -> None:
     queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
     if not queue_arn:
@@ -241,7 +281,7 @@ def _dead_letter(rule: Rule, target: dict[str, Any], event: dict[str, Any], erro
     attributes = {
         "RULE_ARN": rule.arn,
         "TARGET_ARN": target["Arn"],
-        "ERROR_CODE": type(error).__name__,
+        "ERROR_CODE": "NO_PERMISSIONS" if isinstance(error, TargetNotPermitted) else type(error).__name__,
         "ERROR_MESSAGE": str(error)[:256],
     }
     sqs_backends[queue.account][queue.region].send_message(
@@ -258,12 +298,22 @@ def _record(delivery: Delivery) -> None:
 
 # 4. ECS: run the container, and runTask(.sync) from Step Functions -------------------------------------------------
 
+OVERRIDES_LIMIT = 8192
+"""ECS refuses RunTask overrides longer than this, JSON formatting included (InvalidParameterException,
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)."""
+TASK_STOPPED_BY_STEP_FUNCTIONS = "Task stopped by Step Functions: the state that ran it ended first"
+
 
 def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list[Task]:
     """moto records tasks but runs no container, and its tasks advance to STOPPED each time they are described.
     This runs the container's entrypoint in-process in the background (the image's ENTRYPOINT module, with the
-    task definition's environment and the run's container overrides) and keeps the task RUNNING until it exits,
-    then STOPPED with the exit code, as ECS reports it. An image with no local entrypoint fails to start."""
+    task definition's environment, the run's container overrides and the task role's credentials) and keeps the
+    task RUNNING until it exits, then STOPPED with the exit code, as ECS reports it. An image with no local
+    entrypoint, or a start failure the fault plan injects, stops the task before its container runs (no exit code).
+    Overrides over ECS's limit are refused, as ECS refuses them (moto accepts any size)."""
+    overrides = kwargs.get("overrides") if "overrides" in kwargs else (args[3] if len(args) > 3 else None)
+    if overrides and len(json.dumps(overrides, separators=(",", ":"))) > OVERRIDES_LIMIT:
+        raise EcsInvalidParameter(f"Container Overrides length must be at most {OVERRIDES_LIMIT}")
     tasks: list[Task] = _ORIGINALS["ecs-run-container"](self, *args, **kwargs)
     for task in tasks:
         thread = threading.Thread(target=_run_container, args=(self, task), name=f"ecs:{task.id[:8]}", daemon=True)
@@ -277,40 +327,79 @@ def _run_container(backend: EC2ContainerServiceBackend, task: Task) -> None:
     definition = backend.describe_task_definition(task.task_definition_arn)
     container = definition.container_definitions[0]
     entrypoint = hooks().entrypoints.get(container.get("image", ""))
-    if entrypoint is None:
-        _stop(
-            task, None, "TaskFailedToStart", f"CannotPullContainerError: no local entrypoint for {container['image']}"
-        )
+    not_started = hooks().faults.take_start_failure()
+    if entrypoint is None or not_started:
+        reason = not_started or f"CannotPullContainerError: no local entrypoint for {container['image']}"
+        _stop(task, None, "TaskFailedToStart", reason)
         return
     environment = {item["name"]: item["value"] for item in container.get("environment") or []}
     for override in task.overrides.get("containerOverrides") or []:
         if override.get("name") == container["name"]:
             environment.update({item["name"]: item["value"] for item in override.get("environment") or []})
     environment.update({"TMPDIR": hooks().scratch, "AWS_REGION": task.region_name,
-                        "AWS_DEFAULT_REGION": task.region_name})  # fmt: skip
+                        "AWS_DEFAULT_REGION": task.region_name, **_task_credentials(task, definition)})  # fmt: skip
     code = hooks().runtime.run_container(ContainerRun(task.task_arn, entrypoint, environment))
     _stop(task, code, ESSENTIAL_CONTAINER_EXITED, "Essential container in task exited")
 
 
+def _task_credentials(task: Task, definition: Any) -> dict[str, str]:
+    """The task role's credentials, as ECS serves them to the containers of one task (revoked when it is stopped)."""
+    source = f"arn:aws:ecs:{task.region_name}:{parse_arn(task.task_arn).account}:task/{task.cluster_name}/{task.id}"
+    credentials = hooks().authorizer.credentials(definition.task_role_arn, task.id, "ecs-tasks.amazonaws.com", source)
+    with hooks().lock:
+        hooks().task_keys[task.task_arn] = credentials["AWS_ACCESS_KEY_ID"]
+    return credentials
+
+
 def _stop(task: Task, exit_code: int | None, stop_code: str, reason: str) -> None:
+    """The container ended; a task somebody stopped first keeps the stop code and reason it was given."""
     for container in task.containers:
         container.exitCode = exit_code
         container.last_status = "STOPPED"
-    task.stop_code = stop_code
-    task.stopped_reason = reason
+    if task.last_status != "STOPPED":
+        task.stop_code = stop_code
+        task.stopped_reason = reason
     task.desired_status = "STOPPED"
     task.last_status = "STOPPED"
+
+
+def ecs_service_task(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
+                     state_credentials: Any) -> None:  # fmt: skip
+    """A RunTask whose answer lists failures (no capacity, no ENI) and no task fails a `.sync` state with
+    AmazonECS.Unknown, as Step Functions documents (https://docs.aws.amazon.com/step-functions/latest/dg/
+    connect-ecs.html), and is returned as it is otherwise; moto reads `Tasks[0]` of any answer (an IndexError).
+    The rest is moto's: a started task is answered with its description."""
+    ecs = role_clients(resource_runtime_part.region, "ecs", state_credentials)
+    response = getattr(ecs, self._get_boto_service_action())(**normalised_parameters)
+    response.pop("ResponseMetadata", None)
+    if self._get_boto_service_action() != "run_task":
+        env.stack.append(response)
+        return
+    self._normalise_response(response=response, service_action_name="run_task")
+    if not response.get("Tasks"):
+        if self.resource.condition is not None:
+            raise _failure(self, env, "AmazonECS.Unknown", json.dumps(response.get("Failures", [])))
+        env.stack.append(response)
+        return
+    task = response["Tasks"][0]
+    described = ecs.describe_tasks(cluster=task["ClusterArn"], tasks=[task["TaskArn"]])
+    described.pop("ResponseMetadata", None)
+    self._normalise_response(response=described, service_action_name="describe_tasks")
+    env.stack.append(described)
 
 
 def ecs_sync_resolver(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
                       state_credentials: Any) -> Callable[[], Any]:  # fmt: skip
     """`.sync` waits for the task to stop and, like Step Functions, fails the state with States.TaskFailed (the
     stopped task's description as the cause) when an essential container exited non-zero or the task did not
-    start; moto 5.2.5 reads the camelCase response as PascalCase and never fails a task."""
-    client = boto_client.boto_client_for(region=resource_runtime_part.region, service="ecs",
-                                         state_credentials=state_credentials)  # fmt: skip
+    start; moto 5.2.5 reads the camelCase response as PascalCase and never fails a task. Step Functions manages
+    the events rule that reports the task's end with the workflow's role, so the role needs those rights; and when
+    the state ends before the task (it timed out, or the execution stopped), Step Functions stops the task."""
+    client = role_clients(resource_runtime_part.region, "ecs", state_credentials)
     submitted = env.stack.pop()
     cluster, task_arn = submitted["Tasks"][0]["ClusterArn"], submitted["Tasks"][0]["TaskArn"]
+    _authorize_sync_rule(state_credentials.role_arn, cluster)
+    _stop_when_state_ends(env, client, cluster, task_arn)
 
     def resolve() -> dict | None:
         described = client.describe_tasks(cluster=cluster, tasks=[task_arn])
@@ -325,6 +414,34 @@ def ecs_sync_resolver(self: Any, env: Any, resource_runtime_part: Any, normalise
     return resolve
 
 
+SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+SYNC_RULE = "StepFunctionsGetEventsForECSTaskRule"
+
+
+def _authorize_sync_rule(role_arn: str, cluster_arn: str) -> None:
+    arn = parse_arn(cluster_arn)
+    rule = f"arn:aws:events:{arn.region}:{arn.account}:rule/{SYNC_RULE}"
+    for action in SYNC_RULE_ACTIONS:
+        denial = hooks().authorizer.allows(Principal(role_arn, "states"), Check(action, rule))
+        if denial is not None:
+            raise PermissionError(denial.message())
+
+
+def _stop_when_state_ends(env: Any, client: Any, cluster: str, task_arn: str) -> None:
+    def watch() -> None:
+        while env.is_running():
+            time.sleep(POLL_SECONDS)
+        described = client.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
+        if described and described[0]["lastStatus"] != "STOPPED":
+            client.stop_task(cluster=cluster, task=task_arn, reason=TASK_STOPPED_BY_STEP_FUNCTIONS)
+            with hooks().lock:
+                key = hooks().task_keys.get(task_arn)
+            if key:  # the container gets SIGTERM: here, its credentials stop working
+                hooks().authorizer.revoke(key)
+
+    threading.Thread(target=watch, name=f"ecs-watch:{task_arn[-8:]}", daemon=True).start()
+
+
 def _task_failed(task: dict[str, Any]) -> bool:
     if task.get("StopCode") != ESSENTIAL_CONTAINER_EXITED:
         return True
@@ -332,12 +449,17 @@ def _task_failed(task: dict[str, Any]) -> bool:
 
 
 def _task_failed_error(service: Any, env: Any, task: dict[str, Any]) -> Exception:
+    return _failure(service, env, StatesErrorNameType.StatesTaskFailed.to_name(), to_json_str(task))
+
+
+def _failure(service: Any, env: Any, error: str, cause: str) -> Exception:
+    """The state fails with `error` (a States.* name or a custom one) and `cause`, as a TaskFailed event."""
     failed = StatesErrorNameType.StatesTaskFailed
-    details = TaskFailedEventDetails(resource=service._get_sfn_resource(),
-                                     resourceType=service._get_sfn_resource_type(),
-                                     error=failed.to_name(), cause=to_json_str(task))  # fmt: skip
+    name = StatesErrorName(typ=failed) if error == failed.to_name() else CustomErrorName(error)
+    details = TaskFailedEventDetails(resource=service._get_sfn_resource(), error=error, cause=cause,
+                                     resourceType=service._get_sfn_resource_type())  # fmt: skip
     return FailureEventException(
-        FailureEvent(env=env, error_name=StatesErrorName(typ=failed), event_type=HistoryEventType.TaskFailed,
+        FailureEvent(env=env, error_name=name, event_type=HistoryEventType.TaskFailed,
                      event_details=EventDetails(taskFailedEventDetails=details))
     )  # fmt: skip
 
@@ -409,29 +531,109 @@ def _hyphenated_services() -> dict[str, str]:
     return {name.replace("-", ""): name for name in names if "-" in name}
 
 
-# 7. The interpreter's clients: one per service, built once -----------------------------------------------------------
+# 7. The interpreter's clients: the workflow's own role, one client per service ---------------------------------------
 
 
-class SharedClients:
-    """Stands in for the `boto3` module inside moto's `boto_client_for`, which builds a new client for every task
-    of every execution through boto3's default session: that session is not safe to use from several threads
-    (boto/boto3#1592), and a client costs ~7 ms to build. One client per service and region, built under a lock,
-    is what a long-lived Step Functions worker would hold; botocore clients are safe to share between threads."""
+class RoleClients:
+    """Stands in for moto's `boto_client_for` in the integrations the workflows use. moto builds a new client for
+    every task through boto3's default session (not safe from several threads, boto/boto3#1592; ~7 ms a client)
+    and signs with fixed fake keys, so nothing could tell whose call it is. Here each service, region and role gets
+    one client, built under a lock, signing with credentials of the execution's role (`state_credentials`): every
+    integration call is authorized as the workflow's role, as Step Functions makes it. botocore clients are safe to
+    share between threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
-    def client(self, **kwargs: Any) -> Any:
-        key = (kwargs["service_name"], kwargs["region_name"], kwargs.get("endpoint_url"))
+    def __call__(self, region: str, service: str, state_credentials: Any = None) -> Any:
+        role = state_credentials.role_arn
         with self._lock:
-            if key not in self._clients:
-                self._clients[key] = boto3.session.Session().client(**kwargs)
-            return self._clients[key]
+            if (service, region, role) not in self._clients:
+                self._clients[service, region, role] = self._build(region, service, role)
+            return self._clients[service, region, role]
+
+    def _build(self, region: str, service: str, role: str) -> Any:
+        machine = _state_machine_of(role, region)
+        credentials = hooks().authorizer.credentials(role, machine.name, "states.amazonaws.com", machine.arn)
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            region_name=region,
+        )
+        return session.client(service, config=Config(parameter_validation=False,
+                                                     retries={"max_attempts": 0, "total_max_attempts": 1}))  # fmt: skip
 
     def reset(self) -> None:
         with self._lock:
             self._clients.clear()
+
+
+def _state_machine_of(role: str, region: str) -> Any:
+    """The state machine whose role this is (its ARN is the source the role's trust policy names)."""
+    account = role.split(":")[4]
+    machines = [m for m in stepfunctions_backend(account, region).state_machines if m.roleArn == role]
+    if not machines:
+        raise LookupError(f"no state machine runs with role {role}")
+    return machines[0]
+
+
+role_clients = RoleClients()
+_CLIENT_USERS = (lambda_eval_utils, state_task_service_ecs, state_task_service_sfn, state_task_service_dynamodb,
+                 state_task_service_aws_sdk)  # fmt: skip
+"""The modules of the integrations the workflows use, each holding its own reference to `boto_client_for`."""
+
+
+# 7b. Step Functions' runtime errors, as strict as AWS ---------------------------------------------------------------
+
+
+def comparison_on_missing_path(self: ComparisonVariable, env: Any) -> None:
+    """A Choice rule that compares a path the input does not have fails the execution with States.Runtime on AWS
+    (only IsPresent may look at a missing path); moto compares its NoSuchVariable marker and answers false, so a
+    definition that would fail on AWS takes the Default here."""
+    self.variable.eval(env)
+    value = env.stack[-1]
+    if isinstance(value, NoSuchVariable) and self.comparison_function.operator_type != ComparisonOperatorType.IsPresent:
+        raise _runtime_error(env, f"Invalid path '{value.path.split(',')[0]}': the choice state's condition path "
+                                  "references an undefined value")  # fmt: skip
+    self.comparison_function.eval(env)
+
+
+def error_equals_never_runtime(self: ErrorEqualsDecl, env: Any) -> None:
+    """States.Runtime "isn't retriable, and will always cause the execution to fail. A retry or catch on States.ALL
+    won't catch States.Runtime errors" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling
+    .html); moto lets States.ALL catch it, so a definition that leaves a record PROCESSING on AWS recovers here."""
+    if _is_runtime_error(env.stack[-1]):
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _ORIGINALS["sfn-runtime-uncatchable"](self, env)
+
+
+def task_parameters_or_runtime_error(self: StateTask, env: Any) -> dict:
+    """A task whose Parameters name a path the input does not have fails the execution with States.Runtime on AWS;
+    moto reports it as the service's error (`DynamoDB.AmazonDynamoDBException`), which a Catch then handles."""
+    try:
+        return _ORIGINALS["sfn-task-parameter-path"](self, env)
+    except FailureEventException:
+        raise
+    except Exception as error:
+        raise _runtime_error(env, str(error)) from error
+
+
+def _is_runtime_error(error_name: Any) -> bool:
+    return isinstance(error_name, StatesErrorName) and error_name.typ == StatesErrorNameType.StatesRuntime
+
+
+def _runtime_error(env: Any, cause: str) -> FailureEventException:
+    """States.Runtime, reported the way moto reports its own runtime errors."""
+    runtime = StatesErrorNameType.StatesRuntime
+    details = TaskFailedEventDetails(error=runtime.to_name(), cause=cause)
+    return FailureEventException(
+        FailureEvent(env=env, error_name=StatesErrorName(typ=runtime), event_type=HistoryEventType.TaskFailed,
+                     event_details=EventDetails(taskFailedEventDetails=details))
+    )  # fmt: skip
 
 
 # 8. The interpreter parses each definition once ------------------------------------------------------------------
@@ -510,8 +712,10 @@ def policy_statement_permits(self: IAMPolicyStatement, action: str, resource: st
     """moto evaluates only `StringEquals` conditions, and takes any other operator, or a key missing from the
     request context (S3 passes none), as satisfied. So the standard TLS-only bucket policy (`Deny` if
     `aws:SecureTransport` is `false`, Security Hub S3.5) denies every PutObject in moto 5.2.5, where on AWS an
-    HTTPS request makes that condition false. Here a statement whose condition moto cannot evaluate does not
-    apply (NEUTRAL); one it can evaluate goes to moto's code unchanged."""
+    HTTPS request makes that condition false; and least-privilege statements (RunTask `ArnEquals` its cluster,
+    PassRole `StringEquals` its service) would hold whatever the request. Here each condition is evaluated with the
+    operators the stack's policies use (`CONDITION_OPERATORS`); a statement whose condition does not hold, or
+    uses another operator, does not apply (NEUTRAL). The rest is moto's code unchanged."""
     if self._statement.get("Condition") and not _condition_holds(
         self._statement["Condition"], incoming_condition_values
     ):
@@ -519,11 +723,26 @@ def policy_statement_permits(self: IAMPolicyStatement, action: str, resource: st
     return _ORIGINALS["policy-condition-not-met"](self, action, resource, principal, incoming_condition_values)
 
 
+def _values(expected: Any) -> list[str]:
+    return [str(value) for value in (expected if isinstance(expected, list) else [expected])]
+
+
+CONDITION_OPERATORS: dict[str, Callable[[Any, str], bool]] = {
+    "StringEquals": lambda expected, actual: actual in _values(expected),
+    "ArnEquals": lambda expected, actual: actual in _values(expected),
+    "StringLike": lambda expected, actual: any(fnmatchcase(actual, pattern) for pattern in _values(expected)),
+    "ArnLike": lambda expected, actual: any(fnmatchcase(actual, pattern) for pattern in _values(expected)),
+    "Bool": lambda expected, actual: actual.lower() in [value.lower() for value in _values(expected)],
+}
+"""IAM's condition operators, with IAM's wildcards (`*`, `?`) for the `Like` ones; a key the request does not have
+makes the condition false, as IAM has it for every operator without `IfExists`."""
+
+
 def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str] | None) -> bool:
     for operator, expected_by_key in condition.items():
-        verify = CONDITION_OPERATIONS.get(operator)
+        verify = CONDITION_OPERATORS.get(operator)
         for key, expected in expected_by_key.items():
-            if verify is None or not context or key not in context or not verify(expected, context[key]):
+            if verify is None or not context or key not in context or not verify(expected, str(context[key])):
                 return False
     return True
 
@@ -574,7 +793,7 @@ class Adaptation:
         """Every piece of moto code whose source the adaptation is pinned to: the replaced attribute where moto
         defines it (a base class, for an inherited method) when it is code, and the guards."""
         if isinstance(self.owner, ModuleType):
-            if not callable(vars(self.owner)[self.attribute]) or isinstance(self.replacement, SharedClients):
+            if not callable(vars(self.owner)[self.attribute]):
                 return list(self.guards)
             return [f"{self.owner.__name__}:{self.attribute}", *self.guards]
         definer = next(c for c in self.owner.__mro__ if self.attribute in vars(c))
@@ -611,9 +830,22 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
                "moto names Data API errors `rdsdata.*`, where Step Functions says `RdsData.*`, so the "
                "workflow's Retry on RdsData.DatabaseResumingException would never match",
                (f"{_SFN}.state_task_service_aws_sdk:StateTaskServiceAwsSdk._normalise_service_error_name",)),
-    Adaptation("sfn-shared-clients", boto_client, "boto3", SharedClients(),
-               "moto's boto_client_for builds a client per task from boto3's default session (not thread-safe)",
-               ("moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for",)),
+    *(Adaptation(f"sfn-role-clients-{module.__name__.rsplit('.', 1)[-1]}", module, "boto_client_for", role_clients,
+                 "moto's boto_client_for signs every integration call with the same fake keys (whose call it is "
+                 "cannot be told) through a new client of boto3's default session (not thread-safe)")
+      for module in _CLIENT_USERS),
+    Adaptation("ecs-sfn-run-task-failures", state_task_service_ecs.StateTaskServiceEcs, "_eval_service_task",
+               ecs_service_task, "moto reads `Tasks[0]` of a RunTask answer that lists failures (IndexError) "
+               "where Step Functions fails a `.sync` task with AmazonECS.Unknown"),
+    Adaptation("sfn-choice-missing-path", ComparisonVariable, "_eval_body", comparison_on_missing_path,
+               "moto compares a missing path as false where Step Functions fails with States.Runtime",
+               ("moto.stepfunctions.parser.asl.component.state.choice.comparison.variable:Variable._eval_body",)),
+    Adaptation("sfn-runtime-uncatchable", ErrorEqualsDecl, "_eval_body", error_equals_never_runtime,
+               "moto's States.ALL matches States.Runtime, which Step Functions never retries or catches"),
+    Adaptation("sfn-task-parameter-path", StateTask, "_eval_parameters", task_parameters_or_runtime_error,
+               "moto reports a task's missing parameter path as the service's error, which a Catch handles, where "
+               "Step Functions fails the execution with States.Runtime",
+               ("moto.stepfunctions.parser.asl.component.state.exec.execute_state:ExecutionState._from_error",)),
     Adaptation("sfn-parse-once", ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint,
                "moto parses the definition with ANTLR for every execution (performance only)"),
     Adaptation("jsonpath-literal-index", json_path, "_is_singleton_array_access", every_index_is_literal,
@@ -641,12 +873,20 @@ SOURCE_SHA256: dict[str, str] = {
     "ecs-sfn-sync-failure": "6c540791a32b16b1c6bca0fcd6773ebac7174b0b0c49a30893376d560e972c51",
     "aws-sdk-service-names": "89e578864a3def4dff225070b8fc5846b72577531f5b588bfbdfeaf60204d13e",
     "aws-sdk-error-names": "7fccfad3463f0276b518ddaa5f72fa9b4f1b250837de727db16577c1b5627149",
-    "sfn-shared-clients": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
     "sfn-parse-once": "2b25949ae855da8035b347b28ac72f90d7d6542bf26ef7e1f03a50ce6a981fde",
     "jsonpath-literal-index": "a7999cb833522388e13731e5176182568b7290381d5c62daf2a9b420e24647e0",
     "policy-condition-not-met": "8df718ef003402f0b340b72bc5b15a25da890586f1924ee5d48fd7ba7200636e",
     "ec2-given-ids": "c8fd23b9393a965be7f19ce799d11ef29460afdece3b80baf1712ef5b10219d2",
     "data-api-checks": "0f74f39faa574afa7a18d353810fbc4485319071725a20fcaf6fa750b762bd11",
+    "sfn-role-clients-lambda_eval_utils": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
+    "sfn-role-clients-state_task_service_ecs": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
+    "sfn-role-clients-state_task_service_sfn": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
+    "sfn-role-clients-state_task_service_dynamodb": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
+    "sfn-role-clients-state_task_service_aws_sdk": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
+    "ecs-sfn-run-task-failures": "3ef35a6a2cb60d432bbbef57b874483606c1526e28e8caa503cfc18498359261",
+    "sfn-choice-missing-path": "30f104ae1280936f5bfc7f704690adbe526383fabc95d6f6f91d37483e3bf8c6",
+    "sfn-runtime-uncatchable": "aeda14a0cc01747d7fe2e620ba35c9c78b43178fbb03665b8578c206f196b019",
+    "sfn-task-parameter-path": "8938a2fb8ed932e8bfced26f192b996c87e4f5ffc615ced3fbf437ac71a762eb",
 }
 """Adaptation -> SHA-256 of the moto source it is pinned to, in moto 5.2.5 (see `pinned_source`)."""
 
@@ -700,7 +940,7 @@ def applied(local_hooks: Hooks) -> Iterator[Hooks]:
             else:
                 setattr(adaptation.owner, adaptation.attribute, own)
             _ORIGINALS.pop(adaptation.name)
-            if isinstance(adaptation.replacement, SharedClients):
+            if isinstance(adaptation.replacement, RoleClients):
                 adaptation.replacement.reset()
         with _programs_lock:
             _programs.clear()

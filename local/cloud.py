@@ -35,6 +35,7 @@ from local import adaptations
 from local.adaptations import Delivery, Hooks
 from local.deploy import Deployment, deploy
 from local.faults import FaultPlan
+from local.iam import OPERATOR_KEY, Authorizer, Denial
 from local.runtime import Runtime
 from offline.synth import Synthesis
 
@@ -47,6 +48,8 @@ MOTO_CONFIG: dict[str, Any] = {
     "core": {"mock_credentials": True, "reset_boto3_session": True},
 }
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FUNCTION = "aws:lambda/function:Function"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EMULATOR_LOGGERS = ("moto",)
 """moto's Step Functions interpreter logs every Fail state as an error; in a run they belong to the run's log."""
 POLL_SECONDS = 0.05
@@ -122,6 +125,7 @@ class LocalCloud:
         self._clients_lock = threading.Lock()
         self.deployment: Deployment
         self.hooks: Hooks
+        self.authorizer: Authorizer
         self.session: boto3.Session
         self.log: IO[str]
 
@@ -150,11 +154,15 @@ class LocalCloud:
             os.environ.pop(name, None)
         self._stack.enter_context(_logs_to(self.log, EMULATOR_LOGGERS))
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
-        self.session = boto3.Session(region_name=self.region)
+        self.authorizer = Authorizer(self.account, self.region)
+        self._stack.enter_context(self.authorizer.installed())
+        self.session = boto3.Session(aws_access_key_id=OPERATOR_KEY, aws_secret_access_key="operator",
+                                     region_name=self.region)  # fmt: skip
         deployment = Deployment(self.synthesis)
-        runtime = Runtime(deployment.code_roots, self.session, _Locked(self.log))
+        runtime = Runtime(deployment.code_roots, self.session, _Locked(self.log), self.authorizer)
         self._stack.callback(runtime.close)
-        self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), deployment.databases)
+        self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), self.authorizer, self.faults,
+                           databases=deployment.databases)  # fmt: skip
         self._stack.enter_context(adaptations.applied(self.hooks))
         self.faults.running = runtime.running
         self._stack.enter_context(self.faults.applied())
@@ -165,7 +173,7 @@ class LocalCloud:
         """Process-wide settings, set once: the region every client defaults to, no AWS configuration of the
         user's (moto's mock supplies fake credentials), and what Powertools reads when the handler modules are
         imported (no X-Ray daemon here, and the functions' own service name)."""
-        functions = self.synthesis.of_type("aws:lambda/function:Function")
+        functions = self.synthesis.of_type(FUNCTION)
         services = Counter(
             (f.inputs.get("environment") or {}).get("variables", {}).get("POWERTOOLS_SERVICE_NAME") for f in functions
         )
@@ -188,12 +196,43 @@ class LocalCloud:
 
     # Using it
 
+    @contextmanager
+    def stretched_timeouts(self, factor: int) -> Iterator[None]:
+        """Every function's timeout and every task's TimeoutSeconds times `factor`, through the emulator's APIs as
+        an operator would change them, then back. For runs that put more executions in flight than one process
+        serves at AWS's pace (the load test, the burst benchmark): here they share one interpreter, where on AWS
+        each invocation has its own sandbox, so a call that takes milliseconds there waits seconds here."""
+        functions, stepfunctions = self.client("lambda"), self.client("stepfunctions")
+        timeouts = {f.inputs["name"]: int(f.inputs["timeout"]) for f in self.synthesis.of_type(FUNCTION)}
+        definitions = {m.outputs["arn"]: m.inputs["definition"] for m in self.synthesis.of_type(STATE_MACHINE)}
+        for name, seconds in timeouts.items():
+            functions.update_function_configuration(FunctionName=name, Timeout=min(900, seconds * factor))
+        for arn, definition in definitions.items():
+            stepfunctions.update_state_machine(stateMachineArn=arn, definition=_stretched(definition, factor))
+        try:
+            yield
+        finally:
+            for name, seconds in timeouts.items():
+                functions.update_function_configuration(FunctionName=name, Timeout=seconds)
+            for arn, definition in definitions.items():
+                stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition)
+
     def client(self, service: str) -> Any:
         """A client of the emulator, one per service (boto3 sessions cannot build clients concurrently)."""
         with self._clients_lock:
             if service not in self._clients:
                 self._clients[service] = self.session.client(service)
             return self._clients[service]
+
+    @property
+    def account(self) -> str:
+        """The account the program was synthesized for (its ARNs name it): the emulator's too."""
+        return str(self.synthesis.outputs["stateMachineArn"]).split(":")[4]
+
+    @property
+    def denials(self) -> list[Denial]:
+        """Every call IAM refused so far: principal, action, resource and why."""
+        return list(self.authorizer.denials)
 
     @property
     def uploads_bucket(self) -> str:
@@ -228,8 +267,7 @@ class LocalCloud:
         """EventBridge delivers at least once: hand the same event to every rule again, as a duplicate would be."""
         from moto.events.models import events_backends
 
-        account = self.synthesis.outputs["stateMachineArn"].split(":")[4]
-        bus = events_backends[account][self.region].event_buses["default"]
+        bus = events_backends[self.account][self.region].event_buses["default"]
         for rule in list(bus.rules.values()):
             rule.send_to_targets(upload.event, transform_input=False)
 
@@ -271,7 +309,7 @@ class LocalCloud:
         status changed, so a poll costs a few requests however many executions are running."""
         stepfunctions = self.client("stepfunctions")
         by_event: dict[str, list[Execution]] = {}
-        for machine in self.synthesis.of_type("aws:sfn/stateMachine:StateMachine"):
+        for machine in self.synthesis.of_type(STATE_MACHINE):
             pages = stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=machine.outputs["arn"])
             for listed in (item for page in pages for item in page["executions"]):
                 execution = self._known.get(listed["executionArn"])
@@ -319,6 +357,16 @@ class LocalCloud:
     def original(self, upload: Upload) -> bytes:
         extra = {"VersionId": upload.version_id} if upload.version_id else {}
         return self.client("s3").get_object(Bucket=self.uploads_bucket, Key=upload.key, **extra)["Body"].read()
+
+
+def _stretched(definition: str, factor: int) -> str:
+    document = json.loads(definition)
+    for state in document["States"].values():
+        if "TimeoutSeconds" in state:
+            state["TimeoutSeconds"] *= factor
+    if "TimeoutSeconds" in document:
+        document["TimeoutSeconds"] *= factor
+    return json.dumps(document)
 
 
 def _names(event: dict[str, Any], bucket: str, key: str, etag: str) -> bool:

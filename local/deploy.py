@@ -390,11 +390,20 @@ def _task_definition(context: _Context, r: RecordedResource) -> str:
         taskRoleArn=inputs["taskRoleArn"],
         volumes=[{"name": volume["name"]} for volume in inputs.get("volumes") or []],
         runtimePlatform=dict(inputs.get("runtimePlatform") or {}),
+        tags=[{"key": key, "value": value} for key, value in _tags(context, r).items()],
     )
     arn = registered["taskDefinition"]["taskDefinitionArn"]
     if arn != r.outputs["arn"]:
         raise RuntimeError(f"registered as {arn}, but the program refers to {r.outputs['arn']}")
     return ""
+
+
+def _tags(context: _Context, r: RecordedResource) -> dict[str, str]:
+    """The tags AWS would hold: the provider's default tags, then the resource's own (`tagsAll`)."""
+    provider_urn = r.provider.rsplit("::", 1)[0]
+    provider = next((p for p in context.deployment.synthesis.resources if p.urn == provider_urn), None)
+    defaults = json.loads((provider.inputs.get("defaultTags") or "{}") if provider else "{}")
+    return {**defaults.get("tags", {}), **(r.inputs.get("tags") or {})}
 
 
 # Database ---------------------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
     cloud.faults.inject("s3", "GetObject", error="SlowDown", times=1)              # one transient S3 error
     cloud.faults.inject("s3", "PutObject", error="AccessDenied", key="renditions/")  # every rendition write fails
     cloud.faults.inject("dynamodb", "PutItem", delay=3.0, within="image-pipeline-dev-render")  # a slow call
+    cloud.faults.refuse_placement("RESOURCE:ENI")        # RunTask answers with failures and starts nothing
+    cloud.faults.fail_task_start("CannotPullContainerError: pull access denied")  # the task stops, no exit code
 
 Every request any in-process client makes (the handlers', the worker's, the Step Functions interpreter's) reaches
 moto through one callable, the `BotocoreStubber` registered on botocore's `before-send` event; the plan wraps it.
@@ -36,6 +38,7 @@ STATUS = {
     "ProvisionedThroughputExceededException": 400,
     "ThrottlingException": 400,
     "InternalServerError": 500,
+    "ServiceUnavailableError": 503,
 }
 
 
@@ -54,6 +57,8 @@ class Fault:
     within: str | None = None
     """Only requests made on the thread of a handler or a container whose name contains this (a function's name,
     or `container`). A download's GetObject runs on s3transfer's own threads: match it with `key` instead."""
+    answer: dict[str, Any] | None = None
+    """A successful answer (JSON services) to give instead of executing the request, e.g. RunTask's failures."""
     hits: int = 0
 
     def matches(self, service: str, operation: str, url: str, running: str | None) -> bool:
@@ -71,7 +76,22 @@ class FaultPlan:
     running: Callable[[], str | None] = lambda: None
     """What the current thread runs (set by the local cloud to its runtime's answer)."""
     faults: list[Fault] = field(default_factory=list)
+    start_failures: list[str] = field(default_factory=list)
+    """Reasons with which the next ECS tasks stop before their container runs, one task each."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refuse_placement(self, reason: str = "RESOURCE:ENI", *, times: int = 1) -> Fault:
+        """The next RunTask calls answer 200 with `failures` and no task, as ECS does when it cannot place one."""
+        return self.inject("ecs", "RunTask", answer={"tasks": [], "failures": [{"reason": reason}]}, times=times)
+
+    def fail_task_start(self, reason: str, *, times: int = 1) -> None:
+        """The next tasks stop before their container runs (StopCode TaskFailedToStart, no exit code)."""
+        with self._lock:
+            self.start_failures.extend([reason] * times)
+
+    def take_start_failure(self) -> str | None:
+        with self._lock:
+            return self.start_failures.pop(0) if self.start_failures else None
 
     def inject(
         self,
@@ -83,10 +103,11 @@ class FaultPlan:
         delay: float = 0.0,
         key: str | None = None,
         within: str | None = None,
+        answer: dict[str, Any] | None = None,
     ) -> Fault:
         if error is not None and error not in STATUS:
             raise ValueError(f"unknown error {error!r}; known: {', '.join(sorted(STATUS))}")
-        fault = Fault(service, operation, error, times, delay, key, within)
+        fault = Fault(service, operation, error, times, delay, key, within, answer)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -94,6 +115,7 @@ class FaultPlan:
     def clear(self) -> None:
         with self._lock:
             self.faults.clear()
+            self.start_failures.clear()
 
     def take(self, event_name: str, request: AWSPreparedRequest) -> Fault | None:
         """The fault this request triggers, counted as a hit, if any."""
@@ -119,6 +141,8 @@ class FaultPlan:
                 time.sleep(fault.delay)
                 if not stubber.enabled:  # the emulator stopped meanwhile: never let the request reach the network
                     raise RuntimeError(f"the emulator stopped during an injected delay of {event_name}")
+            if fault.answer is not None:
+                return _answer(fault.answer, request)
             if fault.error is None:
                 return original(stubber, event_name, request, **kwargs)
             return _error_response(fault, request)
@@ -128,6 +152,11 @@ class FaultPlan:
             yield self
         finally:
             BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
+def _answer(body: dict[str, Any], request: AWSPreparedRequest) -> AWSResponse:
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": uuid.uuid4().hex.upper()}
+    return AWSResponse(request.url, 200, headers, MockRawResponse(json.dumps(body).encode()))
 
 
 def _error_response(fault: Fault, request: AWSPreparedRequest) -> AWSResponse:

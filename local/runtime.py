@@ -30,6 +30,8 @@ from typing import IO, Any
 
 import boto3
 
+from local.iam import Authorizer
+
 TIMEOUT_ERROR = "Sandbox.Timedout"
 """What Lambda reports (FunctionError "Unhandled") when a function runs past its timeout."""
 
@@ -46,6 +48,8 @@ class FunctionConfig:
     arn: str
     handler: str
     """`package.module.function`, e.g. `pipeline.validate.handler`."""
+    role: str
+    """The execution role: the handler's calls carry its credentials, as Lambda gives them."""
     environment: Mapping[str, str]
     timeout_seconds: float
     memory_mb: int
@@ -139,10 +143,14 @@ INJECTIONS = (
 class Runtime:
     """Runs Lambda handlers and container entrypoints from the code roots, against the emulator."""
 
-    def __init__(self, code_roots: list[Path], session: boto3.Session, log_stream: IO[str]) -> None:
+    def __init__(
+        self, code_roots: list[Path], session: boto3.Session, log_stream: IO[str], authorizer: Authorizer
+    ) -> None:
         """`code_roots` is read at every import: the deployment adds a root as it deploys the code's resource."""
         self._code_roots = code_roots
         self._session = session
+        self._authorizer = authorizer
+        self._credentials: dict[tuple[str, str], dict[str, str]] = {}
         self._log_stream = log_stream
         self._lock = threading.RLock()
         self._bound: dict[str, tuple[_ThreadBound, Callable[[object | None], None]]] = {}
@@ -216,7 +224,7 @@ class Runtime:
             log_stream_name=f"{time.strftime('%Y/%m/%d')}/[{function.version}]{request_id.replace('-', '')}",
             deadline=deadline,
         )
-        environ = {**_lambda_variables(function), **function.environment}
+        environ = {**_lambda_variables(function), **function.environment, **self._role_credentials(function)}
         try:
             handler = self._handler(function.handler)
             with self._bound_to(function.name, function.handler, environ):
@@ -225,6 +233,15 @@ class Runtime:
         except Exception as error:
             outcome["payload"] = json.dumps(_error_payload(error, request_id)).encode()
             outcome["error"] = "Unhandled"
+
+    def _role_credentials(self, function: FunctionConfig) -> dict[str, str]:
+        """The function's role credentials, minted once per function (Lambda refreshes them; nothing expires here)."""
+        with self._lock:
+            if (function.name, function.role) not in self._credentials:
+                self._credentials[function.name, function.role] = self._authorizer.credentials(
+                    function.role, function.name, "lambda.amazonaws.com", function.arn
+                )
+            return self._credentials[function.name, function.role]
 
     def _handler(self, handler: str) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = handler.rpartition(".")
@@ -281,7 +298,7 @@ class Runtime:
         key = (function, package, tuple(sorted(environ.items())))
         with self._lock:  # boto3 sessions are not safe to build clients from concurrently
             if key not in self._built:
-                self._built[key] = injection.build(environ, self._session)
+                self._built[key] = injection.build(environ, _session_of(environ))
             built = self._built[key]
         stand_in = self._bound[package][0]
         stand_in.bind(built)
@@ -303,6 +320,16 @@ class Runtime:
             raise SandboxFrozen("the invocation timed out; Lambda froze its sandbox, so this call is refused")
         if self._closed:
             raise SandboxFrozen("the local cloud is closed: no call leaves the process")
+
+
+def _session_of(environ: Mapping[str, str]) -> boto3.Session:
+    """A session with the credentials and region Lambda put in the function's environment."""
+    return boto3.Session(
+        aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environ["AWS_SESSION_TOKEN"],
+        region_name=environ["AWS_REGION"],
+    )
 
 
 def _lambda_variables(function: FunctionConfig) -> dict[str, str]:

@@ -120,13 +120,25 @@ def _next(state: Mapping[str, Any], choices: Mapping[str, Any], where: str, name
     if state["Type"] != "Choice":
         return state["Next"]
     for rule in state.get("Choices", []):
-        variable = rule.get("Variable")
-        comparator = next((c for c in COMPARATORS if c in rule), None)
-        if variable in choices and comparator and choices[variable] == rule[comparator]:
+        if _holds(rule, choices):
             return rule["Next"]
     if "Default" not in state:
         raise WorkloadError(f"{where}: Choice {name!r} has no rule for {dict(choices)} and no Default")
     return state["Default"]
+
+
+def _holds(rule: Mapping[str, Any], choices: Mapping[str, Any]) -> bool:
+    """A rule holds when every comparison in it (an `And` of them, e.g. IsPresent then StringEquals) holds for the
+    assumed values; a variable that is not assumed holds nothing."""
+    if "And" in rule:
+        return all(_holds(part, choices) for part in rule["And"])
+    variable = rule.get("Variable")
+    if variable not in choices:
+        return False
+    if rule.get("IsPresent") is True:
+        return True
+    comparator = next((c for c in COMPARATORS if c in rule), None)
+    return comparator is not None and choices[variable] == rule[comparator]
 
 
 def _machine_by_arn(synthesis: Synthesis, arn: str, parent: RecordedResource, step: Step) -> RecordedResource:

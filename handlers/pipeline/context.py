@@ -53,7 +53,7 @@ class Dependencies:
         table_name = _require(environ, TABLE_NAME_ENV)
         results_bucket = _require(environ, RESULTS_BUCKET_ENV)
         idempotency_table = _require(environ, IDEMPOTENCY_TABLE_ENV)
-        session = session or boto3.Session()
+        session = session or session_from(environ)
         dynamodb = session.client("dynamodb")
         return cls(
             s3=session.client("s3"),
@@ -65,6 +65,17 @@ class Dependencies:
             upload_prefix=environ.get(UPLOAD_PREFIX_ENV, ""),
             memory_mb=int(environ.get(RENDER_MEMORY_ENV) or environ.get(MEMORY_ENV) or "1024"),
         )
+
+
+def session_from(environ: Mapping[str, str]) -> boto3.Session:
+    """A session with the credentials and region in `environ`, as Lambda sets them (a container whose credentials
+    come from ECS's endpoint has none there, and boto3 finds them itself)."""
+    return boto3.Session(
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=environ.get("AWS_SESSION_TOKEN"),
+        region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+    )
 
 
 EVENT_IDENTITY = 'detail.[bucket.name, object.key, object."version-id", object.etag]'

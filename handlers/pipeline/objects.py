@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from imaging import ImageTooLarge
 
 from .errors import ObjectNotFound
-from .events import ObjectCreatedEvent
+from .events import ObjectCreatedEvent, S3Object
 
 SEQUENCER_WIDTH = 32
 
@@ -28,21 +28,19 @@ class UploadEvent:
     version_id: str | None
     etag: str
     sequencer: str
-    event_time: str
+    event_time: str | None = None
+    """When S3 sent the event; recorded by the claim, unknown to a worker given only the object's reference."""
 
     @classmethod
     def parse(cls, event: dict[str, Any]) -> UploadEvent:
         """A malformed event raises pydantic's ValidationError, naming the missing or invalid field."""
         notification = ObjectCreatedEvent.model_validate(event)
-        detail = notification.detail
-        return cls(
-            bucket=detail.bucket.name,
-            key=detail.object.key,
-            version_id=detail.object.version_id,
-            etag=detail.object.etag,
-            sequencer=detail.object.sequencer,
-            event_time=notification.time.isoformat(),
-        )
+        return cls.of(notification.detail.bucket.name, notification.detail.object, notification.time.isoformat())
+
+    @classmethod
+    def of(cls, bucket: str, obj: S3Object, event_time: str | None = None) -> UploadEvent:
+        """The upload an event's `detail.object` names (validated with the event's own model)."""
+        return cls(bucket, obj.key, obj.version_id, obj.etag, obj.sequencer, event_time)
 
     @property
     def order(self) -> str:
@@ -66,25 +64,27 @@ class StoredObject:
 
 
 def resolve(s3: BaseClient, upload: UploadEvent) -> StoredObject:
-    """Head the object under the key as delivered, falling back to the URL-decoded key.
+    """Head the object under the key as delivered, then under its URL-decoded form; the one the event announced wins.
 
-    S3 notifications URL-encode keys (a space arrives as '+'), yet '+' may also be a literal character of the key,
-    so the literal key is tried first and the decoded one only when the literal one does not exist.
+    EventBridge delivers the key as it is, S3's classic notifications URL-encode it (a space as '+', a '+' as
+    '%2B'), and a key may itself contain '+' or '%': 'a+b.jpg' is its own name and also the encoded 'a b.jpg'.
+    So the literal key is tried first, and the decoded one when the literal one does not exist or holds something
+    else than the event announced (another ETag). When neither matches the ETag (the object was overwritten since
+    the event), the first that exists is the one the event named.
     """
     decoded = unquote_plus(upload.key)
     keys = (upload.key,) if decoded == upload.key else (upload.key, decoded)
+    found: StoredObject | None = None
     for candidate in keys:
         head = _head_or_none(s3, upload.bucket, candidate, upload.version_id)
         if head is not None:
-            return StoredObject(
-                bucket=upload.bucket,
-                key=candidate,
-                version_id=head.get("VersionId") or upload.version_id,
-                etag=head["ETag"].strip('"'),
-                size_bytes=int(head["ContentLength"]),
-                content_type=head.get("ContentType") or "binary/octet-stream",
-            )
-    raise ObjectNotFound(bucket=upload.bucket, keys=keys, version_id=upload.version_id)
+            stored = _stored(upload, candidate, head)
+            if stored.etag == upload.etag:
+                return stored
+            found = found or stored
+    if found is None:
+        raise ObjectNotFound(bucket=upload.bucket, keys=keys, version_id=upload.version_id)
+    return found
 
 
 def download(s3: BaseClient, stored: StoredObject, max_bytes: int, directory: Path | None = None) -> Path:
@@ -103,6 +103,17 @@ def download(s3: BaseClient, stored: StoredObject, max_bytes: int, directory: Pa
             raise ObjectNotFound(bucket=stored.bucket, keys=(stored.key,), version_id=stored.version_id) from error
         raise
     return path
+
+
+def _stored(upload: UploadEvent, key: str, head: dict[str, Any]) -> StoredObject:
+    return StoredObject(
+        bucket=upload.bucket,
+        key=key,
+        version_id=head.get("VersionId") or upload.version_id,
+        etag=head["ETag"].strip('"'),
+        size_bytes=int(head["ContentLength"]),
+        content_type=head.get("ContentType") or "binary/octet-stream",
+    )
 
 
 def _head_or_none(s3: BaseClient, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:

@@ -2,8 +2,12 @@
 
 One item per object key. An upload claims the item when its sequencer is newer than the one recorded (or equal and
 not yet complete: a retry); every later write is conditional on still owning it (`rawSequencer` equal), so an older
-event that arrives late, or a slow run overtaken by a newer upload, can never overwrite the newer result. The
-workflow's own failure write (a direct DynamoDB task) uses the same ownership condition.
+event that arrives late, or a slow run overtaken by a newer upload, can never overwrite the newer result.
+
+COMPLETE is final for an upload: a failure write (`fail` here, the workflow's own direct DynamoDB task in
+app/recording.py) also requires the record not to be COMPLETE, because EventBridge delivers at least once and a
+duplicate execution of an upload that already completed can still fail (waiting on the first one's idempotency
+lock, or on an object deleted since). And a completion clears what an earlier attempt's failure left behind.
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ from .objects import UploadEvent
 PROCESSING = "PROCESSING"
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"
+
+EARLIER_OUTCOME = ("error", "cause", "catalog", "catalogError")
+"""What an earlier attempt's failure leaves on the record: `error`/`cause` (this module's `fail` or the workflow's
+failure write) and `catalog`/`catalogError` (the workflow's catalog-failure write). A retry of the same event can
+skip the claim that would clear them (Powertools answers the validation from its idempotency store), so the
+completion clears them itself: a COMPLETE record must not explain a failure that no longer holds."""
+OWNED = "#rawSequencer = :raw"
+"""This upload's claim still stands: no newer upload took the record over."""
+OWNED_NOT_COMPLETE = f"{OWNED} AND #status <> :complete"
+"""The condition of a failure write: owned, and not already completed by another run of this same upload."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -48,7 +62,7 @@ class ImageRecords:
                 "eventTime": upload.event_time,
                 "startedAt": _now(),
             },
-            remove=("error", "cause", "route", "routeReason"),
+            remove=(*EARLIER_OUTCOME, "route", "routeReason"),
             condition="attribute_not_exists(objectKey) OR #sequencer < :order "
             "OR (#sequencer = :order AND #status <> :complete)",
             condition_values={":order": upload.order, ":complete": COMPLETE},
@@ -58,26 +72,44 @@ class ImageRecords:
         self._update_owned(upload, {"metadata": metadata, "route": route, "routeReason": reason})
 
     def complete(self, upload: UploadEvent, renditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Mark COMPLETE with the renditions; returns the renditions the record listed before (to clean up)."""
+        """Mark COMPLETE with the renditions, clearing an earlier attempt's failure; returns the renditions the record
+        listed before (to clean up)."""
         old = self._update_owned(
-            upload, {"status": COMPLETE, "renditions": renditions, "completedAt": _now()}, return_old=True
+            upload,
+            {"status": COMPLETE, "renditions": renditions, "completedAt": _now()},
+            remove=EARLIER_OUTCOME,
+            return_old=True,
         )
         return old.get("renditions", [])
 
     def fail(self, upload: UploadEvent, error: str, cause: str) -> bool:
-        """Mark FAILED with a human-readable cause; False when a newer upload owns the record (left untouched)."""
+        """Mark FAILED with a human-readable cause; False, leaving the record untouched, when a newer upload owns it
+        or another run of this upload completed it."""
         try:
-            self._update_owned(upload, {"status": FAILED, "error": error, "cause": cause})
+            self._update(
+                upload,
+                {"status": FAILED, "error": error, "cause": cause},
+                condition=OWNED_NOT_COMPLETE,
+                condition_values={":raw": upload.sequencer, ":complete": COMPLETE},
+            )
         except StaleEvent:
             return False
         return True
 
-    def _update_owned(self, upload: UploadEvent, values: dict[str, Any], *, return_old: bool = False) -> dict[str, Any]:
+    def _update_owned(
+        self,
+        upload: UploadEvent,
+        values: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        return_old: bool = False,
+    ) -> dict[str, Any]:
         return self._update(
             upload,
             values,
-            condition="#rawSequencer = :raw",
+            condition=OWNED,
             condition_values={":raw": upload.sequencer},
+            remove=remove,
             return_old=return_old,
         )
 

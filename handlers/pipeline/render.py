@@ -10,6 +10,7 @@ and a newer upload writes its own and, once its record is COMPLETE, deletes the 
 from __future__ import annotations
 
 from typing import Any, TypedDict
+from urllib.parse import quote, unquote
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,7 +19,7 @@ from imaging import ImageError, Rendition, inspect_image, render_renditions, ren
 
 from .context import Dependencies, run_once
 from .errors import ObjectNotFound, StaleEvent
-from .objects import StoredObject, UploadEvent, download
+from .objects import StoredObject, UploadEvent, download, resolve
 from .records import ImageRecords
 
 logger = Logger()
@@ -26,6 +27,9 @@ tracer = Tracer()
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 """A rendition key never changes content (a new version gets a new key), so it may be cached for a year."""
+METADATA_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) != "%")
+"""Printable US-ASCII stays as it is in metadata values, but for '%' (the escape) and the space (HTTP drops it at
+either end of a header value)."""
 
 
 class RenditionRecord(TypedDict):
@@ -50,14 +54,28 @@ def handler(event: dict[str, Any], context: LambdaContext) -> RenderResult:
 
 
 def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:
-    upload = UploadEvent.parse(event)
+    """The Lambda's step: the workflow state carries the validated object at `validation.object`."""
+    return render_upload(UploadEvent.parse(event), _stored(event["validation"]["object"]), dependencies)
+
+
+def locate(upload: UploadEvent, dependencies: Dependencies) -> StoredObject:
+    """Where the upload is now, for a caller given its reference only (the Fargate worker); an object that is gone
+    is recorded FAILED, as a refused image is."""
+    try:
+        return resolve(dependencies.s3, upload)
+    except ObjectNotFound as error:
+        _record_refusal(upload, error, dependencies)
+        raise
+
+
+def render_upload(upload: UploadEvent, stored: StoredObject, dependencies: Dependencies) -> RenderResult:
+    """Render, store and complete; a refused image is recorded FAILED with its reason before the error goes on."""
     logger.append_keys(objectKey=upload.key, sequencer=upload.sequencer)
     records = ImageRecords(dependencies.dynamodb, dependencies.table_name)
     try:
-        renditions = _render_and_store(upload, _stored(event["validation"]["object"]), dependencies)
+        renditions = _render_and_store(upload, stored, dependencies)
     except (ImageError, ObjectNotFound) as error:
-        reason = error.reason if isinstance(error, ImageError) else str(error)
-        records.fail(upload, type(error).__name__, reason)
+        _record_refusal(upload, error, dependencies)
         raise
     try:
         superseded = records.complete(upload, renditions)
@@ -67,6 +85,11 @@ def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:
     _delete(dependencies, sorted({r["key"] for r in superseded} - {r["key"] for r in renditions}))
     logger.info("Renditions stored", extra={"renditions": [r["key"] for r in renditions]})
     return {"objectKey": upload.key, "status": "COMPLETE", "renditions": renditions}
+
+
+def _record_refusal(upload: UploadEvent, error: ImageError | ObjectNotFound, dependencies: Dependencies) -> None:
+    reason = error.reason if isinstance(error, ImageError) else str(error)
+    ImageRecords(dependencies.dynamodb, dependencies.table_name).fail(upload, type(error).__name__, reason)
 
 
 def _render_and_store(upload: UploadEvent, stored: StoredObject, dependencies: Dependencies) -> list[RenditionRecord]:
@@ -90,7 +113,7 @@ def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, ren
         Body=rendition.data,
         ContentType=rendition.content_type,
         CacheControl=CACHE_CONTROL,
-        Metadata={"source-key": upload.key, "source-version": upload.version_tag},
+        Metadata={"source-key": encode_metadata(upload.key), "source-version": encode_metadata(upload.version_tag)},
     )
     return {
         "size": rendition.size,
@@ -100,6 +123,18 @@ def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, ren
         "contentType": rendition.content_type,
         "bytes": len(rendition.data),
     }
+
+
+def encode_metadata(text: str) -> str:
+    """S3 user metadata travels as HTTP headers (`x-amz-meta-*`), which carry US-ASCII only, and botocore refuses
+    any other character before sending. Keys may hold any Unicode, so values are percent-encoded as UTF-8; ASCII
+    keys stay readable. Whoever reads a value back decodes it with `decode_metadata`."""
+    return quote(text, safe=METADATA_SAFE)
+
+
+def decode_metadata(value: str) -> str:
+    """The text `encode_metadata` stored, from a rendition's `Metadata`."""
+    return unquote(value)
 
 
 def _stored(summary: dict[str, Any]) -> StoredObject:

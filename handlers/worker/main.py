@@ -1,10 +1,13 @@
 """Container entrypoint: render one upload the workflow routed to Fargate, exactly as the Lambda would.
 
-The workflow starts the task with ``ecs:runTask.sync`` and passes the work as container environment overrides:
+The workflow starts the task with ``ecs:runTask.sync`` and names the upload in container environment overrides
+(references only: see `worker.contract`):
 
-``WORK_ITEM``
-    The JSON of the workflow state that ``pipeline.render.handler`` receives: the S3 "Object Created" event with
-    the validate step's result at ``validation``.
+``UPLOAD_BUCKET``, ``UPLOAD_OBJECT``
+    The bucket, and the event's ``detail.object`` as JSON (key as delivered, size, etag, sequencer, version-id).
+    The worker looks the object up itself (HEAD) for everything else.
+``EVENT_ID``
+    The event's id, the correlation id of the log lines.
 ``TMPDIR``
     The scratch directory for the downloaded original (default ``/tmp``). The root filesystem is read-only, so the
     task mounts a size-limited volume there; the worker refuses to start when it cannot write to it.
@@ -30,7 +33,6 @@ Every run ends with one JSON log line on stdout: the result, or ``error`` (class
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -41,28 +43,26 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from aws_lambda_powertools import Logger
 from imaging import ImageError
 from pipeline.context import MEMORY_ENV, Dependencies
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
-from pipeline.render import render
+from pipeline.events import S3Object
+from pipeline.objects import UploadEvent
+from pipeline.render import locate, render_upload
+from pydantic import ValidationError
+
+from .contract import EVENT_ID_ENV, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_STALE, UPLOAD_BUCKET_ENV, UPLOAD_OBJECT_ENV
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_STALE", "ScratchUnavailable", "WorkerError", "main"]
 
 logger = Logger()
 """Service name from ``POWERTOOLS_SERVICE_NAME``, like the pipeline's loggers: same name, same handler and keys."""
 
-WORK_ITEM_ENV = "WORK_ITEM"
 SCRATCH_ENV = "TMPDIR"
 DEFAULT_SCRATCH = "/tmp"
 WORKER_MEMORY_ENV = "WORKER_MEMORY_MB"
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_REFUSED = 2
-EXIT_STALE = 3
 
 
 class WorkerError(Exception):
@@ -82,45 +82,41 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     argv = sys.argv[1:] if argv is None else argv
     environ = os.environ if environ is None else environ
     logger.clear_state()
-    event: dict[str, Any] | None = None
+    upload: UploadEvent | None = None
     try:
         with _terminated_on_sigterm():
             if argv:
-                raise WorkerError(f"takes no arguments (got {list(argv)}); the work item comes from ${WORK_ITEM_ENV}")
-            event = _work_item(environ)
-            logger.set_correlation_id(event.get("id"))
-            logger.append_keys(objectKey=_object_key(event))
-            scratch = _scratch_directory(environ, _object_size(event))
+                raise WorkerError(f"takes no arguments (got {list(argv)}); the upload comes from ${UPLOAD_OBJECT_ENV}")
+            upload = _upload(environ)
+            logger.set_correlation_id(environ.get(EVENT_ID_ENV))
+            logger.append_keys(objectKey=upload.key)
+            scratch = _writable_scratch(environ)
             dependencies = Dependencies.from_environment(_with_worker_memory(environ))
+            stored = locate(upload, dependencies)
+            _check_space(scratch, stored.size_bytes)
             with _temporary_files_in(scratch):
-                result = render(event, dependencies)
+                result = render_upload(upload, stored, dependencies)
     except Exception as error:  # every failure ends the same way: one log line and an exit code
-        return _report_failure(error, event)
+        return _report_failure(error, upload)
     logger.info("Work item rendered", extra={"result": result, "exitCode": EXIT_OK})
     return EXIT_OK
 
 
-def _work_item(environ: Mapping[str, str]) -> dict[str, Any]:
-    raw = environ.get(WORK_ITEM_ENV, "")
-    if not raw.strip():
+def _upload(environ: Mapping[str, str]) -> UploadEvent:
+    bucket, raw = environ.get(UPLOAD_BUCKET_ENV, ""), environ.get(UPLOAD_OBJECT_ENV, "")
+    if not bucket.strip() or not raw.strip():
         raise WorkerError(
-            f"${WORK_ITEM_ENV} is not set; the workflow passes the render step's input (the upload event with "
-            "its `validation`) as this container environment override"
+            f"${UPLOAD_BUCKET_ENV} and ${UPLOAD_OBJECT_ENV} must be set; the workflow passes the upload event's "
+            "bucket name and `detail.object` (as JSON) as container environment overrides"
         )
     try:
-        event = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise WorkerError(f"${WORK_ITEM_ENV} is not valid JSON: {error}") from error
-    if not isinstance(_dig(event, "validation", "object"), dict):
-        raise WorkerError(
-            f"${WORK_ITEM_ENV} has no `validation.object`: pass the workflow state after the validate step, "
-            "not the bare upload event"
-        )
-    return event
+        return UploadEvent.of(bucket, S3Object.model_validate_json(raw))
+    except ValidationError as error:
+        raise WorkerError(f"${UPLOAD_OBJECT_ENV} is not an S3 event's `detail.object`: {error}") from error
 
 
-def _scratch_directory(environ: Mapping[str, str], needed_bytes: int | None) -> Path:
-    """The directory the download goes to, proven writable and big enough before anything is read from S3."""
+def _writable_scratch(environ: Mapping[str, str]) -> Path:
+    """The directory the download goes to, proven writable before anything is read from S3."""
     directory = Path(environ.get(SCRATCH_ENV) or DEFAULT_SCRATCH)
     try:
         handle, name = tempfile.mkstemp(prefix="probe-", dir=directory)  # the same call the download makes
@@ -131,14 +127,18 @@ def _scratch_directory(environ: Mapping[str, str], needed_bytes: int | None) -> 
         ) from error
     os.close(handle)
     os.unlink(name)
+    return directory
+
+
+def _check_space(directory: Path, needed_bytes: int) -> None:
+    """Refuse before downloading an object the scratch volume cannot hold."""
     free = shutil.disk_usage(directory).free
-    if needed_bytes is not None and free < needed_bytes:
+    if free < needed_bytes:
         raise ScratchUnavailable(
             f"scratch directory {directory} has {free:,} bytes free; the object is {needed_bytes:,} bytes. "
             "Give the task's scratch volume more space"
         )
     logger.info("Scratch directory ready", extra={"scratch": str(directory), "freeBytes": free})
-    return directory
 
 
 @contextmanager
@@ -178,12 +178,12 @@ def _with_worker_memory(environ: Mapping[str, str]) -> Mapping[str, str]:
     return {**environ, MEMORY_ENV: memory}
 
 
-def _report_failure(error: Exception, event: dict[str, Any] | None) -> int:
+def _report_failure(error: Exception, upload: UploadEvent | None) -> int:
     code = _exit_code(error)
     fields = {
         "error": type(error).__name__,
         "reason": error.reason if isinstance(error, ImageError) else str(error),
-        "objectKey": _object_key(event),
+        "objectKey": upload.key if upload else None,
         "exitCode": code,
     }
     if code == EXIT_STALE:
@@ -203,24 +203,6 @@ def _exit_code(error: Exception) -> int:
     if isinstance(error, ImageError | ObjectNotFound):
         return EXIT_REFUSED
     return EXIT_FAILED
-
-
-def _object_key(event: dict[str, Any] | None) -> str | None:
-    key = _dig(event, "detail", "object", "key")
-    return key if isinstance(key, str) else None
-
-
-def _object_size(event: dict[str, Any]) -> int | None:
-    size = _dig(event, "validation", "object", "sizeBytes")
-    return int(size) if isinstance(size, int | float) else None
-
-
-def _dig(value: Any, *path: str) -> Any:
-    for name in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(name)
-    return value
 
 
 if __name__ == "__main__":

@@ -177,7 +177,9 @@ def test_grants_go_to_the_task_role():
 def test_run_statements_are_exactly_what_sync_needs():
     def workflow(task):
         standard = dataclasses.replace(DISPOSABLE)
-        definition = Definition(start_at="Run", states=[task.run_task("Run", environment={"WORK_ITEM.$": "$"})])
+        definition = Definition(
+            start_at="Run", states=[task.run_task("Run", environment={"UPLOAD.$": "$"}, timeout_seconds=600)]
+        )
         Workflow(
             "heavy",
             WorkflowArgs(standard, definition, type=__import__("components.profile").profile.WorkflowType.STANDARD),
@@ -191,6 +193,11 @@ def test_run_statements_are_exactly_what_sync_needs():
         "Resource": [f"{PREFIX}:task-definition/image-pipeline-unit-worker:*"],
         "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
     }  # fmt: skip
+    assert found["TagTasksAtLaunch"] == {
+        "Sid": "TagTasksAtLaunch", "Effect": "Allow", "Action": ["ecs:TagResource"],
+        "Resource": [f"{PREFIX}:task/image-pipeline-unit-worker/*"],
+        "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+    }, "PropagateTags makes RunTask tag the new task, which ECS authorizes as ecs:TagResource"  # fmt: skip
     assert found["WatchTasks"]["Action"] == ["ecs:DescribeTasks", "ecs:StopTask"]
     assert found["WatchTasks"]["Resource"] == [f"{PREFIX}:task/image-pipeline-unit-worker/*"]
     assert found["PassTaskRoles"]["Resource"] == [
@@ -202,14 +209,15 @@ def test_run_statements_are_exactly_what_sync_needs():
     assert found["SyncRule"]["Resource"] == [
         "arn:aws:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
     ]
-    assert set(found) == {"RunTask", "WatchTasks", "PassTaskRoles", "SyncRule", "LogDeliveryHasNoResourceScope",
-                          "XRayHasNoResourceScope"}  # fmt: skip
+    assert set(found) == {"RunTask", "TagTasksAtLaunch", "WatchTasks", "PassTaskRoles", "SyncRule",
+                          "LogDeliveryHasNoResourceScope", "XRayHasNoResourceScope"}  # fmt: skip
 
 
 def test_run_task_passes_the_work_as_container_overrides_and_follows_the_placement():
     def workflow(task):
         definition = Definition(
-            start_at="Run", states=[task.run_task("Run", environment={"WORK_ITEM.$": "$.x", "MODE": "heavy"})]
+            start_at="Run",
+            states=[task.run_task("Run", environment={"UPLOAD.$": "$.x", "MODE": "heavy"}, timeout_seconds=600)],
         )
         Workflow(
             "heavy",
@@ -224,20 +232,26 @@ def test_run_task_passes_the_work_as_container_overrides_and_follows_the_placeme
         "ContainerOverrides": [
             {
                 "Name": "worker",
-                "Environment": [{"Name": "WORK_ITEM", "Value.$": "$.x"}, {"Name": "MODE", "Value": "heavy"}],
+                "Environment": [{"Name": "UPLOAD", "Value.$": "$.x"}, {"Name": "MODE", "Value": "heavy"}],
             }
         ]
     }
     assert state["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"] == {
         "Subnets": ["subnet-public"], "SecurityGroups": ["sg-task"], "AssignPublicIp": "ENABLED",
     }  # fmt: skip
-    assert "ECS.AmazonECSException" in state["Retry"][0]["ErrorEquals"]
+    assert {"ECS.AmazonECSException", "AmazonECS.Unknown"} <= set(state["Retry"][0]["ErrorEquals"])
+    assert state["TimeoutSeconds"] == 600
+    assert len(json.dumps(state["Parameters"]["Overrides"])) < 8192
 
 
 def test_an_express_workflow_cannot_run_the_task():
     def workflow(task):
         Workflow(
-            "heavy", WorkflowArgs(DISPOSABLE, Definition(start_at="Run", states=[task.run_task("Run", environment={})]))
+            "heavy",
+            WorkflowArgs(
+                DISPOSABLE,
+                Definition(start_at="Run", states=[task.run_task("Run", environment={}, timeout_seconds=60)]),
+            ),
         )
 
     with pytest.raises(SynthesisError, match=r"EXPRESS workflows support only request-response.*'Run' \(RUN_JOB"):

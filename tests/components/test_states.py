@@ -123,7 +123,12 @@ def test_a_choice_renders_its_rules_and_default_and_its_targets_are_checked():
     choice = Choice("Route", [When("$.route", "lambda", "Work")], default="Done")
     assert choice.to_asl(RetrySettings()) == {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.route", "StringEquals": "lambda", "Next": "Work"}],
+        "Choices": [
+            {
+                "And": [{"Variable": "$.route", "IsPresent": True}, {"Variable": "$.route", "StringEquals": "lambda"}],
+                "Next": "Work",
+            }
+        ],
         "Default": "Done",
     }
     Definition(start_at="Route", states=[choice, task(), Succeed("Done")])

@@ -133,7 +133,8 @@ def test_statements_repeated_by_several_states_are_merged_and_sids_stay_unique(t
 
         states = [lambda_invoke("First", function, next="Again"), lambda_invoke("Again", function, next="A"),
                   record("A", table, "B"), record("B", other)]  # fmt: skip
-        Workflow("flow", WorkflowArgs(DISPOSABLE, Definition(start_at="First", states=states)))
+        Workflow("flow", WorkflowArgs(DISPOSABLE, Definition(start_at="First", states=states),
+                                      type=WorkflowType.STANDARD))  # fmt: skip
 
     found = statements(run(build).one("aws:iam/rolePolicy:RolePolicy", "flow-tasks"))
     sids = [s["Sid"] for s in found]

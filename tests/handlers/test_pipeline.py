@@ -14,6 +14,8 @@ from imaging import CorruptImage, ImageTooLarge, ImagingLimits, ImagingSettings,
 from PIL import Image
 from pipeline import context, render, validate
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
+from pipeline.objects import UploadEvent
+from pipeline.records import ImageRecords
 from pydantic import ValidationError
 
 from tests.handlers import images
@@ -216,3 +218,68 @@ def test_logs_are_json_with_the_event_id_as_correlation_id(harness, log_lines):
 def test_a_missing_setting_is_named():
     with pytest.raises(ConfigurationError, match="IDEMPOTENCY_TABLE"):
         context.Dependencies.from_environment({"TABLE_NAME": "t", "RESULTS_BUCKET": "b"})
+
+
+def mark_catalog_failed(harness: Harness, key: str) -> None:
+    """What the workflow's RecordCatalogFailure leaves on a record (app/catalog.py)."""
+    harness.resources.dynamodb.update_item(
+        TableName=harness.resources.table_name,
+        Key={"objectKey": {"S": key}},
+        UpdateExpression="SET #catalog = :failed, catalogError = :cause",
+        ExpressionAttributeNames={"#catalog": "catalog"},
+        ExpressionAttributeValues={":failed": {"S": "FAILED"}, ":cause": {"S": "the cluster is resuming"}},
+    )
+
+
+def test_a_retry_that_completes_keeps_nothing_of_the_failed_attempt(harness, monkeypatch):
+    """Attempt 1 validates, then fails at render; the same event again gets its validation from the idempotency
+    store (no new claim to clear the record) and renders: the COMPLETE record must not explain an old failure."""
+    event = harness.upload("uploads/retry.jpg", images.jpeg())
+    real_render = render.render_renditions
+
+    def fail_once(*args: Any) -> Any:
+        monkeypatch.setattr(render, "render_renditions", real_render)
+        raise CorruptImage("the decoder ran out of memory")
+
+    monkeypatch.setattr(render, "render_renditions", fail_once)
+    with pytest.raises(CorruptImage):
+        harness.run(event)
+    assert harness.record("uploads/retry.jpg")["error"] == "CorruptImage"
+    mark_catalog_failed(harness, "uploads/retry.jpg")
+    claims = []
+    monkeypatch.setattr(validate.ImageRecords, "claim", lambda self, upload: claims.append(upload))
+
+    assert harness.run(event)["status"] == "COMPLETE"
+
+    assert claims == [], "the validation was answered from the idempotency store"
+    record = harness.record("uploads/retry.jpg")
+    assert record["status"] == "COMPLETE"
+    assert not {"error", "cause", "catalog", "catalogError"} & set(record), record
+
+
+def test_a_failure_never_turns_a_completed_upload_into_failed(harness):
+    """EventBridge delivers at least once: a second run of an upload that completed can still fail (the object was
+    deleted since, say). Its failure is not recorded over the COMPLETE one."""
+    event = harness.upload("uploads/done.jpg", images.jpeg())
+    harness.run(event)
+    records = ImageRecords(harness.resources.dynamodb, harness.resources.table_name)
+
+    assert records.fail(UploadEvent.parse(event), "ObjectNotFound", "deleted since") is False
+
+    record = harness.record("uploads/done.jpg")
+    assert record["status"] == "COMPLETE"
+    assert "error" not in record
+
+
+def test_a_newer_upload_claims_the_record_without_the_catalog_failure_of_the_older(harness, pipeline_resources):
+    older = harness.upload("uploads/cat.png", images.png())
+    harness.run(older)
+    mark_catalog_failed(harness, "uploads/cat.png")
+    newer = harness.upload("uploads/cat.png", images.png())
+    context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=128))  # Fargate: the claim is the end
+
+    harness.run(newer)
+
+    record = harness.record("uploads/cat.png")
+    assert (record["status"], record["versionId"]) == ("PROCESSING", newer["detail"]["object"]["version-id"])
+    assert not {"catalog", "catalogError"} & set(record), record

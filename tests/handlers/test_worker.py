@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def scratch(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(resources: Pipeline, scratch: Path) -> dict[str, str]:
-    """The container's environment, less WORK_ITEM: what the task definition sets."""
+    """The container's environment, less the upload's references: what the task definition sets."""
     return {
         "TABLE_NAME": resources.table_name,
         "RESULTS_BUCKET": resources.results_bucket,
@@ -147,8 +148,13 @@ def upload(resources: Pipeline, key: str, body: bytes, sequencer: str = OLD_SEQU
     }
 
 
-def work_item(event: dict[str, Any], validation: dict[str, Any]) -> str:
-    return json.dumps({**event, "validation": validation})
+def references(event: dict[str, Any]) -> dict[str, str]:
+    """The container overrides the heavy-path workflow sets (app/heavy.py): the upload's references only."""
+    return {
+        "UPLOAD_BUCKET": event["detail"]["bucket"]["name"],
+        "UPLOAD_OBJECT": json.dumps(event["detail"]["object"]),
+        "EVENT_ID": event["id"],
+    }
 
 
 def record(resources: Pipeline, key: str) -> dict[str, Any]:
@@ -192,7 +198,7 @@ def test_renders_the_work_item_and_completes_the_record(
     monkeypatch.setattr(render_module, "download", spy)
     tempdir_before = tempfile.tempdir
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(event, validation)})
+    code = worker.main([], {**settings, **references(event)})
 
     assert code == worker.EXIT_OK, worker_logs()
     version = event["detail"]["object"]["version-id"]
@@ -218,9 +224,9 @@ def test_a_corrupt_image_exits_2_and_fails_the_record(
 ) -> None:
     key = f"{UPLOAD_PREFIX}broken.jpg"
     event = upload(resources, key, corrupt_jpeg())
-    validation = validate(event, aws_dependencies)  # header and structure pass: only decoding can tell
+    validate(event, aws_dependencies)  # header and structure pass: only decoding can tell
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(event, validation)})
+    code = worker.main([], {**settings, **references(event)})
 
     assert code == worker.EXIT_REFUSED
     line = last_line(worker_logs())
@@ -241,11 +247,11 @@ def test_an_object_gone_since_validation_exits_2(
 ) -> None:
     key = f"{UPLOAD_PREFIX}gone.jpg"
     event = upload(resources, key, jpeg())
-    validation = validate(event, aws_dependencies)
+    validate(event, aws_dependencies)
     version = event["detail"]["object"]["version-id"]
     resources.s3.delete_object(Bucket=resources.uploads_bucket, Key=key, VersionId=version)
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(event, validation)})
+    code = worker.main([], {**settings, **references(event)})
 
     assert code == worker.EXIT_REFUSED, worker_logs()
     assert last_line(worker_logs())["error"] == "ObjectNotFound"
@@ -257,11 +263,11 @@ def test_a_newer_upload_that_took_over_exits_3_and_keeps_its_record(
 ) -> None:
     key = f"{UPLOAD_PREFIX}replaced.jpg"
     older = upload(resources, key, jpeg(), sequencer=OLD_SEQUENCER)
-    validation = validate(older, aws_dependencies)
+    validate(older, aws_dependencies)
     newer = upload(resources, key, jpeg(800, 600), sequencer=NEW_SEQUENCER)
     ImageRecords(resources.dynamodb, resources.table_name).claim(UploadEvent.parse(newer))
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(older, validation)})
+    code = worker.main([], {**settings, **references(older)})
 
     assert code == worker.EXIT_STALE, worker_logs()
     line = last_line(worker_logs())
@@ -278,21 +284,19 @@ def test_a_newer_upload_that_took_over_exits_3_and_keeps_its_record(
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("variables", "expected"),
     [
-        (None, "$WORK_ITEM is not set"),
-        ("", "$WORK_ITEM is not set"),
-        ("{not json", "$WORK_ITEM is not valid JSON"),
-        (json.dumps({"detail": {"object": {"key": "uploads/a.jpg"}}}), "has no `validation.object`"),
+        ({}, "$UPLOAD_BUCKET and $UPLOAD_OBJECT must be set"),
+        ({"UPLOAD_BUCKET": "b", "UPLOAD_OBJECT": ""}, "$UPLOAD_BUCKET and $UPLOAD_OBJECT must be set"),
+        ({"UPLOAD_BUCKET": "b", "UPLOAD_OBJECT": "{not json"}, "is not an S3 event's `detail.object`"),
+        ({"UPLOAD_BUCKET": "b", "UPLOAD_OBJECT": '{"key": "uploads/a.jpg"}'}, "sequencer"),
     ],
-    ids=["unset", "empty", "not-json", "bare-event"],
+    ids=["unset", "empty", "not-json", "no-sequencer"],
 )
-def test_an_unusable_work_item_exits_1_with_a_clear_reason(
-    fake_credentials: None, scratch: Path, worker_logs: LogLines, value: str | None, expected: str
+def test_unusable_references_exit_1_with_a_clear_reason(
+    fake_credentials: None, scratch: Path, worker_logs: LogLines, variables: dict[str, str], expected: str
 ) -> None:
-    environ = {"TMPDIR": str(scratch)} | ({"WORK_ITEM": value} if value is not None else {})
-
-    code = worker.main([], environ)
+    code = worker.main([], {"TMPDIR": str(scratch), **variables})
 
     assert code == worker.EXIT_FAILED
     line = last_line(worker_logs())
@@ -319,7 +323,7 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
 ) -> None:
     key = f"{UPLOAD_PREFIX}never.jpg"
     event = upload(resources, key, jpeg())
-    validation = validate(event, Dependencies.from_environment(settings))
+    validate(event, Dependencies.from_environment(settings))
     scratch = tmp_path / "tmp"
     if case == "a-file":
         scratch.write_text("")
@@ -327,7 +331,7 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
         scratch.mkdir()
         monkeypatch.setattr(tempfile, "mkstemp", _read_only(30))  # EROFS: the root fs with no volume mounted
 
-    code = worker.main([], {**settings, "TMPDIR": str(scratch), "WORK_ITEM": work_item(event, validation)})
+    code = worker.main([], {**settings, "TMPDIR": str(scratch), **references(event)})
 
     assert code == worker.EXIT_FAILED
     line = last_line(worker_logs())
@@ -338,18 +342,22 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
     assert rendition_keys(resources) == []
 
 
-def test_a_scratch_dir_smaller_than_the_object_exits_1(
-    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines
+def test_a_scratch_dir_smaller_than_the_object_exits_1_before_downloading(
+    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    event = upload(resources, f"{UPLOAD_PREFIX}huge.jpg", jpeg())
-    validation = {"object": {"bucket": resources.uploads_bucket, "key": "x", "sizeBytes": 2**62}}
+    key = f"{UPLOAD_PREFIX}huge.jpg"
+    event = upload(resources, key, jpeg())
+    validate(event, Dependencies.from_environment(settings))
+    real = shutil.disk_usage
+    monkeypatch.setattr(worker.shutil, "disk_usage", lambda path: real(path)._replace(free=1000))
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(event, validation)})
+    code = worker.main([], {**settings, **references(event)})
 
     assert code == worker.EXIT_FAILED
     line = last_line(worker_logs())
     assert line["error"] == "ScratchUnavailable"
-    assert "bytes free; the object is" in line["reason"]
+    assert "has 1,000 bytes free; the object is" in line["reason"]
+    assert record(resources, key)["status"] == "PROCESSING"
 
 
 def test_missing_settings_exit_1_naming_the_variable(
@@ -358,7 +366,7 @@ def test_missing_settings_exit_1_naming_the_variable(
     event = upload(resources, f"{UPLOAD_PREFIX}a.jpg", jpeg())
     environ = {name: value for name, value in settings.items() if name != "RESULTS_BUCKET"}
 
-    code = worker.main([], {**environ, "WORK_ITEM": work_item(event, {"object": {}})})
+    code = worker.main([], {**environ, **references(event)})
 
     assert code == worker.EXIT_FAILED
     line = last_line(worker_logs())
@@ -372,12 +380,12 @@ def test_worker_memory_stands_in_for_the_lambda_memory_setting(
 ) -> None:
     built: list[Dependencies] = []
 
-    def capture(event: dict[str, Any], dependencies: Dependencies) -> dict[str, Any]:
+    def capture(upload: UploadEvent, stored: Any, dependencies: Dependencies) -> dict[str, Any]:
         built.append(dependencies)
         return {"objectKey": "k", "status": "COMPLETE", "renditions": []}
 
-    monkeypatch.setattr(worker, "render", capture)
-    environ = {**settings, "WORK_ITEM": work_item(upload(resources, f"{UPLOAD_PREFIX}a.jpg", jpeg()), {"object": {}})}
+    monkeypatch.setattr(worker, "render_upload", capture)
+    environ = {**settings, **references(upload(resources, f"{UPLOAD_PREFIX}a.jpg", jpeg()))}
 
     assert worker.main([], {**environ, "WORKER_MEMORY_MB": "16384"}) == worker.EXIT_OK
     assert built[0].memory_mb == 16384
@@ -387,15 +395,15 @@ def test_worker_memory_stands_in_for_the_lambda_memory_setting(
 def test_sigterm_ends_the_run_with_its_log_line(
     resources: Pipeline, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def stopped_by_ecs(event: dict[str, Any], dependencies: Dependencies) -> dict[str, Any]:
+    def stopped_by_ecs(upload: UploadEvent, stored: Any, dependencies: Dependencies) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGTERM)
         raise AssertionError("SIGTERM should have interrupted the render")
 
-    monkeypatch.setattr(worker, "render", stopped_by_ecs)
+    monkeypatch.setattr(worker, "render_upload", stopped_by_ecs)
     before = signal.getsignal(signal.SIGTERM)
     event = upload(resources, f"{UPLOAD_PREFIX}a.jpg", jpeg())
 
-    code = worker.main([], {**settings, "WORK_ITEM": work_item(event, {"object": {}})})
+    code = worker.main([], {**settings, **references(event)})
 
     assert code == worker.EXIT_FAILED
     line = last_line(worker_logs())
@@ -424,7 +432,7 @@ def test_as_a_process_it_prints_one_json_line_and_exits_non_zero(tmp_path: Path)
     line = json.loads(lines[0])
     assert line["service"] == "image-worker"
     assert line["error"] == "WorkerError"
-    assert "$WORK_ITEM is not set" in line["reason"]
+    assert "$UPLOAD_BUCKET and $UPLOAD_OBJECT must be set" in line["reason"]
     assert completed.stderr == ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import inspect
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,14 +19,17 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
+    state_task_service_ecs,
+)
 
 from local import adaptations
 from local.adaptations import ADAPTATIONS, MOTO_VERSION, SOURCE_SHA256, Hooks, pinned_source
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
-PERFORMANCE_ONLY = {"sfn-parse-once": "parses each definition once", "sfn-shared-clients": "one client per service"}
+PERFORMANCE_ONLY = {"sfn-parse-once": "parses each definition once"}
 """Adaptations that fix no wrong behaviour: nothing to probe, their source pin is their guard."""
 
 
@@ -57,7 +61,8 @@ def test_the_moto_code_an_adaptation_relies_on_is_unchanged(adaptation):
 
 def test_applying_and_leaving_restores_moto_exactly(tmp_path):
     before = {a.name: vars(a.owner).get(a.attribute, "<inherited>") for a in ADAPTATIONS}
-    with adaptations.applied(Hooks(runtime=None, entrypoints={}, scratch=str(tmp_path))):  # type: ignore[arg-type]
+    hooks = Hooks(runtime=None, entrypoints={}, scratch=str(tmp_path), authorizer=None)  # type: ignore[arg-type]
+    with adaptations.applied(hooks):
         assert all(getattr(a.owner, a.attribute) is a.replacement for a in ADAPTATIONS)
         with pytest.raises(RuntimeError, match="one local cloud at a time"), adaptations.applied(None):  # type: ignore[arg-type]
             pass
@@ -194,6 +199,56 @@ def probe_data_api_checks() -> str:
     return "any ARN, any SQL, unbound parameters: canned answer"
 
 
+def probe_sfn_role_clients() -> str:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    client = boto_client_for(REGION, "s3", StateCredentials(role_arn=f"arn:aws:iam::{ACCOUNT}:role/any"))
+    key = client._request_signer._credentials.access_key
+    assert key == "ak", f"moto now signs integration calls with {key!r}"
+    return "every integration call is signed with the access key 'ak', whatever the workflow's role"
+
+
+def probe_ecs_run_task_failures() -> str:
+    source = inspect.getsource(state_task_service_ecs.StateTaskServiceEcs._eval_service_task)
+    assert 'response["Tasks"][0]' in source, "moto no longer reads Tasks[0] of every RunTask answer"
+    assert "Failures" not in source, "moto now reads RunTask's failures"
+    return "RunTask's answer is read as Tasks[0], its failures never"
+
+
+def probe_sfn_choice_missing_path() -> str:
+    choice = {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.a.b", "NumericEquals": 2, "Next": "Y"}], "Default": "N"},
+        "Y": {"Type": "Succeed"}, "N": {"Type": "Fail", "Error": "WentToDefault"}}}  # fmt: skip
+    ended = _execute(choice, {"a": {}})
+    assert (ended["status"], ended.get("error")) == ("FAILED", "WentToDefault"), ended
+    return "a comparison on a missing path takes the Default"
+
+
+def probe_sfn_runtime_uncatchable() -> str:
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+
+    env = type("Env", (), {})()
+    env.stack = [StatesErrorName(typ=StatesErrorNameType.StatesRuntime)]
+    ErrorEqualsDecl([StatesErrorName(typ=StatesErrorNameType.StatesALL)])._eval_body(env)
+    assert env.stack == [True], "moto's States.ALL no longer matches States.Runtime"
+    return "States.ALL matches States.Runtime"
+
+
+def probe_sfn_task_parameter_path() -> str:
+    task = {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+              "Parameters": {"TableName.$": "$.missing", "Key": {}},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Succeed"}}}  # fmt: skip
+    ended = _execute(task)
+    assert ended["status"] == "SUCCEEDED", ended
+    assert "AmazonDynamoDBException" in ended["output"], ended
+    return "a missing parameter path is caught as DynamoDB.AmazonDynamoDBException"
+
+
 PROBES: dict[str, Callable[[], str]] = {
     "lambda-in-process": probe_lambda_in_process,
     "s3-event-shape": probe_s3_event_shape,
@@ -208,7 +263,13 @@ PROBES: dict[str, Callable[[], str]] = {
     "policy-condition-not-met": probe_policy_conditions,
     "ec2-given-ids": probe_ec2_given_ids,
     "data-api-checks": probe_data_api_checks,
-}
+    **{adaptation.name: probe_sfn_role_clients for adaptation in ADAPTATIONS
+       if adaptation.name.startswith("sfn-role-clients-")},
+    "ecs-sfn-run-task-failures": probe_ecs_run_task_failures,
+    "sfn-choice-missing-path": probe_sfn_choice_missing_path,
+    "sfn-runtime-uncatchable": probe_sfn_runtime_uncatchable,
+    "sfn-task-parameter-path": probe_sfn_task_parameter_path,
+}  # fmt: skip
 
 
 def test_every_adaptation_has_a_probe_or_fixes_nothing_wrong():

@@ -81,16 +81,15 @@ def test_a_panorama_too_big_for_the_lambda_is_rendered_by_the_fargate_worker(clo
 
 
 def _worker_task(cloud: LocalCloud, event_id: str) -> dict:
-    """The ECS task whose WORK_ITEM (a container override) carries this event."""
+    """The ECS task whose EVENT_ID (a container override) names this event."""
     ecs = cloud.client("ecs")
     cluster = cloud.synthesis.one("aws:ecs/cluster:Cluster").outputs["arn"]
     arns = ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
     for task in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []:
-        overrides = task["overrides"]["containerOverrides"][0]["environment"]
-        work_item = json.loads(next(o["value"] for o in overrides if o["name"] == "WORK_ITEM"))
-        if work_item["id"] == event_id:
+        overrides = {o["name"]: o["value"] for o in task["overrides"]["containerOverrides"][0]["environment"]}
+        if overrides["EVENT_ID"] == event_id:
             return task
-    raise AssertionError(f"no ECS task ran the work item of event {event_id}")
+    raise AssertionError(f"no ECS task ran the upload of event {event_id}")
 
 
 def test_every_declared_resource_is_deployed_or_left_out_with_a_reason(cloud):

@@ -7,11 +7,18 @@ import re
 import pytest
 
 from app.catalog import CATALOG_VALUES
+from app.recording import FAILABLE_BY_THIS_UPLOAD, OWNED_BY_THIS_UPLOAD
+from components.budget import EXPRESS_LIMIT_SECONDS, worst_case
+from components.profile import EnvironmentProfile, load_profile
 from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS
-from offline.synth import Synthesis
+from offline.synth import Synthesis, stack_config
 from tests.helpers import statements
 
 REFUSALS = ["UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound"]
+
+
+def profile_of(program: Synthesis) -> EnvironmentProfile:
+    return load_profile(stack_config(program.stack))
 
 
 def states(program: Synthesis, name: str) -> dict:
@@ -53,7 +60,15 @@ def test_the_upload_workflow_routes_and_records_every_outcome(program):
         ]
     assert upload["ChooseRenderer"] == {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.validation.route", "StringEquals": "lambda", "Next": "Render"}],
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": "$.validation.route", "IsPresent": True},
+                    {"Variable": "$.validation.route", "StringEquals": "lambda"},
+                ],
+                "Next": "Render",
+            }
+        ],
         "Default": "HandToFargate",
     }
     assert upload["Render"]["Next"] == "Catalog"
@@ -61,18 +76,26 @@ def test_the_upload_workflow_routes_and_records_every_outcome(program):
     assert hand_over["Parameters"]["Name.$"] == "States.Format('{}-{}', $.detail.object.sequencer, $.id)"
     assert hand_over["Catch"][0]["ErrorEquals"] == ["StepFunctions.ExecutionAlreadyExistsException"]
     terminal = {name for name, state in upload.items() if state["Type"] in ("Fail", "Succeed")}
-    assert terminal == {"Rejected", "Failed", "FailureNotRecorded", "Superseded", "HandedToFargate", "CatalogFailed",
-                        "Done"}  # fmt: skip
+    assert terminal == {"Rejected", "Failed", "FailedInWorkflow", "FailureNotRecorded", "Superseded",
+                        "HandedToFargate", "CatalogFailed", "CatalogFailedInWorkflow", "Done"}  # fmt: skip
+    assert upload["FailedInWorkflow"]["Error"] == "WorkflowError", "a Fail state may not report a States.* name"
 
 
-def test_recorded_failures_never_overwrite_a_newer_upload(program):
+def test_recorded_failures_never_overwrite_a_newer_upload_nor_a_completed_one(program):
+    """Every write of `status` (FAILED) also spares this upload's COMPLETE; the catalog mark, which is made on a
+    COMPLETE record, only checks ownership. tests/program/test_recording.py runs both conditions against DynamoDB."""
     for machine in ("process-upload", "heavy-path"):
         for name, state in states(program, machine).items():
             if state.get("Resource") == "arn:aws:states:::dynamodb:updateItem":
                 parameters = state["Parameters"]
-                assert parameters["ConditionExpression"] == "attribute_not_exists(objectKey) OR rawSequencer = :raw"
-                assert parameters["ExpressionAttributeValues"][":raw"] == {"S.$": "$.detail.object.sequencer"}, name
-                assert state["Catch"][-1]["Next"] == "FailureNotRecorded", name
+                values = parameters["ExpressionAttributeValues"]
+                if "#status" in parameters["UpdateExpression"]:
+                    assert parameters["ConditionExpression"] == FAILABLE_BY_THIS_UPLOAD, f"{machine}.{name}"
+                    assert values[":complete"] == {"S": "COMPLETE"}, f"{machine}.{name}"
+                else:
+                    assert parameters["ConditionExpression"] == OWNED_BY_THIS_UPLOAD, f"{machine}.{name}"
+                assert values[":raw"] == {"S.$": "$.detail.object.sequencer"}, f"{machine}.{name}"
+                assert state["Catch"][-1]["Next"] == "FailureNotRecorded", f"{machine}.{name}"
 
 
 def test_the_heavy_path_runs_the_worker_and_explains_its_exit(program):
@@ -80,20 +103,44 @@ def test_the_heavy_path_runs_the_worker_and_explains_its_exit(program):
     run = heavy["RunWorker"]
     assert run["Resource"] == "arn:aws:states:::ecs:runTask.sync"
     assert run["Parameters"]["Overrides"]["ContainerOverrides"] == [
-        {"Name": "worker", "Environment": [{"Name": "WORK_ITEM", "Value.$": "States.JsonToString($)"}]}
-    ]
-    assert [catch["Next"] for catch in run["Catch"]] == ["RecordFailure", "ReadStop", "RecordFailure"]
-    assert heavy["ChooseOutcome"]["Choices"] == [
-        {"Variable": "$.stopped.cause.Containers[0].ExitCode", "NumericEquals": 2, "Next": "Rejected"},
-        {"Variable": "$.stopped.cause.Containers[0].ExitCode", "NumericEquals": 3, "Next": "Superseded"},
-    ]
-    assert heavy["ChooseOutcome"]["Default"] == "RecordWorkerFailure"
-    assert program.one("aws:sfn/stateMachine:StateMachine", "heavy-path-state-machine").inputs["type"] == "STANDARD"
+        {"Name": "worker", "Environment": [
+            {"Name": "UPLOAD_BUCKET", "Value.$": "$.detail.bucket.name"},
+            {"Name": "UPLOAD_OBJECT", "Value.$": "States.JsonToString($.detail.object)"},
+            {"Name": "EVENT_ID", "Value.$": "$.id"},
+        ]}
+    ], "references only: ECS refuses overrides over 8192 characters, and the workflow state holds the EXIF"  # fmt: skip
+    assert run["TimeoutSeconds"] == profile_of(program).fargate.timeout_seconds
+    assert "AmazonECS.Unknown" in run["Retry"][0]["ErrorEquals"], "a RunTask answer with failures is retried"
+    assert [(c["ErrorEquals"], c["Next"]) for c in run["Catch"]] == [
+        (["States.Timeout"], "RecordTimeout"), (["States.TaskFailed"], "InspectStop"), (["States.ALL"], "RecordFailure")
+    ]  # fmt: skip
+    assert heavy["InspectStop"]["Default"] == "RecordFailure", "a cause that is no task description is not parsed"
+    outcomes = [(rule["Next"], rule["And"][0] if "And" in rule else rule) for rule in heavy["ChooseOutcome"]["Choices"]]
+    assert [(target, guard["Variable"], guard["IsPresent"]) for target, guard in outcomes] == [
+        ("Rejected", "$.stopped.cause.Containers[0].ExitCode", True),
+        ("Superseded", "$.stopped.cause.Containers[0].ExitCode", True),
+        ("RecordWorkerFailure", "$.stopped.cause.Containers[0].ExitCode", True),
+        ("RecordNotStarted", "$.stopped.cause.StoppedReason", True),
+    ], "every field is tested for presence before it is read"
+    assert heavy["ChooseOutcome"]["Default"] == "RecordFailure"
+    machine = program.one("aws:sfn/stateMachine:StateMachine", "heavy-path-state-machine").inputs
+    assert machine["type"] == "STANDARD"
+    assert json.loads(machine["definition"])["TimeoutSeconds"] >= run["TimeoutSeconds"], "the execution is bounded"
+
+
+def test_every_task_of_every_workflow_has_a_timeout_and_express_fits_five_minutes(program):
+    for machine in program.of_type("aws:sfn/stateMachine:StateMachine"):
+        definition = json.loads(machine.inputs["definition"])
+        untimed = [name for name, state in definition["States"].items()
+                   if state["Type"] == "Task" and not state.get("TimeoutSeconds")]  # fmt: skip
+        assert untimed == [], machine.urn
+        if machine.inputs["type"] == "EXPRESS":
+            assert worst_case(definition).seconds <= EXPRESS_LIMIT_SECONDS, (machine.urn, worst_case(definition))
 
 
 def test_the_heavy_path_role_has_exactly_what_sync_needs(program):
     found = {s["Sid"]: s for s in statements(program.one("aws:iam/rolePolicy:RolePolicy", "heavy-path-tasks"))}
-    sync = {"RunTask", "WatchTasks", "PassTaskRoles", "SyncRule"}
+    sync = {"RunTask", "TagTasksAtLaunch", "WatchTasks", "PassTaskRoles", "SyncRule"}
     recording = {"Table", "KmsEncrypt"}
     catalog = {"DataApi", "ReadDatabaseSecret", "DecryptDatabaseSecret"}
     services = {"LogDeliveryHasNoResourceScope", "XRayHasNoResourceScope"}
@@ -113,7 +160,8 @@ def test_the_catalog_insert_sends_every_parameter_the_sql_names(program):
     assert catalog["Resource"] == "arn:aws:states:::aws-sdk:rdsdata:executeStatement"
     assert [p["Name"] for p in catalog["Parameters"]["Parameters"]] == list(INSERT_IMAGE_PARAMETERS)
     assert tuple(CATALOG_VALUES) == INSERT_IMAGE_PARAMETERS
-    assert catalog["Retry"][0]["ErrorEquals"] == ["RdsData.DatabaseResumingException"]
+    resumes = ["RdsData.DatabaseResumingException"] in [retrier["ErrorEquals"] for retrier in catalog["Retry"]]
+    assert resumes == (profile_of(program).database.min_capacity == 0), "only a cluster that can pause is waited for"
     assert catalog["Catch"][0]["Next"] == "RecordCatalogFailure"
 
 
@@ -122,10 +170,26 @@ DYNAMODB_RESERVED = {"CATALOG", "STATUS", "ERROR", "CAUSE", "BUCKET", "NAME", "D
 """A few of DynamoDB's ~570 reserved words that this pipeline's attribute names could collide with."""
 
 
-def test_update_expressions_use_placeholders_for_reserved_words(program):
+def bare_names(expression: str) -> set[str]:
+    """Attribute names written without a `#` placeholder: before `=` or a comparison, or as a function's argument."""
+    compared = re.findall(r"(?<![#:])\b([A-Za-z]\w*)\s*(?:=|<>|<|>)", expression)
+    arguments = re.findall(r"\(\s*([A-Za-z]\w*)\s*[,)]", expression)
+    return set(compared) | set(arguments)
+
+
+def test_update_and_condition_expressions_use_placeholders_for_reserved_words(program):
     for machine in ("process-upload", "heavy-path"):
         for name, state in states(program, machine).items():
-            expression = state.get("Parameters", {}).get("UpdateExpression")
-            if expression:
-                bare = {word for word in re.findall(r"(?<![#:])\b([A-Za-z]\w*)\s*=", expression)}
-                assert not {word.upper() for word in bare} & DYNAMODB_RESERVED, f"{machine}.{name}: {expression}"
+            parameters = state.get("Parameters", {})
+            for field in ("UpdateExpression", "ConditionExpression"):
+                expression = parameters.get(field)
+                if expression:
+                    bare = {word.upper() for word in bare_names(expression)}
+                    assert not bare & DYNAMODB_RESERVED, f"{machine}.{name}.{field}: {expression}"
+
+
+def test_the_reserved_word_check_sees_bare_names_in_both_kinds_of_expression():
+    assert bare_names("SET status = :failed, #error = :e") == {"status"}
+    assert bare_names("attribute_not_exists(status) OR (rawSequencer = :raw AND status <> :complete)") == {
+        "status", "rawSequencer"}  # fmt: skip
+    assert bare_names(FAILABLE_BY_THIS_UPLOAD) == {"objectKey", "rawSequencer"}

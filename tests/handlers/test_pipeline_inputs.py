@@ -1,0 +1,134 @@
+"""Uploads as they come from people, through the handlers under moto: a panorama between Pillow's own pixel
+threshold and ours, a phone JPEG with a video after it, and keys with spaces, '+', '%' and non-ASCII letters, raw
+(as EventBridge delivers them) or URL-encoded (as S3's classic notifications do)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import ParamValidationError
+from pipeline.objects import UploadEvent, resolve
+from pipeline.render import decode_metadata, encode_metadata
+
+from tests.handlers import images
+from tests.handlers.test_inspect import motion_photo_video
+from tests.handlers.test_pipeline import Harness
+
+if TYPE_CHECKING:
+    from tests.handlers.conftest import Pipeline
+
+PHOTO_KEY = "uploads/Fotos 2024/Ça été très Ålesund ñ.jpg"
+
+
+@pytest.fixture
+def harness(dependencies, pipeline_resources, make_event, lambda_context) -> Harness:
+    return Harness(pipeline_resources, make_event, lambda_context)
+
+
+def upload_event(bucket: str, key: str, put: dict[str, Any]) -> UploadEvent:
+    return UploadEvent(
+        bucket=bucket,
+        key=key,
+        version_id=put.get("VersionId"),
+        etag=put["ETag"].strip('"'),
+        sequencer="01",
+        event_time="2024-01-01T00:00:00+00:00",
+    )
+
+
+def test_a_panorama_over_pillows_own_threshold_is_accepted_and_sent_to_fargate(harness):
+    result = harness.run(harness.upload("uploads/panorama.png", images.png_bomb(19_000, 10_000)))
+    assert (result["route"], result["header"]["width"], result["header"]["height"]) == ("fargate", 19_000, 10_000)
+    assert harness.record("uploads/panorama.png")["status"] == "PROCESSING"
+
+
+def test_a_phone_jpeg_with_a_motion_photo_video_completes(harness):
+    result = harness.run(harness.upload("uploads/PXL_motion.jpg", images.jpeg() + motion_photo_video()))
+    assert result["status"] == "COMPLETE"
+    assert result["renditions"][0]["width"] == 640
+
+
+# Keys in S3 user metadata -------------------------------------------------------------------------------------
+
+
+def test_a_key_with_spaces_and_accents_is_rendered_and_named_in_the_renditions_metadata(harness, pipeline_resources):
+    result = harness.run(harness.upload(PHOTO_KEY, images.jpeg()))
+    assert result["status"] == harness.record(PHOTO_KEY)["status"] == "COMPLETE"
+    for rendition in result["renditions"]:
+        head = pipeline_resources.s3.head_object(Bucket=pipeline_resources.results_bucket, Key=rendition["key"])
+        stored = head["Metadata"]["source-key"]
+        assert stored.isascii()
+        assert decode_metadata(stored) == PHOTO_KEY
+
+
+def test_botocore_refuses_non_ascii_metadata_which_is_why_it_is_encoded(pipeline_resources):
+    with pytest.raises(ParamValidationError, match="Non ascii characters found in S3 metadata"):
+        pipeline_resources.s3.put_object(
+            Bucket=pipeline_resources.results_bucket, Key="x", Body=b"", Metadata={"source-key": PHOTO_KEY}
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [PHOTO_KEY, "uploads/c++ 100%.jpg", "uploads/already%20encoded.jpg", " leading and trailing ", "tab\tnew\nline"],
+)
+def test_metadata_values_are_printable_ascii_and_decode_to_the_original(text):
+    value = encode_metadata(text)
+    assert all(0x21 <= ord(char) <= 0x7E for char in value), value
+    assert decode_metadata(value) == text
+
+
+def test_ascii_keys_stay_readable_in_metadata():
+    assert encode_metadata("uploads/cats/tom-1_(2).jpg") == "uploads/cats/tom-1_(2).jpg"
+
+
+# Which object an event names ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "delivered"),
+    [
+        ("uploads/my cat.jpg", "uploads/my cat.jpg"),
+        ("uploads/my cat.jpg", "uploads/my+cat.jpg"),
+        ("uploads/c++.jpg", "uploads/c++.jpg"),
+        ("uploads/c++.jpg", "uploads/c%2B%2B.jpg"),
+        ("uploads/100%20.jpg", "uploads/100%20.jpg"),
+        ("uploads/100%20.jpg", "uploads/100%2520.jpg"),
+        ("uploads/100%.jpg", "uploads/100%.jpg"),
+        ("uploads/Ålesund ñ.jpg", "uploads/Ålesund ñ.jpg"),
+        ("uploads/Ålesund ñ.jpg", quote_plus("uploads/Ålesund ñ.jpg", safe="/")),
+    ],
+    ids=["space", "space-encoded", "plus", "plus-encoded", "percent20", "percent20-encoded", "percent",
+         "non-ascii", "non-ascii-encoded"],
+)  # fmt: skip
+@pytest.mark.parametrize("versioned", [True, False], ids=["versioned", "unversioned"])
+def test_the_key_resolves_raw_or_url_encoded(pipeline_resources: Pipeline, stored, delivered, versioned):
+    bucket = pipeline_resources.uploads_bucket if versioned else pipeline_resources.unversioned_bucket
+    put = pipeline_resources.s3.put_object(Bucket=bucket, Key=stored, Body=b"image")
+    assert resolve(pipeline_resources.s3, upload_event(bucket, delivered, put)).key == stored
+
+
+@pytest.mark.parametrize(
+    ("named", "other"),
+    [("uploads/a b.jpg", "uploads/a+b.jpg"), ("uploads/a b.jpg", "uploads/a%20b.jpg"),
+     ("uploads/a+b.jpg", "uploads/a%2Bb.jpg")],
+    ids=["space-or-plus", "space-or-percent20", "plus-or-percent2B"],
+)  # fmt: skip
+def test_when_the_delivered_key_names_two_objects_the_one_the_event_announced_wins(pipeline_resources, named, other):
+    s3, bucket = pipeline_resources.s3, pipeline_resources.unversioned_bucket
+    put = s3.put_object(Bucket=bucket, Key=named, Body=b"the announced upload")
+    s3.put_object(Bucket=bucket, Key=other, Body=b"another object")
+    delivered = other  # the encoded form of `named` is also the literal name of `other`
+    assert resolve(s3, upload_event(bucket, delivered, put)).key == named
+    other_put = s3.head_object(Bucket=bucket, Key=other)
+    assert resolve(s3, upload_event(bucket, delivered, other_put)).key == other
+
+
+def test_an_object_overwritten_since_the_event_still_resolves_to_its_key(pipeline_resources):
+    s3, bucket = pipeline_resources.s3, pipeline_resources.unversioned_bucket
+    put = s3.put_object(Bucket=bucket, Key="uploads/a+b.jpg", Body=b"first")
+    s3.put_object(Bucket=bucket, Key="uploads/a+b.jpg", Body=b"second")
+    s3.put_object(Bucket=bucket, Key="uploads/a b.jpg", Body=b"unrelated")
+    assert resolve(s3, upload_event(bucket, "uploads/a+b.jpg", put)).key == "uploads/a+b.jpg"
