@@ -1,12 +1,13 @@
 """How a workflow ends after a successful render: the image's row in the Aurora catalog (when the profile keeps
-one), written by Step Functions through the RDS Data API — no Lambda and no VPC in between.
+one), written by Step Functions through the RDS Data API — no Lambda and no VPC in between — as the catalog's
+writer login (`schema.CATALOG_WRITER`: INSERT and UPDATE on `images`, nothing else), never as the master user.
 
 A failed insert (after waiting for a paused cluster to resume, and the usual retries) does not undo the render:
 the record stays COMPLETE and gains `catalog: FAILED` with the cause, and the execution fails so that it is seen.
 """
 
 from app.recording import NOT_RECORDED, OBJECT_KEY, OWNED_BY_THIS_UPLOAD, fail_with
-from components.database import ServerlessDatabase
+from components.database import DatabaseUser, ServerlessDatabase
 from components.states import Catch, State, Succeed
 from components.table import Table
 from components.tasks import dynamodb_update_item
@@ -30,8 +31,9 @@ the SQL's, so a renamed column fails before deployment)."""
 DONE = "Done"
 
 
-def finish(images: Table, catalog: ServerlessDatabase | None) -> list[State]:
-    """The states after a successful render, the first one being where the render goes next."""
+def finish(images: Table, catalog: ServerlessDatabase | None, writer: DatabaseUser | None) -> list[State]:
+    """The states after a successful render, the first one being where the render goes next. `writer` is the
+    catalog's `database_user` for `schema.CATALOG_WRITER` (None when there is no catalog)."""
     if catalog is None:
         return [Succeed(DONE)]
     parameters = [{"Name": name, "Value": {kind: path}} for name, (kind, path) in CATALOG_VALUES.items()]
@@ -40,6 +42,7 @@ def finish(images: Table, catalog: ServerlessDatabase | None) -> list[State]:
             "Catalog",
             INSERT_IMAGE_SQL,
             parameters,
+            user=writer,
             next=DONE,
             catch=[Catch(next="RecordCatalogFailure", result_path="$.catalogError")],
             comment="Insert (or refresh) the image's row; safe to repeat",

@@ -14,11 +14,18 @@ What the profile decides, and how the two stack files set it:
     deletion protection                       deletionProtection             off                on
     final snapshot, backups kept on delete    protect                        no                 yes
     Pulumi protect / retain_on_delete         protect / retainOnDelete       off                on
+    recovery window of a login's secret       protect                        none (deleted)     30 days
     Performance Insights                      database.minCapacity >= 2      off                off
 
 Always: encrypted, private, IAM database authentication, a master password that RDS generates and keeps in
 Secrets Manager (no `master_password` anywhere in the program or state), a non-default master user, TLS forced by
 the parameter group, PostgreSQL logs exported to a log group of our own, tags copied to snapshots.
+
+The master user is for the schema migration only. Everything else runs as a login role of its own
+(`database_user`): a Secrets Manager secret that Pulumi creates empty (encrypted with the stack's key, recovery window
+per the profile), which the migration function fills and whose password it gives the role, so that no password is
+in the program or its state either. A workflow task runs as such a user, with `rds-data:ExecuteStatement` and that
+one secret; the migration alone has the transactions and the master secret.
 """
 
 import re
@@ -68,12 +75,24 @@ PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 at least 2 ACUs: below that it would hold the instance at 2 ACUs (4x the cost of 0.5) and keep it from pausing. So it
 is on only when the profile's minimum capacity already pays for 2 ACUs."""
 
-DATA_API_ACTIONS = ("rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement", "rds-data:BeginTransaction",
-                    "rds-data:CommitTransaction", "rds-data:RollbackTransaction")  # fmt: skip
-"""Everything a Data API caller does, on the cluster only. `rds-data:ExecuteSql` (Serverless v1 only) is left out."""
+STATEMENT_ACTIONS = ("rds-data:ExecuteStatement",)
+"""One statement per call: all a workflow task does. BatchExecuteStatement is granted to nobody (nothing here runs
+one), nor `rds-data:ExecuteSql` (Serverless v1 only)."""
+TRANSACTION_ACTIONS = ("rds-data:BeginTransaction", "rds-data:CommitTransaction", "rds-data:RollbackTransaction")
+"""For a caller that runs several statements as one (the schema migration)."""
 SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
 """The Data API reads the credentials with the caller's permissions; DescribeSecret is not needed."""
 SECRET_KEY_ACTIONS = ("kms:Decrypt",)
+SECRET_WRITE_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+"""What fills a login's secret: read it, and store its first value when it has none."""
+SECRET_KEY_WRITE_ACTIONS = ("kms:GenerateDataKey",)
+"""Secrets Manager encrypts a new value with a data key generated on the caller's behalf (Decrypt, to read it back,
+comes with SECRET_KEY_ACTIONS)."""
+SECRET_RECOVERY_WINDOW_DAYS = 30
+"""How long a deleted login secret can be restored, when the profile protects data; otherwise it is deleted at once
+(0), so that a disposable stack can be recreated with the same secret name."""
+USERNAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+RESERVED_USERNAME = re.compile(r"(pg_|rds).*|postgres|public|none|current_user|session_user|current_role")
 
 DATA_API_RESUMING_ERRORS = ("RdsData.DatabaseResumingException",)
 """A paused (0 ACU) cluster cancels the request with this while it wakes, which takes about 15 seconds (30 after a
@@ -129,6 +148,23 @@ class ServerlessDatabaseArgs:
 
 
 @dataclass(frozen=True)
+class DatabaseUser:
+    """A login role of the database and the Secrets Manager secret the Data API signs in with.
+
+    The component declares the secret, empty; the role and its privileges come from the schema's migrations, and the
+    migration function stores the password in the secret and gives it to the role (handlers/catalog/logins.py)."""
+
+    name: str
+    """The logical name given to `database_user`, e.g. `writer`."""
+    username: str
+    """The PostgreSQL role, e.g. `catalog_writer`."""
+    secret: aws.secretsmanager.Secret
+    secret_arn: pulumi.Output[str]
+    key: EncryptionKey | None
+    """The key the secret is encrypted with; None is Secrets Manager's AWS-managed key."""
+
+
+@dataclass(frozen=True)
 class DataApiTask(Task):
     """A Task whose first retrier waits for a paused cluster to resume; the profile's retrier follows it."""
 
@@ -157,6 +193,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
         self._logical_name = name
         self._args = args
         self._ingress: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
+        self._users: dict[str, DatabaseUser] = {}
         self.identifier = cluster_identifier(name)
         self.log_group = self._create_log_group(name)
         self.subnet_group = self._create_subnet_group(name)
@@ -203,11 +240,40 @@ class ServerlessDatabase(pulumi.ComponentResource):
         )
         return self._ingress[name]
 
-    def data_api_statements(self) -> list[Statement]:
-        """What a Data API caller (a Lambda, a workflow task) needs: the cluster, its secret and the secret's key."""
+    def database_user(self, name: str, username: str) -> DatabaseUser:
+        """Declare the secret of login role `username`, which the schema's migrations create; callers then run SQL
+        as that role (`execute_statement_task(..., user=...)`, `grant_data_api(grantee, user)`)."""
+        if not USERNAME.fullmatch(username) or RESERVED_USERNAME.fullmatch(username) or username == MASTER_USERNAME:
+            raise ValueError(
+                f"username {username!r} is not allowed; use 1-63 lowercase letters, digits and underscores, not "
+                f"starting with a digit, other than {MASTER_USERNAME!r}, 'postgres' and names starting 'pg_' or 'rds'"
+            )
+        if name in self._users or username in {user.username for user in self._users.values()}:
+            raise ValueError(f"database_user({name!r}, {username!r}) repeats a user of {self._logical_name!r}")
+        profile, key = self._args.profile, self._args.key
+        secret = aws.secretsmanager.Secret(
+            f"{self._logical_name}-{name}-secret",
+            name=physical_name(f"{self._logical_name}-{name}", "secret"),
+            description=(
+                f"Login of PostgreSQL role {username} in the {self._logical_name} Aurora cluster, for the Data API. "
+                "Filled by the schema migration function, never by Pulumi."
+            ),
+            kms_key_id=key.arn if key else None,
+            recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if profile.protect else 0,
+            # Stateful like the cluster: the role's password lives here, and only the migration can make a new one.
+            opts=profile.stateful(self),
+        )
+        self._users[name] = DatabaseUser(name, username, secret, secret.arn, key)
+        return self._users[name]
+
+    def data_api_statements(self, user: DatabaseUser | None = None, *, transactions: bool = False) -> list[Statement]:
+        """What a Data API caller needs: ExecuteStatement on the cluster (and the transaction actions if asked), the
+        secret it signs in with (the user's; the master user's when `user` is None) and that secret's key."""
+        secret_arn = self._checked(user).secret_arn if user else self.secret_arn
+        actions = (*STATEMENT_ACTIONS, *(TRANSACTION_ACTIONS if transactions else ()))
         statements = [
-            Statement(actions=DATA_API_ACTIONS, resources=[self.cluster_arn], sid="DataApi"),
-            Statement(actions=SECRET_ACTIONS, resources=[self.secret_arn], sid="ReadDatabaseSecret"),
+            Statement(actions=actions, resources=[self.cluster_arn], sid="DataApi"),
+            Statement(actions=SECRET_ACTIONS, resources=[secret_arn], sid="ReadDatabaseSecret"),
         ]
         if self._args.key is not None:
             statements.append(
@@ -215,9 +281,24 @@ class ServerlessDatabase(pulumi.ComponentResource):
             )
         return statements
 
-    def grant_data_api(self, grantee: Grantable) -> aws.iam.RolePolicy:
-        """Run SQL in this cluster through the Data API (e.g. the migration function)."""
-        return grantee.add_to_role_policy(f"data-api-{self._logical_name}", self.data_api_statements())
+    def grant_data_api(
+        self, grantee: Grantable, user: DatabaseUser | None = None, *, transactions: bool = False
+    ) -> aws.iam.RolePolicy:
+        """Run SQL in this cluster through the Data API, as `user` (the master user when None)."""
+        grant = f"data-api-{self._logical_name}" + (f"-{user.name}" if user else "")
+        return grantee.add_to_role_policy(grant, self.data_api_statements(user, transactions=transactions))
+
+    def grant_migrate(self, grantee: Grantable, users: Sequence[DatabaseUser]) -> aws.iam.RolePolicy:
+        """What the schema migration does: statements and transactions as the master user, and the login secrets of
+        `users` read and filled (their first value stored, encrypted with the stack's key when there is one)."""
+        statements = self.data_api_statements(transactions=True)
+        if users:
+            secrets = [self._checked(user).secret_arn for user in users]
+            statements.append(Statement(actions=SECRET_WRITE_ACTIONS, resources=secrets, sid="FillLoginSecrets"))
+            if self._args.key is not None:
+                key_arn = self._args.key.arn
+                statements.append(Statement(SECRET_KEY_WRITE_ACTIONS, [key_arn], sid="EncryptLoginSecrets"))
+        return grantee.add_to_role_policy(f"migrate-{self._logical_name}", statements)
 
     def execute_statement_task(
         self,
@@ -225,21 +306,28 @@ class ServerlessDatabase(pulumi.ComponentResource):
         sql: str,
         parameters: Sequence[Mapping[str, Any]],
         *,
+        user: DatabaseUser,
         next: str | None = None,
         catch: Sequence[Catch] = (),
         result_path: str | None = None,
         comment: str = "",
     ) -> DataApiTask:
-        """One SQL statement through the Data API's Step Functions SDK integration (no Lambda in between).
+        """One SQL statement through the Data API's Step Functions SDK integration (no Lambda in between), run as
+        `user` (a `database_user` of this cluster: a task never signs in as the master user).
 
         `parameters` is the Data API's SqlParameter list in Step Functions' PascalCase, one per `:name` in `sql`,
         e.g. `{"Name": "object_key", "Value": {"StringValue.$": "$.validation.objectKey"}}`. The result is
-        discarded by default (`result_path=None` keeps the state as it was).
+        discarded by default (`result_path=None` keeps the state as it was). The workflow's role gets
+        ExecuteStatement on the cluster and the user's secret (and its key), nothing else.
         """
         _check_statement(name, sql, parameters)
+        if not isinstance(user, DatabaseUser) or self._users.get(user.name) is not user:
+            raise DefinitionError(
+                f"state {name!r}: user must be a DatabaseUser that database_user declared on {self._logical_name!r}"
+            )
         task_parameters: dict[str, Any] = {
             "ResourceArn": self.cluster_arn,
-            "SecretArn": self.secret_arn,
+            "SecretArn": user.secret_arn,
             "Database": self.database_name,
             "Sql": sql,
         }
@@ -249,7 +337,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
             name=name,
             resource=service_resource("aws-sdk:rdsdata", "executeStatement", IntegrationPattern.REQUEST_RESPONSE),
             parameters=task_parameters,
-            statements=self.data_api_statements(),
+            statements=self.data_api_statements(user),
             transient_errors=DATA_API_TRANSIENT_ERRORS,
             timeout_seconds=STATEMENT_TIMEOUT_SECONDS,
             next=next,
@@ -258,6 +346,11 @@ class ServerlessDatabase(pulumi.ComponentResource):
             comment=comment,
             can_pause=self._args.profile.database.min_capacity == 0,
         )
+
+    def _checked(self, user: DatabaseUser) -> DatabaseUser:
+        if self._users.get(user.name) is not user:
+            raise ValueError(f"{user.name!r} is not a database_user of {self._logical_name!r}")
+        return user
 
     def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
         # RDS writes to exactly this name; ours exists first, with retention (and the CMK), or RDS makes its own.

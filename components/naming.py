@@ -22,6 +22,7 @@ MAX_LENGTHS = {
     "db-cluster": 63,
     "security-group": 255,
     "name-tag": 256,
+    "secret": 512,
 }
 """AWS's length limits for the physical names this project sets."""
 

@@ -43,7 +43,7 @@ class Deployment:
     entrypoints: dict[str, str] = field(default_factory=dict)
     """Image reference -> entrypoint module (from the image's Dockerfile)."""
     code_roots: list[Path] = field(default_factory=list)
-    databases: dict[str, dict[str, str]] = field(default_factory=dict)
+    databases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def output(self, name: str) -> Any:
         """A stack output of the program (`uploadsBucket`, `stateMachineArn`, ...)."""
@@ -452,11 +452,24 @@ def _db_cluster(context: _Context, r: RecordedResource) -> str:
                                           "MaxCapacity": float(scaling.get("maxCapacity", 1))},
     )  # fmt: skip
     if inputs.get("enableHttpEndpoint"):
+        users = context.deployment.synthesis.of_type("aws:secretsmanager/secret:Secret")
         context.deployment.databases[r.outputs["arn"]] = {
             "secretArn": r.outputs["masterUserSecrets"][0]["secretArn"],
             "database": inputs["databaseName"],
+            "userSecretArns": [user.outputs["arn"] for user in users if user.parent == r.parent],
         }
     return "Data API: canned answers, no SQL runs (see local/adaptations.py, data-api-checks)"
+
+
+def _secret(context: _Context, r: RecordedResource) -> str:
+    """Created empty, as the program declares it; the ARN's random suffix is the one the program was given (moto's
+    `_custom_id_` tag), since policies and definitions name the secret by ARN."""
+    suffix = r.outputs["arn"].rsplit("-", 1)[-1]
+    context.client("secretsmanager").create_secret(
+        Name=r.inputs["name"], Description=r.inputs.get("description", ""),
+        Tags=[{"Key": "_custom_id_", "Value": suffix}],
+    )  # fmt: skip
+    return "no value until the migration function stores one"
 
 
 def _db_instance(context: _Context, r: RecordedResource) -> str:
@@ -548,6 +561,7 @@ DEPLOYERS: dict[str, Deployer] = {
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": _db_parameter_group,
     "aws:rds/cluster:Cluster": _db_cluster,
     "aws:rds/clusterInstance:ClusterInstance": _db_instance,
+    "aws:secretsmanager/secret:Secret": _secret,
     "aws:sfn/stateMachine:StateMachine": _state_machine,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,

@@ -134,9 +134,16 @@ def _catalog_data_api(environ: Mapping[str, str], session: boto3.Session) -> obj
     return DataApi.from_environment(environ, session)
 
 
+def _catalog_logins(environ: Mapping[str, str], session: boto3.Session) -> object:
+    from catalog.logins import Logins
+
+    return Logins.from_environment(environ, session)
+
+
 INJECTIONS = (
     Injection("pipeline", "pipeline.context:set_dependencies", _pipeline_dependencies),
     Injection("catalog", "catalog.dataapi:set_data_api", _catalog_data_api),
+    Injection("catalog", "catalog.logins:set_logins", _catalog_logins),
 )
 
 
@@ -156,6 +163,7 @@ class Runtime:
         self._bound: dict[str, tuple[_ThreadBound, Callable[[object | None], None]]] = {}
         self._streams: list[tuple[Any, IO[str]]] = []
         self._built: dict[tuple[str, str, tuple[tuple[str, str], ...]], object] = {}
+        """(function, setter, environment) -> what that injection built for it."""
         self._current = threading.local()
         self._threads: set[threading.Thread] = set()
         self._closed = False
@@ -279,33 +287,32 @@ class Runtime:
             self._redirect_logs(module)
             package = module_name.split(".")[0]
             for injection in INJECTIONS:
-                if injection.package == package and package not in self._bound:
-                    stand_in = _ThreadBound(f"{package} dependencies")
+                if injection.package == package and injection.setter not in self._bound:
+                    stand_in = _ThreadBound(injection.setter)
                     setter_module, _, setter_name = injection.setter.partition(":")
                     setter = getattr(importlib.import_module(setter_module), setter_name)
                     setter(stand_in)
-                    self._bound[package] = (stand_in, setter)
+                    self._bound[injection.setter] = (stand_in, setter)
             return module
 
     @contextmanager
     def _bound_to(self, function: str, handler: str, environ: Mapping[str, str]) -> Iterator[None]:
         """Bind the function's dependencies (built once per function and environment) to this thread."""
         package = handler.split(".")[0]
-        injection = next((i for i in INJECTIONS if i.package == package), None)
-        if injection is None:
-            yield
-            return
-        key = (function, package, tuple(sorted(environ.items())))
+        injections = [i for i in INJECTIONS if i.package == package]
+        environment = tuple(sorted(environ.items()))
         with self._lock:  # boto3 sessions are not safe to build clients from concurrently
-            if key not in self._built:
-                self._built[key] = injection.build(environ, _session_of(environ))
-            built = self._built[key]
-        stand_in = self._bound[package][0]
-        stand_in.bind(built)
+            for injection in injections:
+                if (function, injection.setter, environment) not in self._built:
+                    built = injection.build(environ, _session_of(environ))
+                    self._built[function, injection.setter, environment] = built
+        for injection in injections:
+            self._bound[injection.setter][0].bind(self._built[function, injection.setter, environment])
         try:
             yield
         finally:
-            stand_in.bind(None)
+            for injection in injections:
+                self._bound[injection.setter][0].bind(None)
 
     def _redirect_logs(self, module: ModuleType) -> None:
         """Powertools' loggers write JSON lines to stdout; send them to the run's log instead of the terminal."""

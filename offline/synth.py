@@ -208,6 +208,11 @@ class AwsMocks(pulumi.runtime.Mocks):
                     }
                 ],
             },
+            "aws:secretsmanager/secret:Secret": {
+                # Secrets Manager appends a dash and six random characters to the name; the id is the ARN.
+                "id": f"arn:aws:secretsmanager:{region}:{account}:secret:{physical}-AbCdEf",
+                "arn": f"arn:aws:secretsmanager:{region}:{account}:secret:{physical}-AbCdEf",
+            },
             "docker-build:index:Image": _image_outputs(state),
             "aws:ecs/cluster:Cluster": {"arn": f"arn:aws:ecs:{region}:{account}:cluster/{physical}"},
             "aws:ecs/taskDefinition:TaskDefinition": {

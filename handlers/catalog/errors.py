@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CatalogError", "ConfigurationError", "DatabaseStillResuming", "MigrationFailed"]
+__all__ = ["CatalogError", "ConfigurationError", "DatabaseStillResuming", "LoginSecretInvalid", "MigrationFailed"]
 
 
 class CatalogError(Exception):
@@ -40,4 +40,17 @@ class MigrationFailed(CatalogError):
         super().__init__(
             f"Migration {version} ({description}) failed at {step} and was rolled back: {reason}. "
             "Fix the migration (or the database) and run the migration function again."
+        )
+
+
+class LoginSecretInvalid(CatalogError):
+    """A login role's secret holds something this code did not write; it is left as it is, for a person to look at."""
+
+    def __init__(self, role: str, secret_arn: str, problem: str) -> None:
+        self.role = role
+        self.secret_arn = secret_arn
+        super().__init__(
+            f"The secret of login role {role} ({secret_arn}) cannot be used: {problem}. It should hold "
+            f'{{"username": "{role}", "password": ...}}; fix its value (or replace the secret: a new one gets a new '
+            "password) and run the migration function again."
         )

@@ -1,12 +1,15 @@
 """Applies the catalog's pending migrations through the RDS Data API.
 
 Handler string: ``catalog.migrate.handler``. Input: ignored (invoke it after each deployment, by hand or from the
-pipeline). Output: ``{"applied": [versions applied by this run], "current": highest version now applied}``.
-Environment: ``CLUSTER_ARN``, ``SECRET_ARN``, ``DATABASE_NAME``.
+pipeline). Output: ``{"applied": [versions applied by this run], "current": highest version now applied,
+"logins": {role: "generated" or "kept"}}``. Environment: ``CLUSTER_ARN``, ``SECRET_ARN`` (the master user's),
+``DATABASE_NAME``, and ``<ROLE>_SECRET_ARN`` for each login role of ``schema.LOGIN_ROLES``.
 
 Each migration runs in its own transaction, which first locks ``schema_migrations`` and checks again that the
 version is still missing, so a second run at the same moment waits and then skips it. Running it again applies
 nothing. A failed migration is rolled back whole and raised as ``MigrationFailed``; the ones before it stay applied.
+Then every login role gets the password kept in its secret (catalog/logins.py: made and stored on the first run,
+reused after), so that the role and its secret agree however often this runs.
 Give the function a timeout of a few minutes: waking a paused cluster alone can take half a minute.
 """
 
@@ -21,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from .dataapi import DataApi, get_data_api
 from .errors import MigrationFailed
+from .logins import Outcome, get_logins, provision
 from .schema import (
     BOOKKEEPING_SQL,
     LOCK_MIGRATIONS_SQL,
@@ -44,11 +48,18 @@ class MigrationResult(TypedDict):
     current: int
 
 
+class DeploymentResult(MigrationResult):
+    logins: dict[str, Outcome]
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> MigrationResult:
+def handler(event: dict[str, Any], context: LambdaContext) -> DeploymentResult:
+    logins = get_logins()  # every setting is read before anything touches AWS
     remaining_seconds = context.get_remaining_time_in_millis() / 1000
-    return migrate(get_data_api().within(remaining_seconds - SAFETY_MARGIN_SECONDS))
+    api = get_data_api().within(remaining_seconds - SAFETY_MARGIN_SECONDS)
+    result = migrate(api)
+    return {**result, "logins": provision(api, logins.secrets, logins.roles)}
 
 
 def migrate(api: DataApi, migrations: Sequence[Migration] = MIGRATIONS) -> MigrationResult:

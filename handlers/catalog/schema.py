@@ -12,18 +12,23 @@ workflow can send every value as a plain string or number, and ISO 8601 timestam
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
     "BOOKKEEPING_SQL",
+    "CATALOG_WRITER",
     "INSERT_IMAGE_PARAMETERS",
     "INSERT_IMAGE_SQL",
     "LOCK_MIGRATIONS_SQL",
+    "LOGIN_ROLES",
     "MIGRATIONS",
     "RECORD_MIGRATION_SQL",
     "SELECT_APPLIED_SQL",
     "SELECT_VERSION_SQL",
     "Migration",
+    "login_secret_variable",
+    "set_login_password_sql",
 ]
 
 
@@ -45,6 +50,13 @@ LOCK_MIGRATIONS_SQL = "LOCK TABLE schema_migrations IN EXCLUSIVE MODE"
 """Taken first in each migration's transaction: two concurrent runs apply a migration once, one after the other."""
 SELECT_VERSION_SQL = "SELECT version FROM schema_migrations WHERE version = :version"
 RECORD_MIGRATION_SQL = "INSERT INTO schema_migrations (version, description) VALUES (:version, :description)"
+
+CATALOG_WRITER = "catalog_writer"
+"""The login role the workflows' catalog insert runs as (through the Data API, with a secret of its own), instead of
+the cluster's master user."""
+LOGIN_ROLES = (CATALOG_WRITER,)
+"""Roles the migrations create with LOGIN. The migration function gives each one its password, from the secret
+named by its `<ROLE>_SECRET_ARN` environment variable (catalog/logins.py), after the migrations have run."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -75,6 +87,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX images_processed_at_idx ON images (processed_at DESC)",
         ),
     ),
+    Migration(
+        3,
+        "catalog_writer: the login the workflows insert images with",
+        (
+            # Roles are cluster-wide and CREATE ROLE has no IF NOT EXISTS: a restored or hand-prepared cluster may
+            # have the role already. It gets no password here: the migration function sets it from its secret.
+            """DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'catalog_writer') THEN
+        CREATE ROLE catalog_writer LOGIN;
+    END IF;
+END
+$$""",
+            # The database's name is the deployment's choice (ServerlessDatabaseArgs.database_name), not the code's.
+            """DO $$
+BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO catalog_writer', current_database());
+END
+$$""",
+            "GRANT USAGE ON SCHEMA public TO catalog_writer",
+            "GRANT INSERT, UPDATE ON TABLE images TO catalog_writer",
+            # INSERT_IMAGE_SQL's ON CONFLICT reads columns, and PostgreSQL wants SELECT on each one it reads: the
+            # conflict target's, every column whose EXCLUDED value the update uses, and those its WHERE compares
+            # (the INSERT page: "Description" and "ON CONFLICT Clause"). Here that is every column; granted one by
+            # one, so that a column added later is not readable unless a migration says so.
+            "GRANT SELECT (object_key, version_tag, sha256, format, width, height, size_bytes, exif, route, "
+            "processed_at) ON TABLE images TO catalog_writer",
+        ),
+    ),
 )
 
 INSERT_IMAGE_SQL = """INSERT INTO images (
@@ -98,6 +139,25 @@ processing never overwrites a newer one. ``exif`` is JSON text, ``processed_at``
 INSERT_IMAGE_PARAMETERS = ("object_key", "version_tag", "sha256", "format", "width", "height", "size_bytes", "exif",
                            "route", "processed_at")  # fmt: skip
 """The names the workflow sends, in the order the SQL uses them: the tests hold the SQL to this tuple."""
+
+LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SCRAM_VERIFIER = re.compile(r"SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*:[A-Za-z0-9+/]+=*")
+
+
+def set_login_password_sql(role: str, verifier: str) -> str:
+    """`ALTER ROLE` with a SCRAM-SHA-256 verifier, never a clear password: PostgreSQL stores a verifier as it is, and
+    the cluster logs every DDL statement (`log_statement = ddl`). A utility statement takes no bind parameters, so
+    both values are checked against their exact grammar before they are put in the text."""
+    if not LOGIN_NAME.fullmatch(role):
+        raise ValueError(f"role name {role!r} is not a lowercase PostgreSQL identifier")
+    if not SCRAM_VERIFIER.fullmatch(verifier):
+        raise ValueError("the password must be a SCRAM-SHA-256 verifier: SCRAM-SHA-256$<iterations>:<salt>$<keys>")
+    return f"ALTER ROLE {role} WITH LOGIN PASSWORD '{verifier}'"
+
+
+def login_secret_variable(role: str) -> str:
+    """The migration function's variable naming `role`'s secret: `catalog_writer` -> `CATALOG_WRITER_SECRET_ARN`."""
+    return f"{role.upper()}_SECRET_ARN"
 
 
 def _check(migrations: tuple[Migration, ...]) -> None:

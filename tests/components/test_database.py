@@ -216,26 +216,30 @@ def test_outputs_are_the_public_attributes(mode):
         assert outputs["port"] == 5432
 
 
-def expected_statements(synthesis, with_key):
-    cluster = synthesis.one(CLUSTER)
+SECRET = "aws:secretsmanager/secret:Secret"
+
+
+def key_arn(synthesis):
+    return synthesis.one("aws:kms/key:Key").outputs["arn"]
+
+
+def master_secret_arn(synthesis):
+    return synthesis.one(CLUSTER).outputs["masterUserSecrets"][0]["secretArn"]
+
+
+def expected_statements(synthesis, with_key, *, secret_arn=None, transactions=False):
+    """A Data API caller's statements: ExecuteStatement (and the transaction actions), one secret and its key."""
+    actions = ["rds-data:ExecuteStatement"]
+    if transactions:
+        actions = sorted([*actions, "rds-data:BeginTransaction", "rds-data:CommitTransaction",
+                          "rds-data:RollbackTransaction"])  # fmt: skip
     expected = [
-        {
-            "Sid": "DataApi",
-            "Effect": "Allow",
-            "Action": [
-                "rds-data:BatchExecuteStatement",
-                "rds-data:BeginTransaction",
-                "rds-data:CommitTransaction",
-                "rds-data:ExecuteStatement",
-                "rds-data:RollbackTransaction",
-            ],
-            "Resource": [cluster.outputs["arn"]],
-        },
+        {"Sid": "DataApi", "Effect": "Allow", "Action": actions, "Resource": [synthesis.one(CLUSTER).outputs["arn"]]},
         {
             "Sid": "ReadDatabaseSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [cluster.outputs["masterUserSecrets"][0]["secretArn"]],
+            "Resource": [secret_arn or master_secret_arn(synthesis)],
         },
     ]
     if with_key:
@@ -244,20 +248,137 @@ def expected_statements(synthesis, with_key):
                 "Sid": "DecryptDatabaseSecret",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
-                "Resource": [synthesis.one("aws:kms/key:Key").outputs["arn"]],
+                "Resource": [key_arn(synthesis)],
             }
         )
     return expected
 
 
+def with_writer(then=None):
+    """Declares the catalog's writer login, then runs `then(database, profile, key, writer)`."""
+
+    def build(database, profile, key):
+        writer = database.database_user("writer", "catalog_writer")
+        if then:
+            then(database, profile, key, writer)
+
+    return build
+
+
 @PROFILES
-def test_grant_data_api_is_exactly_the_data_api_the_secret_and_its_key(tmp_path, profile):
+def test_grant_data_api_as_the_master_user_is_exactly_one_statement_at_a_time_its_secret_and_key(tmp_path, profile):
     def grant(database, profile, key):
         database.grant_data_api(Function("record", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")))
 
     synthesis = declare(profile, then=grant)
     policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "record-data-api-catalog")
     assert statements(policy) == expected_statements(synthesis, uses_key(profile)), policy.urn
+
+
+@PROFILES
+def test_grant_data_api_as_a_user_reads_that_users_secret_and_never_the_masters(tmp_path, profile):
+    def grant(database, profile, key, writer):
+        function = Function("record", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler"))
+        database.grant_data_api(function, writer, transactions=True)
+
+    synthesis = declare(profile, then=with_writer(grant))
+    policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "record-data-api-catalog-writer")
+    secret = synthesis.one(SECRET).outputs["arn"]
+    expected = expected_statements(synthesis, uses_key(profile), secret_arn=secret, transactions=True)
+    assert statements(policy) == expected, policy.urn
+    assert master_secret_arn(synthesis) not in policy.inputs["policy"], f"{policy.urn}: the master secret"
+
+
+@PROFILES
+def test_database_user_declares_an_empty_secret_encrypted_and_kept_like_the_cluster(profile):
+    synthesis = declare(profile, then=with_writer())
+    secret, cluster = synthesis.one(SECRET), synthesis.one(CLUSTER)
+    assert secret.name == "catalog-writer-secret"
+    assert secret.parent == synthesis.one("pipeline:data:ServerlessDatabase").urn
+    assert secret.inputs["name"] == "image-pipeline-unit-catalog-writer", secret.urn
+    assert "catalog_writer" in secret.inputs["description"]
+    assert (secret.protect, secret.retain_on_delete) == (cluster.protect, cluster.retain_on_delete), secret.urn
+    if profile.protect:
+        assert secret.inputs["recoveryWindowInDays"] == 30, f"{secret.urn}: a deleted secret can be restored"
+    else:
+        assert secret.inputs["recoveryWindowInDays"] == 0, f"{secret.urn}: a disposable stack deletes it at once"
+    if uses_key(profile):
+        assert secret.inputs["kmsKeyId"] == key_arn(synthesis), secret.urn
+    else:
+        assert "kmsKeyId" not in secret.inputs, f"{secret.urn}: Secrets Manager's AWS-managed key"
+    assert not [r.urn for r in synthesis.of_type("aws:secretsmanager/secretVersion:SecretVersion")], (
+        "the password is made by the migration function: no secret value is ever declared (or kept in the state)"
+    )
+
+
+def test_database_user_returns_the_secrets_arn():
+    found = {}
+    synthesis = declare(then=with_writer(lambda database, profile, key, writer: found.update(writer=writer)))
+    writer = found["writer"]
+    assert (writer.name, writer.username, writer.key) == ("writer", "catalog_writer", None)
+    arn = synthesis.one(SECRET).outputs["arn"]
+    assert arn.startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:image-pipeline-unit-catalog-writer-")
+
+
+@pytest.mark.parametrize(
+    ("name", "username", "message"),
+    [
+        ("writer", "Catalog-Writer", "username 'Catalog-Writer' is not allowed"),
+        ("writer", "catalog_owner", "username 'catalog_owner' is not allowed"),
+        ("writer", "rds_superuser", "username 'rds_superuser' is not allowed"),
+        ("writer", "pg_monitor", "username 'pg_monitor' is not allowed"),
+        ("reader", "catalog_writer", r"database_user\('reader', 'catalog_writer'\) repeats a user"),
+    ],
+)
+def test_database_user_refuses_names_postgresql_or_rds_own_and_repeats(name, username, message):
+    def twice(database, profile, key):
+        database.database_user("writer", "catalog_writer")
+        database.database_user(name, username)
+
+    with pytest.raises(SynthesisError, match=message):
+        declare(then=twice)
+
+
+def migration_policy(profile, tmp_path):
+    def grant(database, profile, key, writer):
+        database.grant_migrate(Function("migrate", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")),
+                               [writer])  # fmt: skip
+
+    synthesis = declare(profile, then=with_writer(grant))
+    return synthesis, synthesis.one("aws:iam/rolePolicy:RolePolicy", "migrate-migrate-catalog")
+
+
+@PROFILES
+def test_grant_migrate_is_the_master_with_transactions_and_the_logins_secrets_filled(tmp_path, profile):
+    synthesis, policy = migration_policy(profile, tmp_path)
+    secret = synthesis.one(SECRET).outputs["arn"]
+    expected = [
+        *expected_statements(synthesis, uses_key(profile), transactions=True),
+        {
+            "Sid": "FillLoginSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": [secret],
+        },
+    ]
+    if uses_key(profile):
+        expected.append(
+            {"Sid": "EncryptLoginSecrets", "Effect": "Allow", "Action": ["kms:GenerateDataKey"],
+             "Resource": [key_arn(synthesis)]}
+        )  # fmt: skip
+    assert statements(policy) == expected, policy.urn
+    assert "rds-data:BatchExecuteStatement" not in policy.inputs["policy"], f"{policy.urn}: nothing runs a batch"
+
+
+def test_grants_refuse_a_user_of_another_database(tmp_path):
+    def build():
+        first = ServerlessDatabase("catalog", ServerlessDatabaseArgs(DEV, SUBNETS, "vpc-main"))
+        second = ServerlessDatabase("archive", ServerlessDatabaseArgs(DEV, SUBNETS, "vpc-main"))
+        writer = first.database_user("writer", "catalog_writer")
+        second.grant_data_api(Function("record", FunctionArgs(DEV, tiny_code(tmp_path), "app.main.handler")), writer)
+
+    with pytest.raises(SynthesisError, match="'writer' is not a database_user of 'archive'"):
+        run(build)
 
 
 RETRY = RetrySettings(max_attempts=2, interval_seconds=1, backoff_rate=2.0, max_delay_seconds=10, jitter=True)
@@ -270,24 +391,28 @@ def record_image_flow(profile):
         {"Name": "width", "Value": {"LongValue.$": "$.validation.metadata.width"}},
     ]
 
-    def flow(database, profile, key):
+    def flow(database, profile, key, writer):
         task = database.execute_statement_task(
-            "Record", "UPDATE images SET width = :width WHERE object_key = :object_key", parameters, next="Done"
+            "Record",
+            "UPDATE images SET width = :width WHERE object_key = :object_key",
+            parameters,
+            user=writer,
+            next="Done",
         )
         Workflow("flow", WorkflowArgs(profile, Definition(start_at="Record", states=[task, Succeed("Done")]), key))
 
-    synthesis = declare(profile, then=flow)
+    synthesis = declare(profile, then=with_writer(flow))
     definition = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
     return synthesis, definition["States"]["Record"], parameters
 
 
-def test_execute_statement_task_calls_the_data_api_with_the_cluster_secret_and_parameters():
+def test_execute_statement_task_calls_the_data_api_as_its_user_with_the_parameters():
     synthesis, state, parameters = record_image_flow(DEV)
     cluster = synthesis.one(CLUSTER)
     assert state["Resource"] == DATA_API_RESOURCE
     assert state["Parameters"] == {
         "ResourceArn": cluster.outputs["arn"],
-        "SecretArn": cluster.outputs["masterUserSecrets"][0]["secretArn"],
+        "SecretArn": synthesis.one(SECRET).outputs["arn"],
         "Database": "catalog",
         "Sql": "UPDATE images SET width = :width WHERE object_key = :object_key",
         "Parameters": parameters,
@@ -320,22 +445,35 @@ def test_the_resume_retry_stays_when_the_profile_turns_retries_off():
     no_retries = dataclasses.replace(RETRY, max_attempts=0)
     profile = dataclasses.replace(DEV, workflow=WorkflowSettings(retry=no_retries))
 
-    def flow(database, profile, key):
-        task = database.execute_statement_task("Record", "SELECT 1", [])
+    def flow(database, profile, key, writer):
+        task = database.execute_statement_task("Record", "SELECT 1", [], user=writer)
         Workflow("flow", WorkflowArgs(profile, Definition(start_at="Record", states=[task]), key))
 
-    synthesis = declare(profile, then=flow)
+    synthesis = declare(profile, then=with_writer(flow))
     state = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]["Record"]
     assert [retrier["ErrorEquals"] for retrier in state["Retry"]] == [list(DATA_API_RESUMING_ERRORS)]
     assert "Parameters" not in state["Parameters"], "an empty parameter list is left out"
 
 
 @PROFILES
-def test_the_workflow_role_gets_exactly_the_data_api_statements(profile):
+def test_the_workflow_role_gets_execute_statement_and_its_users_secret_only(profile):
     synthesis, _, _ = record_image_flow(profile)
     policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "flow-tasks")
     task_statements = [s for s in statements(policy) if not s["Sid"].endswith("HasNoResourceScope")]
-    assert task_statements == expected_statements(synthesis, uses_key(profile)), policy.urn
+    secret = synthesis.one(SECRET).outputs["arn"]
+    assert task_statements == expected_statements(synthesis, uses_key(profile), secret_arn=secret), policy.urn
+    assert master_secret_arn(synthesis) not in policy.inputs["policy"], f"{policy.urn}: a task never signs in as master"
+
+
+@pytest.mark.parametrize("user", [None, "other-database"], ids=["none", "another-databases"])
+def test_execute_statement_task_needs_a_user_of_its_own_database(user):
+    def flow(database, profile, key):
+        other = ServerlessDatabase("archive", ServerlessDatabaseArgs(profile, SUBNETS, "vpc-main"))
+        login = other.database_user("writer", "catalog_writer") if user else None
+        database.execute_statement_task("Record", "SELECT 1", [], user=login)
+
+    with pytest.raises(SynthesisError, match="user must be a DatabaseUser that database_user declared on 'catalog'"):
+        declare(then=flow)
 
 
 def test_retried_error_names_are_real_rds_data_exceptions():
@@ -352,11 +490,11 @@ def test_retried_error_names_are_real_rds_data_exceptions():
 def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
     parameters = [{"Name": name, "Value": {"StringValue.$": f"$.record.{name}"}} for name in INSERT_IMAGE_PARAMETERS]
 
-    def flow(database, profile, key):
-        task = database.execute_statement_task("Catalog", INSERT_IMAGE_SQL, parameters)
+    def flow(database, profile, key, writer):
+        task = database.execute_statement_task("Catalog", INSERT_IMAGE_SQL, parameters, user=writer)
         Workflow("flow", WorkflowArgs(profile, Definition(start_at="Catalog", states=[task]), key))
 
-    state = json.loads(declare(then=flow).one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    state = json.loads(declare(then=with_writer(flow)).one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
     assert state["States"]["Catalog"]["Parameters"]["Sql"] == INSERT_IMAGE_SQL
 
 
@@ -370,11 +508,11 @@ def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
     ids=["names", "camel-case", "two-statements"],
 )
 def test_execute_statement_task_refuses_what_the_data_api_would(sql, parameters, message):
-    def task(database, profile, key):
-        database.execute_statement_task("Bad", sql, parameters)
+    def task(database, profile, key, writer):
+        database.execute_statement_task("Bad", sql, parameters, user=writer)
 
     with pytest.raises(SynthesisError, match=message):
-        declare(then=task)
+        declare(then=with_writer(task))
 
 
 def test_named_parameters_skip_casts_and_string_literals():

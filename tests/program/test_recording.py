@@ -74,7 +74,7 @@ def failure_write(table: str) -> dict[str, Any]:
 
 
 def catalog_failure_write(table: str) -> dict[str, Any]:
-    states = finish(StubTable(table), StubCatalog())
+    states = finish(StubTable(table), StubCatalog(), writer=None)
     return sent(next(state for state in states if state.name == "RecordCatalogFailure"))
 
 
