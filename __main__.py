@@ -27,6 +27,7 @@ from components.provider import aws_provider
 from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs
+from handlers.catalog.schema import CATALOG_WRITER
 
 UPLOAD_PREFIX = "uploads/"
 RENDITIONS_PREFIX = "renditions/"
@@ -66,8 +67,11 @@ catalog = (
     if profile.database.catalog
     else None
 )
+catalog_writer = None
 if catalog:
-    migrate_on_deploy(catalog, profile, key, aws)
+    # The workflows write the catalog as a login of their own; the migration creates it and fills its secret.
+    catalog_writer = catalog.database_user("writer", CATALOG_WRITER)
+    migrate_on_deploy(catalog, [catalog_writer], profile, key, aws)
 
 # Compute: two Lambdas and the Fargate worker, all running the same image core
 environment = handler_environment(
@@ -102,7 +106,7 @@ worker = FargateTask(
 for processor in (validator, renderer, worker):
     uploads.grant_read(processor, prefix=UPLOAD_PREFIX)
     uploads.grant_list(processor, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
-    images.grant_write(processor)
+    images.grant_update(processor)  # records change only by conditional UpdateItem (handlers/pipeline/records.py)
 for processor in (validator, renderer):
     idempotency.grant_read_write(processor, delete=True)  # Powertools releases a claim when the handler fails
 for processor in (renderer, worker):
@@ -110,7 +114,7 @@ for processor in (renderer, worker):
     results.grant_delete(processor, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
 
 # Orchestration
-done = finish(images, catalog)
+done = finish(images, catalog, catalog_writer)
 heavy_path = Workflow(
     "heavy-path",
     WorkflowArgs(profile, heavy_definition(worker, images, done, timeout_seconds=profile.fargate.timeout_seconds), key,

@@ -11,13 +11,17 @@ from components.key import EncryptionKey
 from components.naming import physical_name
 from components.profile import EnvironmentProfile
 
-READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-                "dynamodb:DescribeTable")  # fmt: skip
-"""Scan is left out on purpose: a full-table read is never what a pipeline step should do."""
-WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-                 "dynamodb:DescribeTable")  # fmt: skip
-"""DeleteItem is left out on purpose: records change state, they are not removed (TTL expires them)."""
+READ_ACTIONS = ("dynamodb:GetItem",)
+QUERY_ACTIONS = ("dynamodb:Query", "dynamodb:BatchGetItem")
+"""Opt-in (`queries=True`): a step that reads items by key needs neither. Scan is never granted: a full-table read
+is not what a pipeline step should do."""
+WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+BATCH_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
+"""Opt-in (`batches=True`). Transactions (ConditionCheckItem) are left out until something uses them."""
+UPDATE_ACTIONS = ("dynamodb:UpdateItem",)
+"""For records changed only by conditional updates, which is how a record kept in order is written."""
 DELETE_ACTIONS = ("dynamodb:DeleteItem",)
+"""Only when asked: records change state, they are not removed (TTL expires them)."""
 
 AttributeType = str  # "S" | "N" | "B"
 
@@ -81,28 +85,35 @@ class Table(pulumi.ComponentResource):
         self.arn = self.table.arn
         self.register_outputs({"name": self.name, "arn": self.arn})
 
-    def grant_read(self, grantee: Grantable) -> aws.iam.RolePolicy:
-        return grantee.add_to_role_policy(f"read-{self._logical_name}", self._statements(READ_ACTIONS, decrypt=True))
+    def grant_read(self, grantee: Grantable, *, queries: bool = False) -> aws.iam.RolePolicy:
+        actions = [*READ_ACTIONS, *(QUERY_ACTIONS if queries else ())]
+        return grantee.add_to_role_policy(f"read-{self._logical_name}", self.statements(actions))
 
-    def grant_write(self, grantee: Grantable) -> aws.iam.RolePolicy:
-        return grantee.add_to_role_policy(f"write-{self._logical_name}", self._statements(WRITE_ACTIONS, decrypt=False))
+    def grant_write(self, grantee: Grantable, *, batches: bool = False) -> aws.iam.RolePolicy:
+        actions = [*WRITE_ACTIONS, *(BATCH_WRITE_ACTIONS if batches else ())]
+        return grantee.add_to_role_policy(f"write-{self._logical_name}", self.statements(actions))
+
+    def grant_update(self, grantee: Grantable) -> aws.iam.RolePolicy:
+        """Create and change items with UpdateItem only (conditional updates), never replace or batch-write them."""
+        return grantee.add_to_role_policy(f"update-{self._logical_name}", self.statements(UPDATE_ACTIONS))
 
     def grant_read_write(self, grantee: Grantable, *, delete: bool = False) -> aws.iam.RolePolicy:
-        """Read and write items, and delete them only when asked (e.g. an idempotency store releasing a claim)."""
+        """Read and write items by key, and delete them only when asked (e.g. an idempotency store releasing a
+        claim: Powertools' persistence layer calls GetItem, PutItem, UpdateItem and DeleteItem, nothing else)."""
         actions = [*READ_ACTIONS, *WRITE_ACTIONS, *(DELETE_ACTIONS if delete else ())]
-        return grantee.add_to_role_policy(f"read-write-{self._logical_name}", self._statements(actions, decrypt=False))
+        return grantee.add_to_role_policy(f"read-write-{self._logical_name}", self.statements(actions))
 
     def statements(self, actions: Sequence[str]) -> list[Statement]:
-        """Exactly `actions` on this table and its indexes, plus the key use they imply; for workflow tasks."""
-        return self._statements(actions, decrypt=not set(actions) & {"dynamodb:PutItem", "dynamodb:UpdateItem"})
-
-    def _statements(self, actions: Sequence[str], decrypt: bool) -> list[Statement]:
+        """Exactly `actions` on this table and its indexes, plus kms:Decrypt of its key: DynamoDB decrypts the
+        table's key with the caller's permission on every access, and generates data keys itself (no kms:Encrypt
+        or GenerateDataKey for the caller, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+        encryption.howitworks.html)."""
         resources: list[pulumi.Input[str]] = [self.arn]
         if self._args.indexes:
             resources.append(self.arn.apply(lambda arn: f"{arn}/index/*"))
         statements = [Statement(actions=actions, resources=resources, sid="Table")]
         if self._args.key is not None:
-            statements.append(self._args.key.decrypt() if decrypt else self._args.key.encrypt())
+            statements.append(self._args.key.decrypt())
         return statements
 
 

@@ -92,13 +92,7 @@ def test_grant_write_is_exactly_the_write_actions_on_the_table(tmp_path):
         {
             "Sid": "Table",
             "Effect": "Allow",
-            "Action": [
-                "dynamodb:BatchWriteItem",
-                "dynamodb:ConditionCheckItem",
-                "dynamodb:DescribeTable",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-            ],
+            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
             "Resource": [TABLE_ARN],
         }
     ]
@@ -111,3 +105,20 @@ def test_grant_read_covers_indexes_and_decrypts_with_the_key(tmp_path):
     assert table_statement["Resource"] == [TABLE_ARN, f"{TABLE_ARN}/index/*"]
     assert key_statement["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert key_statement["Resource"] == [synthesis.one("aws:kms/key:Key").outputs["arn"]]
+
+
+def test_writers_decrypt_the_table_key_and_never_encrypt_with_it(tmp_path):
+    """DynamoDB generates the data keys itself; a caller only needs kms:Decrypt (no kms:Encrypt, GenerateDataKey)."""
+    _, policy = grant(tmp_path, PROTECTED, True, False, lambda t, f: t.grant_update(f))
+    table_statement, key_statement = statements(policy)
+    assert table_statement["Action"] == ["dynamodb:UpdateItem"]
+    assert key_statement["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+
+
+def test_bulk_reads_and_writes_are_opt_in(tmp_path):
+    _, read = grant(tmp_path, DISPOSABLE, False, False, lambda t, f: t.grant_read(f))
+    assert statements(read)[0]["Action"] == ["dynamodb:GetItem"]
+    _, queries = grant(tmp_path, DISPOSABLE, False, False, lambda t, f: t.grant_read(f, queries=True))
+    assert statements(queries)[0]["Action"] == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
+    _, batches = grant(tmp_path, DISPOSABLE, False, False, lambda t, f: t.grant_write(f, batches=True))
+    assert statements(batches)[0]["Action"] == ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]

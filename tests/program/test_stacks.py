@@ -17,6 +17,7 @@ STATEFUL_TYPES = {
     "aws:ecr/repository:Repository",
     "aws:rds/cluster:Cluster",
     "aws:rds/clusterInstance:ClusterInstance",
+    "aws:secretsmanager/secret:Secret",
 }
 EXPECTED_OUTPUTS = {"uploadsBucket", "uploadPrefix", "resultsBucket", "imagesTable", "stateMachineArn",
                     "heavyPathStateMachineArn", "workerImage", "deadLetterQueueUrl", "catalogClusterArn"}  # fmt: skip
@@ -142,7 +143,7 @@ def test_each_processor_may_do_exactly_its_job(program):
         return {p.name.removeprefix(prefix) for p in program.of_type("aws:iam/rolePolicy:RolePolicy")
                 if p.name.startswith(prefix) and not p.name.startswith(f"{owner}-execution")}  # fmt: skip
 
-    reads = {"read-uploads-uploads", "list-uploads-uploads", "write-images"}
+    reads = {"read-uploads-uploads", "list-uploads-uploads", "update-images"}
     renditions = {"write-results-renditions", "delete-results-renditions"}
     assert grants("validate") == reads | {"logs-and-traces", "read-write-idempotency"}
     assert grants("render") == reads | renditions | {"logs-and-traces", "read-write-idempotency"}

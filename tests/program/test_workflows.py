@@ -141,7 +141,7 @@ def test_every_task_of_every_workflow_has_a_timeout_and_express_fits_five_minute
 def test_the_heavy_path_role_has_exactly_what_sync_needs(program):
     found = {s["Sid"]: s for s in statements(program.one("aws:iam/rolePolicy:RolePolicy", "heavy-path-tasks"))}
     sync = {"RunTask", "TagTasksAtLaunch", "WatchTasks", "PassTaskRoles", "SyncRule"}
-    recording = {"Table", "KmsEncrypt"}
+    recording = {"Table", "KmsDecrypt"}
     catalog = {"DataApi", "ReadDatabaseSecret", "DecryptDatabaseSecret"}
     services = {"LogDeliveryHasNoResourceScope", "XRayHasNoResourceScope"}
     assert sync | {"Table", "DataApi", "ReadDatabaseSecret"} <= set(found)
@@ -153,6 +153,36 @@ def test_the_upload_workflow_may_start_exactly_the_heavy_path(program):
     found = {s["Sid"]: s for s in statements(program.one("aws:iam/rolePolicy:RolePolicy", "process-upload-tasks"))}
     assert found["StartExecution"]["Resource"] == [program.outputs["heavyPathStateMachineArn"]]
     assert not {"RunTask", "PassTaskRoles"} & set(found), "only the heavy path runs the task"
+
+
+@pytest.mark.parametrize("machine", ["process-upload", "heavy-path"])
+def test_each_workflow_writes_the_catalog_as_its_writer_login_with_one_statement_at_a_time(program, machine):
+    """ExecuteStatement on the cluster and GetSecretValue on the writer's secret (and kms:Decrypt of its key):
+    no other Data API action, and never the master user's secret."""
+    if not profile_of(program).database.catalog:
+        pytest.skip("this stack keeps no catalog")
+    policy = program.one("aws:iam/rolePolicy:RolePolicy", f"{machine}-tasks")
+    found = statements(policy)
+    cluster = program.one("aws:rds/cluster:Cluster")
+    writer = program.one("aws:secretsmanager/secret:Secret", "catalog-writer-secret").outputs["arn"]
+    database = [s for s in found if any(a.startswith(("rds-data:", "secretsmanager:")) for a in s["Action"])]
+    assert database == [
+        {"Sid": "DataApi", "Effect": "Allow", "Action": ["rds-data:ExecuteStatement"],
+         "Resource": [program.outputs["catalogClusterArn"]]},
+        {"Sid": "ReadDatabaseSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         "Resource": [writer]},
+    ], policy.urn  # fmt: skip
+    decrypt = [s for s in found if s["Sid"] == "DecryptDatabaseSecret"]
+    if profile_of(program).customer_managed_keys:
+        key = program.one("aws:kms/key:Key").outputs["arn"]
+        assert decrypt == [{"Sid": "DecryptDatabaseSecret", "Effect": "Allow", "Action": ["kms:Decrypt"],
+                            "Resource": [key]}], policy.urn  # fmt: skip
+    else:
+        assert decrypt == [], f"{policy.urn}: the secret uses Secrets Manager's AWS-managed key"
+    master = cluster.outputs["masterUserSecrets"][0]["secretArn"]
+    assert master not in policy.inputs["policy"], f"{policy.urn}: a workflow never signs in as the master user"
+    catalog = states(program, machine)["Catalog"]
+    assert catalog["Parameters"]["SecretArn"] == writer
 
 
 def test_the_catalog_insert_sends_every_parameter_the_sql_names(program):
