@@ -36,7 +36,7 @@ import boto3
 import botocore.session
 from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import ClientError, UnknownServiceError
 from moto.awslambda.models import LambdaFunction
 from moto.ec2 import utils as ec2_utils
 from moto.ecs.exceptions import InvalidParameterException as EcsInvalidParameter
@@ -119,8 +119,8 @@ class Hooks:
     authorizer: Authorizer
     """Mints each principal's credentials and authorizes every call made with them (local/iam.py)."""
     faults: FaultPlan = field(default_factory=FaultPlan)
-    databases: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Cluster ARN -> {"secretArn", "database"} of each deployed cluster with the Data API enabled."""
+    databases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Cluster ARN -> {"secretArn", "database", "userSecretArns"} of each deployed cluster with the Data API on."""
     deliveries: list[Delivery] = field(default_factory=list)
     data_api_calls: list[DataApiCall] = field(default_factory=list)
     tasks: dict[str, threading.Thread] = field(default_factory=dict)
@@ -386,6 +386,17 @@ def ecs_service_task(self: Any, env: Any, resource_runtime_part: Any, normalised
     described.pop("ResponseMetadata", None)
     self._normalise_response(response=described, service_action_name="describe_tasks")
     env.stack.append(described)
+
+
+def ecs_error(self: Any, env: Any, ex: Exception) -> FailureEvent:
+    """An ECS API error (AccessDenied on iam:PassRole, an invalid parameter) fails the state as `ECS.<Code>`, which
+    a Catch can handle; moto's ECS integration has no mapping of its own, so every one became States.Runtime."""
+    if not isinstance(ex, ClientError):
+        return _ORIGINALS["ecs-sfn-error-names"](self, env, ex)
+    code = ex.response["Error"]["Code"]
+    name = f"ECS.{code}" if code.endswith("Exception") else f"ECS.{code}Exception"
+    return _failure(self, env, name, f"{ex.response['Error'].get('Message', '')} (Service: AmazonECS; Error Code: "
+                                     f"{code})").failure_event  # fmt: skip
 
 
 def ecs_sync_resolver(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
@@ -692,8 +703,8 @@ def _statement_problems(request: dict[str, str], parameters: dict[str, Any]) -> 
     if cluster is None:
         yield f"no deployed cluster with the Data API enabled has ARN {request['resourceArn']}"
     else:
-        if request["secretArn"] != cluster["secretArn"]:
-            yield f"secret {request['secretArn']} is not the cluster's ({cluster['secretArn']})"
+        if request["secretArn"] not in (cluster["secretArn"], *cluster.get("userSecretArns", ())):
+            yield f"secret {request['secretArn']} is not the cluster's ({cluster['secretArn']}) nor a user's"
         if request["database"] and request["database"] != cluster["database"]:
             yield f"database {request['database']!r} is not the cluster's ({cluster['database']!r})"
     placeholders = set(_PARAMETER.findall(request["sql"]))
@@ -837,6 +848,9 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
     Adaptation("ecs-sfn-run-task-failures", state_task_service_ecs.StateTaskServiceEcs, "_eval_service_task",
                ecs_service_task, "moto reads `Tasks[0]` of a RunTask answer that lists failures (IndexError) "
                "where Step Functions fails a `.sync` task with AmazonECS.Unknown"),
+    Adaptation("ecs-sfn-error-names", state_task_service_ecs.StateTaskServiceEcs, "_from_error", ecs_error,
+               "moto's ECS integration turns every ECS API error into States.Runtime, where Step Functions reports "
+               "it as ECS.<Code> (a Catch handles it)"),
     Adaptation("sfn-choice-missing-path", ComparisonVariable, "_eval_body", comparison_on_missing_path,
                "moto compares a missing path as false where Step Functions fails with States.Runtime",
                ("moto.stepfunctions.parser.asl.component.state.choice.comparison.variable:Variable._eval_body",)),
@@ -884,6 +898,7 @@ SOURCE_SHA256: dict[str, str] = {
     "sfn-role-clients-state_task_service_dynamodb": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
     "sfn-role-clients-state_task_service_aws_sdk": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
     "ecs-sfn-run-task-failures": "3ef35a6a2cb60d432bbbef57b874483606c1526e28e8caa503cfc18498359261",
+    "ecs-sfn-error-names": "1b5fce896077838065829de102fa3780e4f8a63b047fa03b4e9bd79dd32c8736",
     "sfn-choice-missing-path": "30f104ae1280936f5bfc7f704690adbe526383fabc95d6f6f91d37483e3bf8c6",
     "sfn-runtime-uncatchable": "aeda14a0cc01747d7fe2e620ba35c9c78b43178fbb03665b8578c206f196b019",
     "sfn-task-parameter-path": "8938a2fb8ed932e8bfced26f192b996c87e4f5ffc615ced3fbf437ac71a762eb",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from local.cloud import LocalCloud, Outcome
-from local.report import table, write_html
+from local.report import denial_lines, table, write_html
 from local.samples import Sample, panorama, standard_samples
 from local.stack import OverrideError, Program, parse_overrides, synthesize_stack
 from offline.cli import UsageError, check_stack, run_tool
@@ -48,6 +48,14 @@ def _demo(args: argparse.Namespace) -> int:
         outcomes = cloud.wait(uploads, timeout=args.timeout)
         print()
         print(table(outcomes, cloud.upload_prefix))
+        denials = denial_lines(cloud)
+        print(
+            f"\nIAM: {len(denials)} call(s) denied"
+            if denials
+            else "\nIAM: every call allowed by its principal's policies"
+        )
+        for line in denials:
+            print(line)
         report = args.workdir / "report.html"
         report.write_text(write_html(cloud, outcomes, f"Local run of stack {program.stack}"), encoding="utf-8")
     close_runtime()

@@ -103,6 +103,7 @@ class Authorizer:
         self._principals: dict[str, Principal] = {}
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
+        self._installed = False
 
     # Credentials
 
@@ -181,16 +182,19 @@ class Authorizer:
         """Check every call of every client created meanwhile (boto3 sessions take botocore's builtin handlers)."""
         entries = [("before-parameter-build", _remember_parameters), ("before-call", self._before_call)]
         botocore_handlers.BUILTIN_HANDLERS.extend(entries)
+        self._installed = True
         try:
             yield self
         finally:
+            # Sessions made meanwhile (boto3's default one included) keep the hook: it stops checking instead.
+            self._installed = False
             for entry in entries:
                 botocore_handlers.BUILTIN_HANDLERS.remove(entry)
 
     def _before_call(self, model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any) -> Any:
         call = context.get(_CALL)
         credentials = getattr(request_signer, "_credentials", None)
-        if call is None or credentials is None:
+        if call is None or credentials is None or not self._installed:
             return None
         verdict = self.authorize(credentials.access_key, call)
         if verdict is None:
@@ -209,9 +213,10 @@ def _remember_parameters(params: dict[str, Any], model: Any, context: dict[str, 
 
 def _error_response(service: str, code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
     status = 403 if service in XML_SERVICES or code in _FORBIDDEN else 400
-    headers = {"x-amzn-ErrorType": code, "x-amzn-RequestId": uuid.uuid4().hex}
-    parsed = {"Error": {"Code": code, "Message": message},
-              "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers}}  # fmt: skip
+    request_id = uuid.uuid4().hex
+    headers = {"x-amzn-ErrorType": code, "x-amzn-RequestId": request_id}
+    metadata = {"HTTPStatusCode": status, "HTTPHeaders": headers, "RequestId": request_id}
+    parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata}
     return AWSResponse("https://local-iam", status, headers, MockRawResponse(b"")), parsed
 
 

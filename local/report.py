@@ -87,9 +87,27 @@ def _summary(cloud: LocalCloud) -> str:
     return f"""<p>{len(deployment.deployed)} resources deployed into moto {adaptations.MOTO_VERSION}, in-process;
 {len(deployment.skipped)} left out, {len(deployment.failed)} failed. Data API: {len(calls)} statements,
 {len(problems)} problems{": " + html.escape("; ".join(problems)) if problems else ""}.</p>
+{_denials(cloud)}
 <details><summary>Failed to deploy</summary><ul>{failed or "<li>none</li>"}</ul></details>
 <details><summary>Left out</summary><ul>{skipped_items}</ul></details>
 <details><summary>Adaptations to the emulator</summary><ul>{applied}</ul></details>"""
+
+
+def _denials(cloud: LocalCloud) -> str:
+    """Every call IAM refused, as AWS would have: who, what, on which resource. None is the expected answer."""
+    denials = cloud.denials
+    if not denials:
+        return '<p class="complete">IAM enforced on every call of every function, task and workflow: none denied.</p>'
+    rows = "".join(f"<tr><td><code>{html.escape(d.principal)}</code></td><td><code>{html.escape(d.action)}</code></td>"
+                   f"<td><code>{html.escape(d.resource)}</code></td><td>{html.escape(d.reason)}</td></tr>"
+                   for d in denials)  # fmt: skip
+    return f"""<h2 class="failed">Denied by IAM: {len(denials)} call(s)</h2>
+<table class="denials"><tr><th>principal</th><th>action</th><th>resource</th><th>why</th></tr>{rows}</table>"""
+
+
+def denial_lines(cloud: LocalCloud) -> list[str]:
+    """The denials as the demo prints them: one line each."""
+    return [f"  denied: {d.principal} {d.action} on {d.resource} ({d.reason})" for d in cloud.denials]
 
 
 def _card(cloud: LocalCloud, outcome: Outcome) -> str:

@@ -9,8 +9,9 @@ and a newer upload writes its own and, once its record is COMPLETE, deletes the 
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any, TypedDict
-from urllib.parse import quote, unquote
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -27,9 +28,8 @@ tracer = Tracer()
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 """A rendition key never changes content (a new version gets a new key), so it may be cached for a year."""
-METADATA_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) != "%")
-"""Printable US-ASCII stays as it is in metadata values, but for '%' (the escape) and the space (HTTP drops it at
-either end of a header value)."""
+ENCODED_METADATA = re.compile(r"=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?=")
+"""RFC 2047's "B" encoding, the form in which S3 itself returns non-ASCII metadata values."""
 
 
 class RenditionRecord(TypedDict):
@@ -126,15 +126,19 @@ def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, ren
 
 
 def encode_metadata(text: str) -> str:
-    """S3 user metadata travels as HTTP headers (`x-amz-meta-*`), which carry US-ASCII only, and botocore refuses
-    any other character before sending. Keys may hold any Unicode, so values are percent-encoded as UTF-8; ASCII
-    keys stay readable. Whoever reads a value back decodes it with `decode_metadata`."""
-    return quote(text, safe=METADATA_SAFE)
+    """S3 user metadata travels as HTTP headers (`x-amz-meta-*`), which carry printable US-ASCII only (botocore
+    refuses anything else before sending, and HTTP drops spaces at either end). Such text stays as it is; any other
+    becomes RFC 2047 "B" (base64 of UTF-8), at most 4/3 of a key's 1,024 bytes, so the values stay within S3's 2 KB
+    of metadata (percent-encoding could triple them). Whoever reads a value back decodes it with `decode_metadata`."""
+    if all(0x21 <= ord(char) <= 0x7E for char in text) and not text.startswith("=?"):
+        return text
+    return f"=?UTF-8?B?{base64.b64encode(text.encode()).decode()}?="
 
 
 def decode_metadata(value: str) -> str:
     """The text `encode_metadata` stored, from a rendition's `Metadata`."""
-    return unquote(value)
+    encoded = ENCODED_METADATA.fullmatch(value)
+    return base64.b64decode(encoded.group(1)).decode() if encoded else value
 
 
 def _stored(summary: dict[str, Any]) -> StoredObject:

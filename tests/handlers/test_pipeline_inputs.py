@@ -84,6 +84,19 @@ def test_ascii_keys_stay_readable_in_metadata():
     assert encode_metadata("uploads/cats/tom-1_(2).jpg") == "uploads/cats/tom-1_(2).jpg"
 
 
+def test_the_longest_non_ascii_key_fits_s3s_two_kilobytes_of_metadata():
+    """S3 keys are up to 1,024 bytes of UTF-8; user metadata is limited to 2 KB, names and values together."""
+    key = "uploads/" + "é" * ((1024 - len("uploads/")) // 2)
+    assert len(key.encode()) <= 1024
+    metadata = {"source-key": encode_metadata(key), "source-version": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"}
+    assert sum(len(name) + len(value) for name, value in metadata.items()) <= 2048
+    assert decode_metadata(metadata["source-key"]) == key
+
+
+def test_text_that_looks_encoded_is_encoded_too():
+    assert decode_metadata(encode_metadata("=?UTF-8?B?eA==?=")) == "=?UTF-8?B?eA==?="
+
+
 # Which object an event names ------------------------------------------------------------------------------------
 
 

@@ -216,6 +216,15 @@ def probe_ecs_run_task_failures() -> str:
     return "RunTask's answer is read as Tasks[0], its failures never"
 
 
+def probe_ecs_sfn_error_names() -> str:
+    run = _task("arn:aws:states:::ecs:runTask", {"Cluster": "no-such-cluster", "TaskDefinition": "none"})
+    run["States"]["T"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+    run["States"]["Caught"] = {"Type": "Pass", "End": True}
+    ended = _execute(run)
+    assert "States.Runtime" in ended.get("output", "") + ended.get("error", ""), ended
+    return "an ECS API error is reported as States.Runtime"
+
+
 def probe_sfn_choice_missing_path() -> str:
     choice = {"StartAt": "C", "States": {
         "C": {"Type": "Choice", "Choices": [{"Variable": "$.a.b", "NumericEquals": 2, "Next": "Y"}], "Default": "N"},
@@ -266,6 +275,7 @@ PROBES: dict[str, Callable[[], str]] = {
     **{adaptation.name: probe_sfn_role_clients for adaptation in ADAPTATIONS
        if adaptation.name.startswith("sfn-role-clients-")},
     "ecs-sfn-run-task-failures": probe_ecs_run_task_failures,
+    "ecs-sfn-error-names": probe_ecs_sfn_error_names,
     "sfn-choice-missing-path": probe_sfn_choice_missing_path,
     "sfn-runtime-uncatchable": probe_sfn_runtime_uncatchable,
     "sfn-task-parameter-path": probe_sfn_task_parameter_path,

@@ -29,5 +29,6 @@ def test_the_demo_runs_every_sample_and_writes_the_report(tmp_path, capsys):
     }
     report = (workdir / "report.html").read_text()
     assert report.count('src="data:image/') == 6, "a thumbnail for every image with renditions"
-    for shown in ("UnsupportedFormat", "CorruptImage", "Timeline", "RunWorker"):
+    for shown in ("UnsupportedFormat", "CorruptImage", "Timeline", "RunWorker", "none denied"):
         assert shown in report
+    assert "IAM: every call allowed by its principal" in printed
