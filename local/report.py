@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,13 +21,22 @@ def reason(outcome: Outcome) -> str:
     """Why an upload did not complete: the record's error and cause, else the failed execution's."""
     record = outcome.record or {}
     if record.get("status") == "FAILED":
-        return f"{record.get('error')}: {record.get('cause')}"
+        return f"{record.get('error')}: {_message(str(record.get('cause')))}"
     if record.get("catalog") == "FAILED":
         return f"catalog: {record.get('catalogError')}"
     failed = [e for e in outcome.executions if e.status != "SUCCEEDED"]
     if failed:
         return f"{failed[0].error}: {failed[0].cause}"
     return ""
+
+
+def _message(cause: str) -> str:
+    """A Lambda's error payload (message, type, stack trace) as a person reads it: its message."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(payload.get("errorMessage", cause)) if isinstance(payload, dict) else cause
 
 
 def table(outcomes: Sequence[Outcome], prefix: str) -> str:
@@ -57,7 +67,7 @@ def write_html(cloud: LocalCloud, outcomes: Sequence[Outcome], title: str) -> st
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; overflow-wrap: anywhere; }}
 .card {{ border: 1px solid #ddd; border-radius: 6px; padding: 1rem; margin: 1rem 0; display: flex; gap: 1rem; }}
 .thumb {{ width: 140px; min-width: 140px; height: 140px; background: #f4f4f4; display: flex; align-items: center;
   justify-content: center; color: #999; }}
@@ -66,6 +76,7 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: 2px 8px; text-align: left; vertical-align: top; }}
 .bar {{ background: #6b8fd6; height: 10px; display: inline-block; }}
 .timeline td:nth-child(3) {{ width: 320px; }}
+.denials td:nth-child(2) {{ white-space: nowrap; }}
 code {{ font-size: 12px; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
