@@ -15,7 +15,7 @@ FailureNotRecorded.
 
 from collections.abc import Sequence
 
-from app.recording import NOT_RECORDED, fail_with, record_failed
+from app.recording import NOT_RECORDED, SUPERSEDED, fail_with, record_failed
 from components.function import Function
 from components.states import Catch, Choice, Definition, Fail, State, Succeed, When
 from components.table import Table
@@ -24,7 +24,7 @@ from components.workflow import Workflow
 
 REFUSALS = ("UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound")
 """Errors the handlers record themselves, with a human-readable reason, before raising them."""
-SUPERSEDED = ("StaleEvent",)
+STALE = ("StaleEvent",)
 RETRY_ALSO = ("IdempotencyAlreadyInProgressError",)
 """A duplicate delivery running at the same moment: wait for the first to finish, then answer from its result."""
 HEAVY_EXECUTION_NAME = "States.Format('{}-{}', $.detail.object.sequencer, $.id)"
@@ -37,7 +37,7 @@ def upload_definition(
 ) -> Definition:
     catches = [
         Catch(next="Rejected", errors=REFUSALS),
-        Catch(next="Superseded", errors=SUPERSEDED),
+        Catch(next=SUPERSEDED, errors=STALE),
         Catch(next="RecordFailure"),
     ]
     return Definition(
@@ -62,7 +62,7 @@ def upload_definition(
             Fail("Rejected", error_path="$.error.Error", cause_path="$.error.Cause"),
             *fail_with("ReportFailure", "Failed", "$.error"),
             Fail(NOT_RECORDED, error=NOT_RECORDED, cause_path="$.recordError.Cause"),
-            Succeed("Superseded"),
+            Succeed(SUPERSEDED),
             Succeed("HandedToFargate"),
             *finish,
         ],

@@ -21,7 +21,7 @@ is tested for presence first (components/states.py `Rule`), and the cause is par
 
 from collections.abc import Sequence
 
-from app.recording import NOT_RECORDED, fail_with, record_failed
+from app.recording import NOT_RECORDED, SUPERSEDED, fail_with, record_failed
 from components.fargate import FargateTask
 from components.states import Catch, Choice, Definition, Fail, Matches, Pass, Present, State, Succeed, When
 from components.table import Table
@@ -79,7 +79,7 @@ def heavy_definition(
                 "ChooseOutcome",
                 [
                     When(EXIT_CODE, EXIT_REFUSED, "Rejected"),
-                    When(EXIT_CODE, EXIT_STALE, "Superseded"),
+                    When(EXIT_CODE, EXIT_STALE, SUPERSEDED),
                     Present(EXIT_CODE, "RecordWorkerFailure"),
                     Present(STOPPED_REASON, "RecordNotStarted"),
                 ],
@@ -121,7 +121,7 @@ def heavy_definition(
             Fail("Rejected", error="Rejected", cause="the worker refused the image and recorded why"),
             *fail_with("ReportFailure", "Failed", "$.error"),
             Fail(NOT_RECORDED, error=NOT_RECORDED, cause_path="$.recordError.Cause"),
-            Succeed("Superseded"),
+            Succeed(SUPERSEDED),
             *finish,
         ],
     )

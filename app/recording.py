@@ -15,14 +15,16 @@ FAILABLE_BY_THIS_UPLOAD = "attribute_not_exists(objectKey) OR (rawSequencer = :r
 first completes and the second fails (e.g. IdempotencyAlreadyInProgressError after its retries), the second's
 failure must not turn the image that was rendered into FAILED. Needs `#status` and `:complete`."""
 NOT_RECORDED = "FailureNotRecorded"
+SUPERSEDED = "Superseded"
+"""Where a workflow ends when the record belongs to a newer upload, or this upload is COMPLETE: nothing to record."""
 RESERVED_ERRORS = "States.*"
 WORKFLOW_ERROR = "WorkflowError"
 
 
 def record_failed(name: str, images: Table, *, then: str, error: dict, cause: dict) -> Task:
     """Mark the upload FAILED with `error` and `cause` (DynamoDB typed values, JSONPath allowed), then go to `then`;
-    if even this write fails, or is refused (a newer upload owns the record, or this one completed it), the execution
-    ends in FailureNotRecorded."""
+    refused (a newer upload owns the record, or this one completed it), the execution ends in Superseded; if the
+    write itself fails, in FailureNotRecorded."""
     return dynamodb_update_item(
         name,
         images,
@@ -39,7 +41,11 @@ def record_failed(name: str, images: Table, *, then: str, error: dict, cause: di
         },
         condition_expression=FAILABLE_BY_THIS_UPLOAD,
         next=then,
-        catch=[Catch(next=NOT_RECORDED, result_path="$.recordError")],
+        catch=[
+            # Refused: a newer upload owns the record, or a duplicate execution of this one completed it.
+            Catch(next=SUPERSEDED, errors=("DynamoDB.ConditionalCheckFailedException",), result_path="$.recordError"),
+            Catch(next=NOT_RECORDED, result_path="$.recordError"),
+        ],
     )
 
 

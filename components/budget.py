@@ -65,12 +65,15 @@ def _longest(
     return known[name]
 
 
+INSTANT = frozenset({"Choice", "Pass", "Succeed", "Fail"})
+"""States that take no time of their own. Map, Parallel and Wait are refused until the budget knows their share."""
+
+
 def _step(name: str, state: Mapping[str, Any]) -> Step:
-    if state["Type"] == "Wait":
-        seconds = float(state.get("Seconds", 0))
-        return Step(name, seconds, "wait")
-    if state["Type"] != "Task":
+    if state["Type"] in INSTANT:
         return Step(name, 0, state["Type"].lower())
+    if state["Type"] != "Task":
+        raise DefinitionError(f"state {name!r} is a {state['Type']}, whose duration components/budget.py cannot bound")
     timeout = float(state["TimeoutSeconds"])
     retriers = state.get("Retry", [])
     attempts = 1 + sum(int(retrier.get("MaxAttempts", 3)) for retrier in retriers)

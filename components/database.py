@@ -99,7 +99,7 @@ DATA_API_RESUMING_ERRORS = ("RdsData.DatabaseResumingException",)
 day's pause): the task retries it on a schedule of its own, whatever the profile's retry policy says."""
 DATA_API_TRANSIENT_ERRORS = ("RdsData.StatementTimeoutException", "RdsData.InternalServerErrorException",
                              "RdsData.ServiceUnavailableErrorException",
-                             "RdsData.DatabaseUnavailableException")  # fmt: skip
+                             "RdsData.DatabaseUnavailableException", "States.Timeout")  # fmt: skip
 """Error shapes of botocore's rds-data model as Step Functions' SDK integration reports them: `RdsData.` in front and
 `Exception` appended when the shape's name lacks it (the model's `ServiceUnavailableError` is reported as
 `RdsData.ServiceUnavailableErrorException`: https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html;

@@ -35,14 +35,16 @@ LAMBDA_TRANSIENT_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException
 function's own errors (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html)."""
 DYNAMODB_TRANSIENT_ERRORS = ("DynamoDB.ProvisionedThroughputExceededException",
                              "DynamoDB.RequestLimitExceededException", "DynamoDB.ThrottlingException",
-                             "DynamoDB.InternalServerErrorException", "DynamoDB.SdkClientException")  # fmt: skip
+                             "DynamoDB.InternalServerErrorException", "DynamoDB.SdkClientException",
+                             "States.Timeout")  # fmt: skip
 """Throttling and server errors of botocore's dynamodb model as the optimized integration reports them: `DynamoDB.`
 in front and `Exception` appended when the shape's name lacks it (`RequestLimitExceeded`, `InternalServerError`), and
 the SDK's client error. Checked by tests/program/test_error_names.py."""
 ALL_ERRORS = ("States.ALL",)
 SERVICE_CALL_TIMEOUT_SECONDS = 5
 """For one API call of a request-response integration (a DynamoDB write, a StartExecution): they answer in
-milliseconds, and a call that hangs for longer is retried, or caught, rather than left to hold the execution."""
+milliseconds, and a call that hangs for longer is retried (States.Timeout is in their transient errors: the calls are
+conditional or named, so safe to repeat), then caught, rather than left to hold the execution."""
 
 
 @dataclass(frozen=True)

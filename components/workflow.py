@@ -32,7 +32,8 @@ LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:U
 TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                  "xray:GetSamplingTargets")  # fmt: skip
 """X-Ray has no resource-level permissions either."""
-START_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException")
+START_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException",
+                          "States.Timeout")  # fmt: skip
 """A start that got no answer, and the SDK's base exception, under which the optimized integration reports an error
 code the SDK has no class for (Step Functions' throttling). Modelled errors are named `StepFunctions.` + the shape +
 `Exception` (`ExecutionAlreadyExists` -> `StepFunctions.ExecutionAlreadyExistsException`); checked by

@@ -267,7 +267,7 @@ def _authorize_target(rule: Rule, target: dict[str, Any]) -> None:
     if not role:
         raise TargetNotPermitted(f"target {target['Id']} has no role: EventBridge needs one to start a workflow")
     authorizer = hooks().authorizer
-    authorizer.credentials(role, f"events-{rule.name}", "events.amazonaws.com", rule.arn)
+    authorizer.check_trust(role, "events.amazonaws.com", rule.arn)
     denial = authorizer.allows(Principal(role, f"events-{rule.name}"), Check("states:StartExecution", target["Arn"]))
     if denial is not None:
         raise TargetNotPermitted(denial.message())

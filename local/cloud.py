@@ -159,7 +159,7 @@ class LocalCloud:
         self.session = boto3.Session(aws_access_key_id=OPERATOR_KEY, aws_secret_access_key="operator",
                                      region_name=self.region)  # fmt: skip
         deployment = Deployment(self.synthesis)
-        runtime = Runtime(deployment.code_roots, self.session, _Locked(self.log), self.authorizer)
+        runtime = Runtime(deployment.code_roots, _Locked(self.log), self.authorizer)
         self._stack.callback(runtime.close)
         self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), self.authorizer, self.faults,
                            databases=deployment.databases)  # fmt: skip

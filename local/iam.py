@@ -107,10 +107,14 @@ class Authorizer:
 
     # Credentials
 
+    def check_trust(self, role_arn: str, service: str, source_arn: str) -> None:
+        """UntrustedPrincipal unless the role lets `service` assume it from `source_arn` in this account."""
+        _check_trust(self.account, role_arn, service, source_arn)
+
     def credentials(self, role_arn: str, session: str, service: str, source_arn: str) -> dict[str, str]:
         """Temporary credentials of `role_arn` for `service`, as AWS gives them (environment variable names), after
         checking that the role trusts the service from `source_arn` in this account."""
-        _check_trust(self.account, role_arn, service, source_arn)
+        self.check_trust(role_arn, service, source_arn)
         key = "ASIA" + uuid.uuid4().hex[:16].upper()
         with self._lock:
             self._principals[key] = Principal(role_arn, session)
@@ -281,7 +285,7 @@ def _arn(authorizer: Authorizer, service: str, resource: str) -> str:
 
 
 def _s3_object(action_for_version: str) -> Callable[[Authorizer, Call], Checks]:
-    """An object call: its action, plus the `...Version` one when a version is named (S3 authorizes both)."""
+    """An object call: its action, or the `...Version` one instead when a version is named (as S3 authorizes it)."""
 
     def checks(authorizer: Authorizer, call: Call) -> Checks:
         action = f"s3:{action_for_version}"
@@ -345,9 +349,9 @@ def _lambda_invoke(authorizer: Authorizer, call: Call) -> Checks:
 def _secret(authorizer: Authorizer, secret_id: str) -> str:
     """Secrets are named by ARN or by name; IAM sees the full ARN (with its random suffix)."""
     secrets = secretsmanager_backends[authorizer.account][authorizer.region].secrets
-    for arn, secret in list(secrets.items()):
-        if secret_id in (arn, getattr(secret, "name", None)):
-            return str(arn)
+    for secret in list(secrets.values()):
+        if secret_id in (secret.arn, secret.name):
+            return str(secret.arn)
     return secret_id if secret_id.startswith("arn:") else _arn(authorizer, "secretsmanager", f"secret:{secret_id}")
 
 

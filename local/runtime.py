@@ -150,12 +150,10 @@ INJECTIONS = (
 class Runtime:
     """Runs Lambda handlers and container entrypoints from the code roots, against the emulator."""
 
-    def __init__(
-        self, code_roots: list[Path], session: boto3.Session, log_stream: IO[str], authorizer: Authorizer
-    ) -> None:
-        """`code_roots` is read at every import: the deployment adds a root as it deploys the code's resource."""
+    def __init__(self, code_roots: list[Path], log_stream: IO[str], authorizer: Authorizer) -> None:
+        """`code_roots` is read at every import: the deployment adds a root as it deploys the code's resource.
+        Each function's calls go through a session of its own role's credentials (see `_session_of`)."""
         self._code_roots = code_roots
-        self._session = session
         self._authorizer = authorizer
         self._credentials: dict[tuple[str, str], dict[str, str]] = {}
         self._log_stream = log_stream
@@ -167,7 +165,6 @@ class Runtime:
         self._current = threading.local()
         self._threads: set[threading.Thread] = set()
         self._closed = False
-        session.events.register("before-call", self._refuse_frozen_calls)
 
     def join(self, grace_seconds: float = 10.0) -> None:
         """Let handlers still running (a timed-out one, frozen) end before the emulator goes away under them."""
@@ -304,8 +301,9 @@ class Runtime:
         with self._lock:  # boto3 sessions are not safe to build clients from concurrently
             for injection in injections:
                 if (function, injection.setter, environment) not in self._built:
-                    built = injection.build(environ, _session_of(environ))
-                    self._built[function, injection.setter, environment] = built
+                    session = _session_of(environ)
+                    session.events.register("before-call", self._refuse_frozen_calls)
+                    self._built[function, injection.setter, environment] = injection.build(environ, session)
         for injection in injections:
             self._bound[injection.setter][0].bind(self._built[function, injection.setter, environment])
         try:

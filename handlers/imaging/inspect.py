@@ -104,33 +104,25 @@ def inspect_image(source: Source, limits: ImagingLimits) -> ImageHeader:
     return header
 
 
+Image.MAX_IMAGE_PIXELS = None
+"""Pillow's own decompression-bomb guard is off for the process: it warns above `MAX_IMAGE_PIXELS` (~89.5 MP by
+default) and refuses above twice it, so it would refuse at ~179 MP what our configured limit
+(`ImagingLimits.max_pixels`) accepts. `inspect_image` checks the header against the configured limit before any
+pixel is decoded, as the single refusal, and every later open (metadata, rendering) is of a file that check accepted.
+Set once at import rather than around each open: the setting is process-wide, and several handlers share a process
+in the local cloud."""
+
+
 @contextmanager
 def open_image(source: Source) -> Iterator[Image.Image]:
-    """Open lazily (header only), for as long as the `with` block lasts, with the pixel limit ours alone.
-
-    Pillow has a decompression-bomb guard of its own: `Image.open` (and a few later steps, such as crops and
-    animated PNG frames) warns above `Image.MAX_IMAGE_PIXELS` and raises above twice it. That setting is
-    process-wide and defaults to ~89.5 MP, so Pillow would refuse at ~179 MP what our configured limit
-    (`ImagingLimits.max_pixels`) accepts. So the guard is off while an image of ours is open:
-    `inspect_image` checks the header against the configured limit straight after opening, as the single refusal,
-    and every later open (metadata, rendering) is of a file that check accepted. The previous setting is put back
-    when the block ends, so the rest of the process keeps Pillow's default; it is not thread-safe, which the
-    single-threaded handlers and worker do not need.
-    """
-    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        with _open(source) as image:
+    """Open lazily (header only), for as long as the `with` block lasts; the file is closed with it."""
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as stream:
+        try:
+            image = Image.open(stream)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as error:
+            raise CorruptImage(f"the header cannot be read: {error}") from error
+        with image:
             yield image
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
-
-
-def _open(source: Source) -> Image.Image:
-    stream = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
-    try:
-        return Image.open(stream)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as error:
-        raise CorruptImage(f"the header cannot be read: {error}") from error
 
 
 def _ends(source: Source, size: int) -> tuple[bytes, bytes]:

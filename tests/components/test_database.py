@@ -482,6 +482,8 @@ def test_retried_error_names_are_real_rds_data_exceptions():
     shapes = [shape.name for shape in model.error_shapes]
     real = {shape if shape.endswith("Exception") else f"{shape}Exception" for shape in shapes}
     for name in (*DATA_API_RESUMING_ERRORS, *DATA_API_TRANSIENT_ERRORS):
+        if name == "States.Timeout":  # the task's own timeout: a hung statement is retried (safe: ON CONFLICT)
+            continue
         service, error = name.split(".")
         assert service == "RdsData", name
         assert error in real, f"{name} is not an error of the rds-data API; it has {sorted(real)}"

@@ -92,6 +92,9 @@ def test_recorded_failures_never_overwrite_a_newer_upload_nor_a_completed_one(pr
                 if "#status" in parameters["UpdateExpression"]:
                     assert parameters["ConditionExpression"] == FAILABLE_BY_THIS_UPLOAD, f"{machine}.{name}"
                     assert values[":complete"] == {"S": "COMPLETE"}, f"{machine}.{name}"
+                    refused = state["Catch"][0]
+                    assert (refused["ErrorEquals"], refused["Next"]) == (
+                        ["DynamoDB.ConditionalCheckFailedException"], "Superseded"), f"{machine}.{name}"  # fmt: skip
                 else:
                     assert parameters["ConditionExpression"] == OWNED_BY_THIS_UPLOAD, f"{machine}.{name}"
                 assert values[":raw"] == {"S.$": "$.detail.object.sequencer"}, f"{machine}.{name}"
