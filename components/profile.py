@@ -1,9 +1,11 @@
 """The environment profile: one typed, validated object that decides how every component behaves in a stack.
 
-It is read from the stack file's `pipeline:profile` object. Every field has a default, and the defaults are the
-safe ones (protected, retained, customer-managed keys, versioned): a new `Pulumi.<stack>.yaml` that says nothing
-gets production-grade behaviour, and anything cheaper or destructive has to be switched on by name. YAML keys are
-the camelCase form of the field names (`log_retention_days` -> `logRetentionDays`, `lambda_` -> `lambda`).
+It is read from the stack file's `pipeline:profile` object. Every field but one has a default, and the defaults are
+the safe ones (protected, retained, customer-managed keys, versioned): a new `Pulumi.<stack>.yaml` that says nothing
+else gets production-grade behaviour, and anything cheaper or destructive has to be switched on by name. The
+exception is `allowedAccountIds`, the AWS accounts the stack may deploy to: no value of it is safe for every stack
+(an empty list would allow any account), so the stack file must name them. YAML keys are the camelCase form of
+the field names (`log_retention_days` -> `logRetentionDays`, `lambda_` -> `lambda`).
 
 Bad config fails here, before any resource is declared, with every problem listed by key, value and what is
 allowed.
@@ -35,6 +37,15 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+\-@]{1,128}$")
 TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
+ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(?P<account>\d{12}):role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+"""An IAM role's ARN: partition, 12-digit account, optional path, and a name of up to 64 characters."""
+ALLOWED_ACCOUNT_IDS_KEY = "allowedAccountIds"
+SET_ACCOUNT_COMMAND = (
+    f"pulumi config set --path '{CONFIG_NAMESPACE}:{PROFILE_KEY}.{ALLOWED_ACCOUNT_IDS_KEY}[0]' <account-id> "
+    "--type string"
+)
+"""How to name the stack's account (`--type string`: with `--path` the CLI stores digits as a number otherwise)."""
 
 
 class ProfileError(pulumi.RunError):
@@ -65,9 +76,13 @@ class Architecture(enum.StrEnum):
 
 
 def _spec(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
-          choices: tuple[Any, ...] | None = None) -> Any:  # fmt: skip
-    """A dataclass field carrying its documentation and the bounds the loader enforces."""
-    meta = {"doc": doc, "low": low, "high": high, "choices": choices}
+          choices: tuple[Any, ...] | None = None, pattern: re.Pattern[str] | None = None,
+          expected: str | None = None, required: str | None = None) -> Any:  # fmt: skip
+    """A dataclass field carrying its documentation and the bounds the loader enforces: for a string, the `pattern`
+    it must match and the `expected` description of one; `required` makes the key mandatory in the stack file and
+    says why and how to set it (the default then only serves profiles built in code)."""
+    meta = {"doc": doc, "low": low, "high": high, "choices": choices, "pattern": pattern, "expected": expected,
+            "required": required}  # fmt: skip
     if isinstance(default, (dict, list)) or dataclasses.is_dataclass(default):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -181,6 +196,20 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class EnvironmentProfile:
+    allowed_account_ids: tuple[str, ...] = _spec(
+        (), "The AWS accounts this stack may deploy to, as 12-digit strings. The stack's AWS provider gets them as "
+        "`allowed_account_ids` and refuses any other account when it starts, before any change. Required in the "
+        "stack file (an empty list would allow any account): the empty default only serves profiles built in code, "
+        "and `components.provider.aws_provider` refuses it.",
+        pattern=ACCOUNT_ID_PATTERN, expected="a 12-digit AWS account ID in quotes (a number would lose leading zeros)",
+        required=f"an empty list would allow any account, so there is no default; name the stack's account with "
+                 f"`{SET_ACCOUNT_COMMAND}`",
+    )  # fmt: skip
+    deploy_role_arn: str | None = _spec(
+        None, "An IAM role, in one of allowedAccountIds, that the AWS provider assumes to deploy (session name "
+        "`pulumi-<project>-<stack>`); null deploys with the caller's own credentials.",
+        pattern=ROLE_ARN, expected="an IAM role ARN such as arn:aws:iam::111122223333:role/deploy",
+    )  # fmt: skip
     log_retention_days: int = _spec(365, "Retention of every log group.", choices=LOG_RETENTION_DAYS)
     protect: bool = _spec(True, "Pulumi `protect` on stateful resources: deleting them needs an explicit unprotect.")
     retain_on_delete: bool = _spec(True, "Keep stateful resources in AWS when they leave the program or stack.")
@@ -277,6 +306,11 @@ def _parse_dataclass(cls: type, raw: Any, path: str, problems: list[str]) -> Any
     problems.extend(
         _unknown_key_problem(f"{path}.{key}", [f"{path}.{k}" for k in fields]) for key in raw if key not in fields
     )
+    problems.extend(
+        f"{path}.{key}: missing; {spec.metadata['required']}"
+        for key, spec in fields.items()
+        if spec.metadata.get("required") and key not in raw
+    )
     hints = typing.get_type_hints(cls)
     values = {}
     for key, spec in fields.items():
@@ -319,7 +353,9 @@ def _coerce(hint: Any, meta: Mapping[str, Any], value: Any) -> tuple[Any, str]:
     if hint is bool:
         return (value if isinstance(value, bool) else None), "true or false"
     if hint is str:
-        return (value if isinstance(value, str) and value else None), "a non-empty string"
+        pattern = meta.get("pattern")
+        ok = isinstance(value, str) and (bool(pattern.match(value)) if pattern else bool(value))
+        return (value if ok else None), meta.get("expected") or "a non-empty string"
     choices = meta.get("choices")
     if choices:
         ok = isinstance(value, int) and not isinstance(value, bool) and value in choices
@@ -334,7 +370,8 @@ def _coerce(hint: Any, meta: Mapping[str, Any], value: Any) -> tuple[Any, str]:
 def _parse_sizes(item: Any, meta: Mapping[str, Any], value: Any, path: str, problems: list[str]) -> tuple:
     """A non-empty list whose items each obey the field's bounds."""
     if not isinstance(value, list) or not value:
-        problems.append(f"{path}: {value!r} is not allowed; expected a non-empty list")
+        why = f"; {meta['required']}" if meta.get("required") else ""
+        problems.append(f"{path}: {value!r} is not allowed; expected a non-empty list{why}")
         return ()
     parsed = []
     for index, element in enumerate(value):
@@ -366,6 +403,13 @@ def _contradictions(profile: "EnvironmentProfile") -> list[str]:
             f"{prefix}.forceDestroy: true is not allowed while retainOnDelete or protect is true; "
             "emptying a bucket on delete contradicts keeping it: set forceDestroy: false, "
             "or set both retainOnDelete: false and protect: false"
+        )
+    role = ROLE_ARN.match(profile.deploy_role_arn or "")
+    if role and profile.allowed_account_ids and role["account"] not in profile.allowed_account_ids:
+        problems.append(
+            f"{prefix}.deployRoleArn: {profile.deploy_role_arn!r} is not allowed; its account {role['account']} is "
+            f"not in allowedAccountIds ({', '.join(profile.allowed_account_ids)}): the provider would assume it and "
+            "then refuse the account; use a role in an allowed account, or add its account"
         )
     low, high = FARGATE_MEMORY_MB_BY_CPU[profile.fargate.cpu]
     if not low <= profile.fargate.memory_mb <= high:

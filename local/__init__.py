@@ -1,14 +1,17 @@
 """The local cloud: the program's stack deployed into an in-process AWS emulator (moto), the handlers and the
 worker running in-process, for `make demo` and the end-to-end tests. See local/cloud.py.
 
-What the emulator checks as AWS would: every call a Lambda handler, the worker task, a workflow's integrations or an
-event target makes is authorized against that principal's own role (local/iam.py: its inline and attached policies
-evaluated with moto's evaluator, conditions included; bucket policies' explicit denies; trust policies when
-credentials are minted; iam:PassRole and ecs:TagResource for RunTask; the Data API reading its secret with the
-caller's credentials), and a denied call fails as AWS answers it. Step Functions is as strict as AWS where moto is
-lenient: a Choice comparing a missing path, or a task parameter naming one, fails the execution with States.Runtime,
-which no Retry or Catch handles; ECS refuses overrides over 8192 characters; a `.sync` RunTask answered with failures
-fails as AmazonECS.Unknown; a task whose state ended first is stopped (its credentials stop working).
+What the emulator checks as AWS would: the account guard (it runs as the account the program was synthesized for, by
+default its deploy role's or else its first allowed account, and refuses a program whose AWS provider does not allow
+that account before deploying anything, see local/accounts.py); every call a Lambda handler, the worker task, a
+workflow's integrations or an event target makes is authorized against that principal's own role (local/iam.py: its
+inline and attached policies evaluated with moto's evaluator, conditions included; bucket policies' explicit denies;
+trust policies when credentials are minted; iam:PassRole and ecs:TagResource for RunTask; the Data API reading its
+secret with the caller's credentials), and a denied call fails as AWS answers it. Step Functions is as strict as AWS
+where moto is lenient: a Choice comparing a missing path, or a task parameter naming one, fails the execution with
+States.Runtime, which no Retry or Catch handles; ECS refuses overrides over 8192 characters; a `.sync` RunTask
+answered with failures fails as AmazonECS.Unknown; a task whose state ended first is stopped (its credentials stop
+working).
 
 What the emulator does not check, so that nobody mistakes a green local run for more than it is:
 - Lambda: one shared process, no memory, concurrency or cold-start limits; the handlers run from handlers/ on this

@@ -1,7 +1,9 @@
 """Run the real Pulumi program for any stack, in-process, under Pulumi's mocks, and record what it declares.
 
 This is the offline stand-in for `pulumi preview`: the tests, `make preview` and later tools all read the same
-record (every resource with its inputs and options, and the stack outputs). It relies on a few private hooks of
+record (every resource with its inputs and options, and the stack outputs). The mocks answer as the AWS account a
+deployment of the stack would run in (`stack_account`): nothing checks the provider's account guard here, the
+local cloud does (local/cloud.py). It relies on a few private hooks of
 the Pulumi SDK (resetting the root stack, the config context variable); `tests/program/test_harness.py` fails
 loudly if a Pulumi upgrade moves them.
 """
@@ -22,8 +24,11 @@ from pulumi.runtime import mocks, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.profile import ACCOUNT_ID_PATTERN, ALLOWED_ACCOUNT_IDS_KEY, CONFIG_NAMESPACE, PROFILE_KEY, ROLE_ARN
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+"""The account of a program whose configuration names none (the component tests' `unit` stack)."""
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 
 
@@ -65,6 +70,8 @@ class Synthesis:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    account: str = ACCOUNT_ID
+    """The AWS account the mocks answered as (`getCallerIdentity`, and every ARN they made)."""
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -103,11 +110,32 @@ def stack_config(stack: str) -> dict[str, str]:
     return config
 
 
+def stack_account(config: Mapping[str, Any]) -> str:
+    """The account a deployment with this configuration runs in: the deploy role's when the profile names one (the
+    provider assumes it), else the first of its allowed accounts; ACCOUNT_ID when it names neither validly (the
+    program then refuses the configuration itself)."""
+    raw = config.get(f"{CONFIG_NAMESPACE}:{PROFILE_KEY}", {})
+    try:
+        profile = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return ACCOUNT_ID
+    if not isinstance(profile, Mapping):
+        return ACCOUNT_ID
+    role = ROLE_ARN.match(str(profile.get("deployRoleArn") or ""))
+    if role:
+        return role["account"]
+    allowed = profile.get(ALLOWED_ACCOUNT_IDS_KEY)
+    if isinstance(allowed, list) and allowed and ACCOUNT_ID_PATTERN.match(str(allowed[0])):
+        return str(allowed[0])
+    return ACCOUNT_ID
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     """Answers like AWS would, deterministically: physical names, ARNs and ids derived from the inputs."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, account: str = ACCOUNT_ID) -> None:
         self.region = region
+        self.account = account
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -126,10 +154,10 @@ class AwsMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/offline",
                 "userId": "AIDAOFFLINE",
-                "id": ACCOUNT_ID,
+                "id": self.account,
             },
             "aws:index/getRegion:getRegion": {
                 "region": self.region,
@@ -149,7 +177,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "authorizationToken": "QVdTOm9mZmxpbmU=",
                 "userName": "AWS",
                 "password": "offline-token",
-                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com",
+                "proxyEndpoint": f"https://{self.account}.dkr.ecr.{self.region}.amazonaws.com",
                 "expiresAt": "2099-01-01T00:00:00Z",
                 "id": self.region,
             },
@@ -166,10 +194,10 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def _arn(self, type_token: str, physical: str) -> str:
         service = type_token.split(":")[1].split("/")[0]
-        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{physical}"
+        return f"arn:aws:{service}:{self.region}:{self.account}:{physical}"
 
     def _type_specific(self, type_token: str, physical: str, state: dict) -> dict[str, Any]:
-        region, account = self.region, ACCOUNT_ID
+        region, account = self.region, self.account
         bucket = state.get("bucket", physical)
         key_id = str(hashlib.sha256(physical.encode()).hexdigest()[:32])
         queue_url = f"https://sqs.{region}.amazonaws.com/{account}/{physical}"
@@ -296,14 +324,17 @@ def synthesize(
     preview: bool = False,
     config: Mapping[str, str] | None = None,
     program: Callable[[], None] = run_main,
+    account: str | None = None,
 ) -> Synthesis:
     """Run `program` (the project's `__main__.py` by default) as stack `stack`, with the stack file's config or
-    `config`, and return everything it declared."""
+    `config`, and return everything it declared. The mocks answer as `account`, by default the configuration's
+    own (`stack_account`): another one stands for credentials of the wrong account."""
     program_config = dict(stack_config(stack) if config is None else config)
     _reset_runtime()
     pulumi.runtime.set_all_config(program_config)
     region = program_config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(AwsMocks(region))
+    account = account or stack_account(program_config)
+    monitor = RecordingMonitor(AwsMocks(region, account))
     pulumi.runtime.set_mocks(monitor.mocks, project=project_name(), stack=stack, preview=preview, monitor=monitor)
     root = settings.get_root_resource()
     try:
@@ -320,6 +351,7 @@ def synthesize(
         resources=list(monitor.recorded.values()),
         outputs=_plain(outputs),
         component_outputs=monitor.component_outputs,
+        account=account,
     )
 
 

@@ -119,3 +119,20 @@ def test_the_drift_check_refreshes_and_expects_no_changes_for_every_stack():
     assert drift["concurrency"]["group"] == "pulumi-drift-${{ matrix.stack }}"
     step = next(s for s in drift["steps"] if s.get("uses") == "./.github/actions/pulumi")
     assert step["with"] | {"refresh": "true", "expect-no-changes": "true", "command": "preview"} == step["with"]
+
+
+READ_ROLE_OF_THE_STACK = "${{ fromJSON(vars.AWS_READ_ROLE_ARNS || '{}')[matrix.stack] || vars.AWS_ROLE_ARN }}"
+"""The read role of the stack's own account (dev and prod live in separate accounts), else the repository's."""
+
+
+def test_each_stack_is_read_and_deployed_as_a_role_of_its_own_account():
+    for name, job_name in (("pull-request.yml", "preview"), ("drift.yml", "drift")):
+        job = workflow(name)["jobs"][job_name]
+        step = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi")
+        assert step["with"]["role-to-assume"] == READ_ROLE_OF_THE_STACK, f"{name}: {job_name}"
+        assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    for name, job in workflow("deploy.yml")["jobs"].items():
+        # A job in an environment reads that environment's AWS_ROLE_ARN first: the deploy role of its stack's account.
+        assert job["environment"] == {"dev": "dev", "prod": "production"}[name]
+        step = next(s for s in job["steps"] if s.get("uses") == "./.github/actions/pulumi")
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}", name

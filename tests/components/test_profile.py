@@ -15,10 +15,14 @@ from components.profile import (
 )
 
 REGION = {"aws:region": "eu-west-1"}
+ACCOUNT = "111122223333"
+ACCOUNTS = {"allowedAccountIds": [ACCOUNT]}
+"""The one key without a default: every profile below names its account."""
+MINIMAL = {**REGION, "pipeline:profile": ACCOUNTS}
 
 
 def profile_config(**profile: object) -> dict[str, object]:
-    return {**REGION, "pipeline:profile": profile}
+    return {**REGION, "pipeline:profile": {**ACCOUNTS, **profile}}
 
 
 def problems(config: dict[str, object]) -> list[str]:
@@ -28,7 +32,7 @@ def problems(config: dict[str, object]) -> list[str]:
 
 
 def test_defaults_are_the_safe_ones():
-    profile = load_profile(REGION)
+    profile = load_profile(MINIMAL)
     assert profile.protect
     assert profile.retain_on_delete
     assert not profile.force_destroy
@@ -43,7 +47,7 @@ def test_defaults_are_the_safe_ones():
 
 def test_values_are_read_from_camel_case_keys():
     profile = load_profile(
-        {**REGION, "pipeline:profile": {"logRetentionDays": 14, "lambda": {"memoryMb": 512, "reservedConcurrency": 5}}}
+        profile_config(logRetentionDays=14, **{"lambda": {"memoryMb": 512, "reservedConcurrency": 5}})
     )
     assert profile.log_retention_days == 14
     assert profile.lambda_.memory_mb == 512
@@ -51,7 +55,9 @@ def test_values_are_read_from_camel_case_keys():
 
 
 def test_structured_config_arrives_as_json_text_and_is_decoded():
-    profile = load_profile({**REGION, "pipeline:profile": '{"versioning": false}'})
+    profile = load_profile(
+        {**REGION, "pipeline:profile": '{"allowedAccountIds": ["111122223333"], "versioning": false}'}
+    )
     assert profile.versioning is False
 
 
@@ -88,19 +94,17 @@ def test_structured_config_arrives_as_json_text_and_is_decoded():
     ids=lambda value: str(value)[:40],
 )
 def test_each_bad_value_names_key_value_and_what_is_allowed(profile, expected):
-    (problem,) = problems({**REGION, "pipeline:profile": profile})
+    (problem,) = problems({**REGION, "pipeline:profile": {**ACCOUNTS, **profile}})
     assert expected in problem
 
 
 def test_booleans_are_not_numbers():
-    (problem,) = problems({**REGION, "pipeline:profile": {"lambda": {"memoryMb": True}}})
+    (problem,) = problems(profile_config(**{"lambda": {"memoryMb": True}}))
     assert "memoryMb: True is not allowed" in problem
 
 
 def test_unknown_keys_are_refused_with_a_suggestion_at_every_level():
-    found = problems(
-        {**REGION, "pipeline:profle": {}, "pipeline:profile": {"lamda": {}, "workflow": {"retry": {"jiter": True}}}}
-    )
+    found = problems({**profile_config(lamda={}, workflow={"retry": {"jiter": True}}), "pipeline:profle": {}})
     assert any(p.startswith("pipeline:profle: unknown key (did you mean 'pipeline:profile'?)") for p in found)
     assert any(p.startswith("pipeline:profile.lamda: unknown key (did you mean 'lambda'?)") for p in found)
     assert any(
@@ -111,12 +115,12 @@ def test_unknown_keys_are_refused_with_a_suggestion_at_every_level():
 
 def test_unknown_keys_in_the_project_namespace_are_refused_too():
     key = f"{pulumi.get_project()}:logRetention"
-    (problem,) = problems({**REGION, key: "7"})
+    (problem,) = problems({**MINIMAL, key: "7"})
     assert problem.startswith(f"{key}: unknown key")
 
 
 def test_every_problem_is_reported_at_once():
-    found = problems({**REGION, "pipeline:profile": {"logRetentionDays": 8, "protect": "no", "versioning": 1}})
+    found = problems(profile_config(logRetentionDays=8, protect="no", versioning=1))
     assert [p.split(":")[1] for p in found] == ["profile.logRetentionDays", "profile.protect", "profile.versioning"]
 
 
@@ -136,14 +140,14 @@ def test_contradictions_are_refused_when_built_in_code_too():
     [(None, "aws:region: missing"), ("Ireland", "aws:region: 'Ireland' is not allowed")],
 )
 def test_region_is_required_and_checked(region, expected):
-    config = {} if region is None else {"aws:region": region}
+    config = {"pipeline:profile": ACCOUNTS} | ({} if region is None else {"aws:region": region})
     (problem,) = problems(config)
     assert problem.startswith(expected)
 
 
 def test_the_error_message_lists_every_problem_on_its_own_line():
     with pytest.raises(ProfileError) as raised:
-        load_profile({**REGION, "pipeline:profile": {"logRetentionDays": 8, "protect": "no"}})
+        load_profile(profile_config(logRetentionDays=8, protect="no"))
     lines = str(raised.value).splitlines()
     assert lines[0] == "invalid stack configuration:"
     assert len(lines) == 3
@@ -181,5 +185,45 @@ def test_yaml_keys_are_camel_case():
     ids=["fargate-memory", "fargate-cpu", "acu-step", "acu-order", "cidr", "egress", "size", "no-sizes"],
 )  # fmt: skip
 def test_later_sections_name_their_bad_values_too(profile, expected):
-    (problem,) = problems({**REGION, "pipeline:profile": profile})
+    (problem,) = problems({**REGION, "pipeline:profile": {**ACCOUNTS, **profile}})
     assert expected in problem
+
+
+def test_the_allowed_accounts_are_read_as_strings():
+    profile = load_profile(profile_config(allowedAccountIds=[ACCOUNT, "444455556666"]))
+    assert profile.allowed_account_ids == (ACCOUNT, "444455556666")
+    assert profile.deploy_role_arn is None, "no role to assume unless the stack names one"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (REGION, "pipeline:profile.allowedAccountIds: missing; an empty list would allow any account, so there is no "
+         "default; name the stack's account with `pulumi config set --path 'pipeline:profile.allowedAccountIds[0]' "
+         "<account-id> --type string`"),
+        (profile_config(allowedAccountIds=[]), "pipeline:profile.allowedAccountIds: [] is not allowed; expected a "
+         "non-empty list; an empty list would allow any account"),
+        (profile_config(allowedAccountIds=ACCOUNT), "pipeline:profile.allowedAccountIds: '111122223333' is not "
+         "allowed; expected a non-empty list"),
+        (profile_config(allowedAccountIds=[111122223333]), "pipeline:profile.allowedAccountIds[0]: 111122223333 is not "
+         "allowed; expected a 12-digit AWS account ID in quotes"),
+        (profile_config(allowedAccountIds=["1111-2222-3333"]), "pipeline:profile.allowedAccountIds[0]: "
+         "'1111-2222-3333' is not allowed; expected a 12-digit AWS account ID"),
+        (profile_config(deployRoleArn="deploy"), "pipeline:profile.deployRoleArn: 'deploy' is not allowed; expected an "
+         "IAM role ARN such as arn:aws:iam::111122223333:role/deploy or null"),
+        (profile_config(deployRoleArn="arn:aws:iam::111122223333:user/deploy"), "pipeline:profile.deployRoleArn: "
+         "'arn:aws:iam::111122223333:user/deploy' is not allowed; expected an IAM role ARN"),
+        (profile_config(deployRoleArn="arn:aws:iam::444455556666:role/deploy"), "pipeline:profile.deployRoleArn: "
+         "'arn:aws:iam::444455556666:role/deploy' is not allowed; its account 444455556666 is not in "
+         "allowedAccountIds (111122223333)"),
+    ],
+    ids=["missing", "empty", "not-a-list", "number", "malformed", "not-an-arn", "not-a-role", "other-account"],
+)  # fmt: skip
+def test_the_account_guard_names_the_key_and_what_is_allowed(config, expected):
+    (problem,) = problems(config)
+    assert problem.startswith(expected)
+
+
+def test_a_deploy_role_in_an_allowed_account_is_kept():
+    role = "arn:aws:iam::111122223333:role/ci/image-pipeline-deploy"
+    assert load_profile(profile_config(deployRoleArn=role)).deploy_role_arn == role

@@ -122,7 +122,7 @@ def test_star_resources_only_where_aws_has_no_resource_scope(program):
 def test_every_service_role_is_pinned_to_this_account(program):
     for role in program.of_type("aws:iam/role:Role"):
         for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
-            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012", role.urn
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == program.account, role.urn
 
 
 def test_every_aws_resource_uses_the_tagging_provider(stack, program):
@@ -150,7 +150,7 @@ def test_each_processor_may_do_exactly_its_job(program):
     assert grants("worker") == reads | renditions, "the worker does no idempotency and writes no Lambda logs"
 
 
-def test_prod_idle_costs_are_the_ones_it_chose(stack):
+def test_prod_idle_costs_are_the_ones_it_chose():
     prod = synthesized("prod")
     kinds = sorted(cost.what.split(",")[0] for cost in idle_costs(prod))
     assert kinds.count("interface endpoint in 2 AZs") == 5

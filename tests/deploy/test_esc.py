@@ -1,0 +1,46 @@
+"""The Pulumi ESC examples (deploy/esc/<stack>.yaml): one per stack, each logging in to AWS by OIDC as a role in
+an account its stack allows, and handing the credentials to Pulumi as the AWS environment variables."""
+
+import re
+
+import yaml
+
+from components.profile import ROLE_ARN, load_profile
+from offline.synth import PROJECT_DIR, stack_config, stack_names
+
+ESC_DIR = PROJECT_DIR / "deploy" / "esc"
+SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+"""What STS accepts as a role session name."""
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "${aws.login.accessKeyId}",
+    "AWS_SECRET_ACCESS_KEY": "${aws.login.secretAccessKey}",
+    "AWS_SESSION_TOKEN": "${aws.login.sessionToken}",
+}
+
+
+def environment(stack: str) -> dict:
+    return yaml.safe_load((ESC_DIR / f"{stack}.yaml").read_text())
+
+
+def test_there_is_one_environment_per_stack():
+    assert sorted(path.stem for path in ESC_DIR.glob("*.yaml")) == stack_names()
+
+
+def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(stack):
+    values = environment(stack)["values"]
+    login = values["aws"]["login"]["fn::open::aws-login"]
+    assert set(login) == {"oidc"}, "OIDC only: no static credentials in an environment"
+    oidc = login["oidc"]
+    role = ROLE_ARN.match(oidc["roleArn"])
+    assert role, f"{stack}: {oidc['roleArn']!r} is not an IAM role ARN"
+    allowed = load_profile(stack_config(stack)).allowed_account_ids
+    assert role["account"] in allowed, f"{stack}: the role's account {role['account']} is not in {allowed}"
+    assert SESSION_NAME.match(oidc["sessionName"]), f"{stack}: {oidc['sessionName']!r} is no STS session name"
+    assert stack in oidc["sessionName"], "CloudTrail should show which stack's environment made the call"
+    assert values["environmentVariables"] == CREDENTIALS
+
+
+def test_the_region_stays_in_the_stack_file(stack):
+    """The program validates `aws:region` from the stack's configuration; an environment setting it too would be a
+    second place to change it."""
+    assert "aws:region" not in environment(stack)["values"].get("pulumiConfig", {})
