@@ -28,9 +28,8 @@ from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs
 from handlers.catalog.schema import CATALOG_WRITER
+from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS_PREFIX, UPLOAD_PREFIX, WORKER_MEMORY_ENV
 
-UPLOAD_PREFIX = "uploads/"
-RENDITIONS_PREFIX = "renditions/"
 VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
 VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the Express workflow's five minutes
 
@@ -53,7 +52,7 @@ uploads = Bucket(
     "uploads", BucketArgs(profile, key, event_bridge=True, expirations=expirations, access_logs=access_logs), aws
 )
 results = Bucket("results", BucketArgs(profile, key, access_logs=access_logs), aws)
-images = Table("images", TableArgs(profile, partition_key="objectKey", attributes={"objectKey": "S"}, key=key), aws)
+images = Table("images", TableArgs(profile, partition_key=OBJECT_KEY, attributes={OBJECT_KEY: "S"}, key=key), aws)
 idempotency = Table(
     "idempotency",
     TableArgs(profile, partition_key="id", attributes={"id": "S"}, key=key, ttl_attribute="expiration"),
@@ -98,7 +97,7 @@ worker = FargateTask(
         WORKER_IMAGE,
         TaskPlacement(network.task_placement.subnet_ids, [worker_security_group.id],
                       network.task_placement.assign_public_ip),
-        environment={**environment, "WORKER_MEMORY_MB": str(profile.fargate.memory_mb)},
+        environment={**environment, WORKER_MEMORY_ENV: str(profile.fargate.memory_mb)},
         key=key,
     ),
     aws,

@@ -6,12 +6,12 @@ A failed insert (after waiting for a paused cluster to resume, and the usual ret
 the record stays COMPLETE and gains `catalog: FAILED` with the cause, and the execution fails so that it is seen.
 """
 
-from app.recording import NOT_RECORDED, OBJECT_KEY, OWNED_BY_THIS_UPLOAD, fail_with
+from app.recording import NOT_RECORDED, OWNED_BY_THIS_UPLOAD, RECORD_KEY, THIS_UPLOAD, fail_with
 from components.database import DatabaseUser, ServerlessDatabase
 from components.states import Catch, State, Succeed
 from components.table import Table
-from components.tasks import dynamodb_update_item
 from handlers.catalog.schema import INSERT_IMAGE_SQL
+from handlers.pipeline.contract import CATALOG, CATALOG_ERROR, FAILED, UPDATED_AT
 
 VALIDATION = "$.validation"
 CATALOG_VALUES = {
@@ -47,18 +47,17 @@ def finish(images: Table, catalog: ServerlessDatabase | None, writer: DatabaseUs
             catch=[Catch(next="RecordCatalogFailure", result_path="$.catalogError")],
             comment="Insert (or refresh) the image's row; safe to repeat",
         ),
-        dynamodb_update_item(
+        images.update_item_task(
             "RecordCatalogFailure",
-            images,
-            key=OBJECT_KEY,
+            key=RECORD_KEY,
             # CATALOG is one of DynamoDB's reserved words: it must go through a name placeholder.
-            update_expression="SET #catalog = :failed, catalogError = :cause, updatedAt = :now",
-            attribute_names={"#catalog": "catalog"},
+            update_expression=f"SET #catalog = :failed, {CATALOG_ERROR} = :cause, {UPDATED_AT} = :now",
+            attribute_names={"#catalog": CATALOG},
             attribute_values={
-                ":failed": {"S": "FAILED"},
+                ":failed": {"S": FAILED},
                 ":cause": {"S.$": "$.catalogError.Cause"},
                 ":now": {"S.$": "$$.State.EnteredTime"},
-                ":raw": {"S.$": "$.detail.object.sequencer"},
+                **THIS_UPLOAD,
             },
             condition_expression=OWNED_BY_THIS_UPLOAD,  # COMPLETE by design: the render succeeded
             next="ReportCatalogFailure",

@@ -19,12 +19,9 @@ from app.recording import NOT_RECORDED, SUPERSEDED, fail_with, record_failed
 from components.function import Function
 from components.states import Catch, Choice, Definition, Fail, State, Succeed, When
 from components.table import Table
-from components.tasks import lambda_invoke
 from components.workflow import Workflow
+from handlers.pipeline.contract import REFUSALS, ROUTE_LAMBDA, STALE_EVENT
 
-REFUSALS = ("UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound")
-"""Errors the handlers record themselves, with a human-readable reason, before raising them."""
-STALE = ("StaleEvent",)
 RETRY_ALSO = ("IdempotencyAlreadyInProgressError",)
 """A duplicate delivery running at the same moment: wait for the first to finish, then answer from its result."""
 HEAVY_EXECUTION_NAME = "States.Format('{}-{}', $.detail.object.sequencer, $.id)"
@@ -37,17 +34,17 @@ def upload_definition(
 ) -> Definition:
     catches = [
         Catch(next="Rejected", errors=REFUSALS),
-        Catch(next=SUPERSEDED, errors=STALE),
+        Catch(next=SUPERSEDED, errors=(STALE_EVENT,)),
         Catch(next="RecordFailure"),
     ]
     return Definition(
         comment="Validate an uploaded image, render it, and record every outcome in the images table",
         start_at="Validate",
         states=[
-            lambda_invoke("Validate", validator, next="ChooseRenderer", result_path="$.validation",
+            validator.invoke_task("Validate", next="ChooseRenderer", result_path="$.validation",
                           retry_also=RETRY_ALSO, catch=catches),
-            Choice("ChooseRenderer", [When("$.validation.route", "lambda", "Render")], default="HandToFargate"),
-            lambda_invoke("Render", renderer, next=finish[0].name, result_path="$.rendered", retry_also=RETRY_ALSO,
+            Choice("ChooseRenderer", [When("$.validation.route", ROUTE_LAMBDA, "Render")], default="HandToFargate"),
+            renderer.invoke_task("Render", next=finish[0].name, result_path="$.rendered", retry_also=RETRY_ALSO,
                           catch=catches),
             heavy.start_execution_task(
                 "HandToFargate",

@@ -1,8 +1,22 @@
-"""The handlers' settings, from the profile: what `handlers/imaging/settings.py` and `pipeline/context.py` read."""
+"""The handlers' settings, from the profile: what `handlers/imaging/settings.py` and `pipeline/context.py` read,
+under the names of `handlers/pipeline/contract.py`."""
 
 import pulumi
 
 from components.profile import EnvironmentProfile
+from handlers.pipeline.contract import (
+    IDEMPOTENCY_TABLE_ENV,
+    KEEP_PERSONAL_EXIF_ENV,
+    MAX_IMAGE_BYTES_ENV,
+    MAX_IMAGE_PIXELS_ENV,
+    RENDER_MEMORY_ENV,
+    RENDITION_FORMAT_ENV,
+    RENDITION_QUALITY_ENV,
+    RENDITION_SIZES_ENV,
+    RESULTS_BUCKET_ENV,
+    TABLE_NAME_ENV,
+    UPLOAD_PREFIX_ENV,
+)
 
 SERVICE_NAME = "image-pipeline"
 
@@ -17,16 +31,16 @@ def handler_environment(
 ) -> dict[str, pulumi.Input[str]]:
     images = profile.images
     return {
-        "TABLE_NAME": table,
-        "RESULTS_BUCKET": results_bucket,
-        "IDEMPOTENCY_TABLE": idempotency_table,
-        "UPLOAD_PREFIX": upload_prefix,
-        "RENDER_MEMORY_MB": str(profile.lambda_.memory_mb),
-        "RENDITION_SIZES": ",".join(str(size) for size in images.rendition_sizes),
-        "RENDITION_FORMAT": images.format.value.upper(),
-        "RENDITION_QUALITY": str(images.quality),
-        "MAX_IMAGE_BYTES": str(images.max_megabytes * 1024 * 1024),
-        "MAX_IMAGE_PIXELS": str(images.max_megapixels * 1_000_000),
-        "KEEP_PERSONAL_EXIF": str(images.keep_personal_exif).lower(),
+        TABLE_NAME_ENV: table,
+        RESULTS_BUCKET_ENV: results_bucket,
+        IDEMPOTENCY_TABLE_ENV: idempotency_table,
+        UPLOAD_PREFIX_ENV: upload_prefix,
+        RENDER_MEMORY_ENV: str(profile.lambda_.memory_mb),
+        RENDITION_SIZES_ENV: ",".join(str(size) for size in images.rendition_sizes),
+        RENDITION_FORMAT_ENV: images.format.value.upper(),
+        RENDITION_QUALITY_ENV: str(images.quality),
+        MAX_IMAGE_BYTES_ENV: str(images.max_megabytes * 1024 * 1024),
+        MAX_IMAGE_PIXELS_ENV: str(images.max_megapixels * 1_000_000),
+        KEEP_PERSONAL_EXIF_ENV: str(images.keep_personal_exif).lower(),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
     }

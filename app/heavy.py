@@ -25,7 +25,7 @@ from app.recording import NOT_RECORDED, SUPERSEDED, fail_with, record_failed
 from components.fargate import FargateTask
 from components.states import Catch, Choice, Definition, Fail, Matches, Pass, Present, State, Succeed, When
 from components.table import Table
-from handlers.worker.contract import (
+from handlers.pipeline.contract import (
     EVENT_ID_ENV,
     EXIT_REFUSED,
     EXIT_STALE,
@@ -38,7 +38,7 @@ UPLOAD_REFERENCES = {
     f"{UPLOAD_OBJECT_ENV}.$": "States.JsonToString($.detail.object)",
     f"{EVENT_ID_ENV}.$": "$.id",
 }
-"""What the worker is told: which object, never the workflow state (see handlers/worker/contract.py)."""
+"""What the worker is told: which object, never the workflow state (see handlers/pipeline/contract.py)."""
 STOP = "$.stopped.cause"
 """The stopped task as ECS described it (PascalCase, as Step Functions returns it)."""
 EXIT_CODE = f"{STOP}.Containers[0].ExitCode"

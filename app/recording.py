@@ -4,16 +4,33 @@ nor over this upload's COMPLETE (see handlers/pipeline/records.py for the handle
 
 from components.states import Catch, Choice, Fail, Matches, State, Task
 from components.table import Table
-from components.tasks import dynamodb_update_item
+from handlers.pipeline.contract import (
+    CAUSE,
+    COMPLETE,
+    COMPLETE_VALUE,
+    ERROR,
+    FAILED,
+    OBJECT_KEY,
+    OWNED,
+    OWNED_NOT_COMPLETE,
+    SEQUENCER_VALUE,
+    STATUS,
+    STATUS_NAME,
+    UNCLAIMED,
+    UPDATED_AT,
+)
 
-OBJECT_KEY = {"objectKey": {"S.$": "$.detail.object.key"}}
-OWNED_BY_THIS_UPLOAD = "attribute_not_exists(objectKey) OR rawSequencer = :raw"
+RECORD_KEY = {OBJECT_KEY: {"S.$": "$.detail.object.key"}}
+"""The upload's record: the table's key is the object's key as the event delivered it."""
+THIS_UPLOAD = {SEQUENCER_VALUE: {"S.$": "$.detail.object.sequencer"}}
+"""The value the ownership conditions compare the record with: the sequencer of the execution's event."""
+OWNED_BY_THIS_UPLOAD = f"{UNCLAIMED} OR {OWNED}"
 """Write only if no upload has claimed the record yet, or this one has. The catalog-failure mark uses it alone: it
-belongs on the COMPLETE record of this upload."""
-FAILABLE_BY_THIS_UPLOAD = "attribute_not_exists(objectKey) OR (rawSequencer = :raw AND #status <> :complete)"
+belongs on the COMPLETE record of this upload. Needs THIS_UPLOAD."""
+FAILABLE_BY_THIS_UPLOAD = f"{UNCLAIMED} OR ({OWNED_NOT_COMPLETE})"
 """Owned, and not COMPLETE: EventBridge delivers at least once, so two executions of one upload can run; when the
 first completes and the second fails (e.g. IdempotencyAlreadyInProgressError after its retries), the second's
-failure must not turn the image that was rendered into FAILED. Needs `#status` and `:complete`."""
+failure must not turn the image that was rendered into FAILED. Needs THIS_UPLOAD, STATUS_NAME and COMPLETE_VALUE."""
 NOT_RECORDED = "FailureNotRecorded"
 SUPERSEDED = "Superseded"
 """Where a workflow ends when the record belongs to a newer upload, or this upload is COMPLETE: nothing to record."""
@@ -25,19 +42,18 @@ def record_failed(name: str, images: Table, *, then: str, error: dict, cause: di
     """Mark the upload FAILED with `error` and `cause` (DynamoDB typed values, JSONPath allowed), then go to `then`;
     refused (a newer upload owns the record, or this one completed it), the execution ends in Superseded; if the
     write itself fails, in FailureNotRecorded."""
-    return dynamodb_update_item(
+    return images.update_item_task(
         name,
-        images,
-        key=OBJECT_KEY,
-        update_expression="SET #status = :failed, #error = :error, #cause = :cause, updatedAt = :now",
-        attribute_names={"#status": "status", "#error": "error", "#cause": "cause"},
+        key=RECORD_KEY,
+        update_expression=f"SET {STATUS_NAME} = :failed, #error = :error, #cause = :cause, {UPDATED_AT} = :now",
+        attribute_names={STATUS_NAME: STATUS, "#error": ERROR, "#cause": CAUSE},
         attribute_values={
-            ":failed": {"S": "FAILED"},
+            ":failed": {"S": FAILED},
             ":error": error,
             ":cause": cause,
             ":now": {"S.$": "$$.State.EnteredTime"},
-            ":raw": {"S.$": "$.detail.object.sequencer"},
-            ":complete": {"S": "COMPLETE"},
+            **THIS_UPLOAD,
+            COMPLETE_VALUE: {"S": COMPLETE},
         },
         condition_expression=FAILABLE_BY_THIS_UPLOAD,
         next=then,

@@ -31,7 +31,9 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
+from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS, ROUTE, STATUS
 from local import adaptations
+from local.accounts import check_account
 from local.adaptations import Delivery, Hooks
 from local.deploy import Deployment, deploy
 from local.faults import FaultPlan
@@ -94,15 +96,15 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        return str(self.record.get("status")) if self.record else "NOT RECORDED"
+        return str(self.record.get(STATUS)) if self.record else "NOT RECORDED"
 
     @property
     def route(self) -> str:
-        return str(self.record.get("route", "")) if self.record else ""
+        return str(self.record.get(ROUTE, "")) if self.record else ""
 
     @property
     def renditions(self) -> list[dict[str, Any]]:
-        return list(self.record.get("renditions", [])) if self.record else []
+        return list(self.record.get(RENDITIONS, [])) if self.record else []
 
     @property
     def seconds(self) -> float:
@@ -143,6 +145,7 @@ class LocalCloud:
         self._stack.close()
 
     def _start(self) -> None:
+        check_account(self.synthesis, self.account)  # as the AWS provider does when it starts: before anything
         self.workdir.mkdir(parents=True, exist_ok=True)
         scratch = self.workdir / "scratch"
         scratch.mkdir(exist_ok=True)
@@ -170,9 +173,10 @@ class LocalCloud:
         self.deployment = deploy(deployment, self.session)
 
     def _process_environment(self) -> dict[str, str]:
-        """Process-wide settings, set once: the region every client defaults to, no AWS configuration of the
-        user's (moto's mock supplies fake credentials), and what Powertools reads when the handler modules are
-        imported (no X-Ray daemon here, and the functions' own service name)."""
+        """Process-wide settings, set once: the region every client defaults to, the account moto answers as
+        (whatever the credentials), no AWS configuration of the user's (moto's mock supplies fake credentials), and
+        what Powertools reads when the handler modules are imported (no X-Ray daemon here, and the functions' own
+        service name)."""
         functions = self.synthesis.of_type(FUNCTION)
         services = Counter(
             (f.inputs.get("environment") or {}).get("variables", {}).get("POWERTOOLS_SERVICE_NAME") for f in functions
@@ -181,6 +185,7 @@ class LocalCloud:
         nowhere = str(self.workdir / "no-aws-config")  # no profile, credential process or endpoint of the user's
         return {
             "AWS_DEFAULT_REGION": self.region,
+            "MOTO_ACCOUNT_ID": self.account,
             "AWS_CONFIG_FILE": nowhere,
             "AWS_SHARED_CREDENTIALS_FILE": nowhere,
             "POWERTOOLS_TRACE_DISABLED": "1",
@@ -226,8 +231,9 @@ class LocalCloud:
 
     @property
     def account(self) -> str:
-        """The account the program was synthesized for (its ARNs name it): the emulator's too."""
-        return str(self.synthesis.outputs["stateMachineArn"]).split(":")[4]
+        """The account the program was synthesized for (its ARNs name it): the emulator's too, refused unless the
+        stack's provider allows it (local/accounts.py)."""
+        return self.synthesis.account
 
     @property
     def denials(self) -> list[Denial]:
@@ -338,7 +344,7 @@ class LocalCloud:
         return self.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
 
     def record(self, key: str) -> dict[str, Any] | None:
-        item = self.client("dynamodb").get_item(TableName=self.images_table, Key={"objectKey": {"S": key}})
+        item = self.client("dynamodb").get_item(TableName=self.images_table, Key={OBJECT_KEY: {"S": key}})
         if "Item" not in item:
             return None
         return {name: _deserializer.deserialize(value) for name, value in item["Item"].items()}

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from handlers.pipeline.contract import RENDER_MEMORY_ENV
 from local.cloud import LocalCloud, Outcome
 from local.report import denial_lines, table, write_html
 from local.samples import Sample, panorama, standard_samples
@@ -95,7 +96,7 @@ def _samples(cloud: LocalCloud, paths: Sequence[Path]) -> list[tuple[str, Sample
     if large:
         samples.append((SAMPLES_FOLDER, large))
     else:
-        memory = (environment or {}).get("RENDER_MEMORY_MB", "?")
+        memory = (environment or {}).get(RENDER_MEMORY_ENV, "?")
         print(f"no Fargate sample: with {memory} MB for the Lambda it would be too big to make here; "
               "try --set lambda.memoryMb=256")  # fmt: skip
     for path in paths:
@@ -108,7 +109,7 @@ def _routing_environment(cloud: LocalCloud) -> dict[str, str] | None:
     """The environment of a function that routes uploads (it knows the rendering function's memory)."""
     for function in cloud.synthesis.of_type("aws:lambda/function:Function"):
         variables = (function.inputs.get("environment") or {}).get("variables") or {}
-        if "RENDER_MEMORY_MB" in variables:
+        if RENDER_MEMORY_ENV in variables:
             return dict(variables)
     return None
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from handlers.pipeline.contract import CATALOG, CATALOG_ERROR, CAUSE, ERROR, FAILED, STATUS
 from local import adaptations
 from local.cloud import LocalCloud, Outcome
 
@@ -20,10 +21,10 @@ REASON_WIDTH = 60
 def reason(outcome: Outcome) -> str:
     """Why an upload did not complete: the record's error and cause, else the failed execution's."""
     record = outcome.record or {}
-    if record.get("status") == "FAILED":
-        return f"{record.get('error')}: {_message(str(record.get('cause')))}"
-    if record.get("catalog") == "FAILED":
-        return f"catalog: {record.get('catalogError')}"
+    if record.get(STATUS) == FAILED:
+        return f"{record.get(ERROR)}: {_message(str(record.get(CAUSE)))}"
+    if record.get(CATALOG) == FAILED:
+        return f"catalog: {record.get(CATALOG_ERROR)}"
     failed = [e for e in outcome.executions if e.status != "SUCCEEDED"]
     if failed:
         return f"{failed[0].error}: {failed[0].cause}"

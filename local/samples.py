@@ -15,6 +15,8 @@ from types import ModuleType
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from handlers.pipeline.contract import RENDER_MEMORY_ENV
+
 MAX_PANORAMA_PIXELS = 40_000_000
 """Beyond this the sample itself would take longer to make than the whole demo takes to run."""
 ORIENTATION_TAG = 0x0112
@@ -78,7 +80,7 @@ def standard_samples() -> list[Sample]:
 def panorama(imaging: ModuleType, environment: Mapping[str, str]) -> Sample | None:
     """The smallest 3:1 PNG the rendering function routes to Fargate, or None if that is too big to make here."""
     settings = imaging.ImagingSettings.from_environment(environment)
-    memory_mb = int(environment.get("RENDER_MEMORY_MB", "1024"))
+    memory_mb = int(environment.get(RENDER_MEMORY_ENV, "1024"))
 
     def route(width: int, height: int, size: int) -> str:
         header = imaging.ImageHeader("PNG", width, height, "RGB", 1, size, 1, False)

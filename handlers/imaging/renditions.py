@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
+from pipeline.contract import RENDITIONS_PREFIX
 
 from .errors import CorruptImage
 from .inspect import ImageHeader, Source, open_image
@@ -20,7 +21,6 @@ from .settings import RenditionSpec
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-RENDITIONS_PREFIX = "renditions/"
 REDUCING_GAP = 2.0
 """Box-reduce to within 2x of the target before the Lanczos pass: much faster, indistinguishable at these sizes."""
 MILD_SHRINK = 2.0

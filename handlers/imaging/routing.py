@@ -7,12 +7,13 @@ set by the largest rendition, not by the photo; PNG and WebP decode at full size
 
 from dataclasses import dataclass
 
+from pipeline.contract import ROUTE_FARGATE as FARGATE
+from pipeline.contract import ROUTE_LAMBDA as LAMBDA
+
 from .inspect import ImageHeader
 from .renditions import fit
 from .settings import RenditionSpec
 
-LAMBDA = "lambda"
-FARGATE = "fargate"
 RUNTIME_OVERHEAD_BYTES = 120 * 1024 * 1024
 """Python, Pillow, boto3 and Powertools resident, plus the downloaded original held in memory."""
 USABLE_FRACTION = 0.8

@@ -4,6 +4,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pipeline.contract import (
+    KEEP_PERSONAL_EXIF_ENV,
+    MAX_IMAGE_BYTES_ENV,
+    MAX_IMAGE_PIXELS_ENV,
+    RENDITION_FORMAT_ENV,
+    RENDITION_QUALITY_ENV,
+    RENDITION_SIZES_ENV,
+)
+
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 OUTPUT_FORMATS = ("AUTO", "JPEG", "PNG", "WEBP")
 """AUTO: JPEG for opaque images, WebP (which keeps transparency) for images with an alpha channel."""
@@ -48,16 +57,16 @@ class ImagingSettings:
         `MAX_IMAGE_PIXELS`, `KEEP_PERSONAL_EXIF`; unset variables keep the defaults above."""
         env = os.environ if environ is None else environ
         limits, spec = ImagingLimits(), RenditionSpec()
-        sizes = tuple(int(size) for size in env["RENDITION_SIZES"].split(",")) if "RENDITION_SIZES" in env else None
+        sizes = tuple(int(size) for size in env[RENDITION_SIZES_ENV].split(",")) if RENDITION_SIZES_ENV in env else None
         return cls(
             limits=ImagingLimits(
-                max_bytes=int(env.get("MAX_IMAGE_BYTES", limits.max_bytes)),
-                max_pixels=int(env.get("MAX_IMAGE_PIXELS", limits.max_pixels)),
+                max_bytes=int(env.get(MAX_IMAGE_BYTES_ENV, limits.max_bytes)),
+                max_pixels=int(env.get(MAX_IMAGE_PIXELS_ENV, limits.max_pixels)),
             ),
             renditions=RenditionSpec(
                 sizes=sizes or spec.sizes,
-                format=env.get("RENDITION_FORMAT", spec.format).upper(),
-                quality=int(env.get("RENDITION_QUALITY", spec.quality)),
+                format=env.get(RENDITION_FORMAT_ENV, spec.format).upper(),
+                quality=int(env.get(RENDITION_QUALITY_ENV, spec.quality)),
             ),
-            keep_personal_exif=env.get("KEEP_PERSONAL_EXIF", "false").lower() == "true",
+            keep_personal_exif=env.get(KEEP_PERSONAL_EXIF_ENV, "false").lower() == "true",
         )

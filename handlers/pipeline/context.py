@@ -21,14 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from imaging import ImagingSettings
 
+from .contract import IDEMPOTENCY_TABLE_ENV, RENDER_MEMORY_ENV, RESULTS_BUCKET_ENV, TABLE_NAME_ENV, UPLOAD_PREFIX_ENV
 from .errors import ConfigurationError
 
-TABLE_NAME_ENV = "TABLE_NAME"
-RESULTS_BUCKET_ENV = "RESULTS_BUCKET"
-IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
-UPLOAD_PREFIX_ENV = "UPLOAD_PREFIX"
-RENDER_MEMORY_ENV = "RENDER_MEMORY_MB"
-"""The rendering function's memory, which routing is about: the validating function may have less."""
 MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 """Set by Lambda itself; the fallback when RENDER_MEMORY_MB is not set."""
 

@@ -1,8 +1,9 @@
 """The image record's life: PROCESSING -> COMPLETE or FAILED, with conditional writes so order is kept.
 
 One item per object key. An upload claims the item when its sequencer is newer than the one recorded (or equal and
-not yet complete: a retry); every later write is conditional on still owning it (`rawSequencer` equal), so an older
-event that arrives late, or a slow run overtaken by a newer upload, can never overwrite the newer result.
+not yet complete: a retry); every later write is conditional on still owning it (`contract.OWNED`: `rawSequencer`
+equal), so an older event that arrives late, or a slow run overtaken by a newer upload, can never overwrite the
+newer result.
 
 COMPLETE is final for an upload: a failure write (`fail` here, the workflow's own direct DynamoDB task in
 app/recording.py) also requires the record not to be COMPLETE, because EventBridge delivers at least once and a
@@ -21,22 +22,38 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from .contract import (
+    CATALOG,
+    CATALOG_ERROR,
+    CAUSE,
+    COMPLETE,
+    COMPLETE_VALUE,
+    ERROR,
+    FAILED,
+    NOT_COMPLETE,
+    OBJECT_KEY,
+    OWNED,
+    OWNED_NOT_COMPLETE,
+    PROCESSING,
+    RAW_SEQUENCER,
+    RENDITIONS,
+    ROUTE,
+    SEQUENCER_VALUE,
+    STATUS,
+    UNCLAIMED,
+    UPDATED_AT,
+)
 from .errors import StaleEvent
 from .objects import UploadEvent
 
-PROCESSING = "PROCESSING"
-COMPLETE = "COMPLETE"
-FAILED = "FAILED"
-
-EARLIER_OUTCOME = ("error", "cause", "catalog", "catalogError")
+EARLIER_OUTCOME = (ERROR, CAUSE, CATALOG, CATALOG_ERROR)
 """What an earlier attempt's failure leaves on the record: `error`/`cause` (this module's `fail` or the workflow's
 failure write) and `catalog`/`catalogError` (the workflow's catalog-failure write). A retry of the same event can
 skip the claim that would clear them (Powertools answers the validation from its idempotency store), so the
 completion clears them itself: a COMPLETE record must not explain a failure that no longer holds."""
-OWNED = "#rawSequencer = :raw"
-"""This upload's claim still stands: no newer upload took the record over."""
-OWNED_NOT_COMPLETE = f"{OWNED} AND #status <> :complete"
-"""The condition of a failure write: owned, and not already completed by another run of this same upload."""
+CLAIMABLE = f"{UNCLAIMED} OR #sequencer < :order OR (#sequencer = :order AND {NOT_COMPLETE})"
+"""The claim's condition: no upload owns the record, an older one does, or this one does and has not completed it
+(a retry). `sequencer` is the zero-padded form of RAW_SEQUENCER, which compares in S3's order."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -52,35 +69,34 @@ class ImageRecords:
         self._update(
             upload,
             {
-                "status": PROCESSING,
+                STATUS: PROCESSING,
                 "bucket": upload.bucket,
                 "versionId": upload.version_id,
                 "versionTag": upload.version_tag,
                 "etag": upload.etag,
-                "rawSequencer": upload.sequencer,
+                RAW_SEQUENCER: upload.sequencer,
                 "sequencer": upload.order,
                 "eventTime": upload.event_time,
                 "startedAt": _now(),
             },
-            remove=(*EARLIER_OUTCOME, "route", "routeReason"),
-            condition="attribute_not_exists(objectKey) OR #sequencer < :order "
-            "OR (#sequencer = :order AND #status <> :complete)",
-            condition_values={":order": upload.order, ":complete": COMPLETE},
+            remove=(*EARLIER_OUTCOME, ROUTE, "routeReason"),
+            condition=CLAIMABLE,
+            condition_values={":order": upload.order, COMPLETE_VALUE: COMPLETE},
         )
 
     def route(self, upload: UploadEvent, metadata: dict[str, Any], route: str, reason: str) -> None:
-        self._update_owned(upload, {"metadata": metadata, "route": route, "routeReason": reason})
+        self._update_owned(upload, {"metadata": metadata, ROUTE: route, "routeReason": reason})
 
     def complete(self, upload: UploadEvent, renditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Mark COMPLETE with the renditions, clearing an earlier attempt's failure; returns the renditions the record
         listed before (to clean up)."""
         old = self._update_owned(
             upload,
-            {"status": COMPLETE, "renditions": renditions, "completedAt": _now()},
+            {STATUS: COMPLETE, RENDITIONS: renditions, "completedAt": _now()},
             remove=EARLIER_OUTCOME,
             return_old=True,
         )
-        return old.get("renditions", [])
+        return old.get(RENDITIONS, [])
 
     def fail(self, upload: UploadEvent, error: str, cause: str) -> bool:
         """Mark FAILED with a human-readable cause; False, leaving the record untouched, when a newer upload owns it
@@ -88,9 +104,9 @@ class ImageRecords:
         try:
             self._update(
                 upload,
-                {"status": FAILED, "error": error, "cause": cause},
+                {STATUS: FAILED, ERROR: error, CAUSE: cause},
                 condition=OWNED_NOT_COMPLETE,
-                condition_values={":raw": upload.sequencer, ":complete": COMPLETE},
+                condition_values={SEQUENCER_VALUE: upload.sequencer, COMPLETE_VALUE: COMPLETE},
             )
         except StaleEvent:
             return False
@@ -108,7 +124,7 @@ class ImageRecords:
             upload,
             values,
             condition=OWNED,
-            condition_values={":raw": upload.sequencer},
+            condition_values={SEQUENCER_VALUE: upload.sequencer},
             remove=remove,
             return_old=return_old,
         )
@@ -123,8 +139,9 @@ class ImageRecords:
         remove: tuple[str, ...] = (),
         return_old: bool = False,
     ) -> dict[str, Any]:
-        present = {name: value for name, value in {**values, "updatedAt": _now()}.items() if value is not None}
-        names = {f"#{name}": name for name in [*present, *remove, "sequencer", "rawSequencer", "status"]}
+        present = {name: value for name, value in {**values, UPDATED_AT: _now()}.items() if value is not None}
+        # `#<name>` for every attribute: several are DynamoDB reserved words (STATUS_NAME is `#status`).
+        names = {f"#{name}": name for name in [*present, *remove, "sequencer", STATUS]}
         expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
         if remove:
             expression += " REMOVE " + ", ".join(f"#{name}" for name in remove)
@@ -133,7 +150,7 @@ class ImageRecords:
         try:
             response = self._dynamodb.update_item(
                 TableName=self._table,
-                Key={"objectKey": {"S": upload.key}},
+                Key={OBJECT_KEY: {"S": upload.key}},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=used_names,

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imaging import ImageError, Rendition, inspect_image, render_renditions, rendition_key
 
 from .context import Dependencies, run_once
+from .contract import COMPLETE
 from .errors import ObjectNotFound, StaleEvent
 from .objects import StoredObject, UploadEvent, download, resolve
 from .records import ImageRecords
@@ -84,7 +85,7 @@ def render_upload(upload: UploadEvent, stored: StoredObject, dependencies: Depen
         raise
     _delete(dependencies, sorted({r["key"] for r in superseded} - {r["key"] for r in renditions}))
     logger.info("Renditions stored", extra={"renditions": [r["key"] for r in renditions]})
-    return {"objectKey": upload.key, "status": "COMPLETE", "renditions": renditions}
+    return RenderResult(objectKey=upload.key, status=COMPLETE, renditions=renditions)
 
 
 def _record_refusal(upload: UploadEvent, error: ImageError | ObjectNotFound, dependencies: Dependencies) -> None:

@@ -81,21 +81,21 @@ def _inspect_and_route(upload: UploadEvent, dependencies: Dependencies, records:
     decision = choose_route(header, settings.renditions, dependencies.memory_mb)
     records.route(upload, metadata, decision.route, decision.reason)
     logger.info("Upload validated", extra={"route": decision.route, "reason": decision.reason})
-    return {
-        "objectKey": upload.key,
-        "object": {
-            "bucket": stored.bucket,
-            "key": stored.key,
-            "versionId": stored.version_id,
-            "etag": stored.etag,
-            "sizeBytes": stored.size_bytes,
-            "contentType": stored.content_type,
-        },
-        "versionTag": upload.version_tag,
-        "sequencer": upload.sequencer,
-        "eventTime": upload.event_time,
-        "header": asdict(header),
-        "metadata": metadata,
-        "route": decision.route,
-        "routeReason": decision.reason,
-    }
+    return Validation(
+        objectKey=upload.key,
+        object=ObjectSummary(
+            bucket=stored.bucket,
+            key=stored.key,
+            versionId=stored.version_id,
+            etag=stored.etag,
+            sizeBytes=stored.size_bytes,
+            contentType=stored.content_type,
+        ),
+        versionTag=upload.version_tag,
+        sequencer=upload.sequencer,
+        eventTime=upload.event_time,
+        header=asdict(header),
+        metadata=metadata,
+        route=decision.route,
+        routeReason=decision.reason,
+    )

@@ -1,7 +1,7 @@
 """Container entrypoint: render one upload the workflow routed to Fargate, exactly as the Lambda would.
 
 The workflow starts the task with ``ecs:runTask.sync`` and names the upload in container environment overrides
-(references only: see `worker.contract`):
+(references only: see `pipeline.contract`):
 
 ``UPLOAD_BUCKET``, ``UPLOAD_OBJECT``
     The bucket, and the event's ``detail.object`` as JSON (key as delivered, size, etag, sequencer, version-id).
@@ -47,13 +47,21 @@ from types import FrameType
 from aws_lambda_powertools import Logger
 from imaging import ImageError
 from pipeline.context import MEMORY_ENV, Dependencies
+from pipeline.contract import (
+    EVENT_ID_ENV,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_STALE,
+    UPLOAD_BUCKET_ENV,
+    UPLOAD_OBJECT_ENV,
+    WORKER_MEMORY_ENV,
+)
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
 from pipeline.events import S3Object
 from pipeline.objects import UploadEvent
 from pipeline.render import locate, render_upload
 from pydantic import ValidationError
-
-from .contract import EVENT_ID_ENV, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_STALE, UPLOAD_BUCKET_ENV, UPLOAD_OBJECT_ENV
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_STALE", "ScratchUnavailable", "WorkerError", "main"]
 
@@ -62,7 +70,6 @@ logger = Logger()
 
 SCRATCH_ENV = "TMPDIR"
 DEFAULT_SCRATCH = "/tmp"
-WORKER_MEMORY_ENV = "WORKER_MEMORY_MB"
 
 
 class WorkerError(Exception):

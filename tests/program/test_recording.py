@@ -17,6 +17,7 @@ from app.catalog import finish
 from app.recording import record_failed
 from components.profile import RetrySettings
 from components.states import Pass, State
+from components.table import Table
 
 REGION = "eu-west-1"
 KEY = "uploads/cat.jpg"
@@ -32,13 +33,15 @@ STATE_INPUT = {
 
 
 class StubTable:
-    """What a task asks of the images Table: its name (the moto table's) and its grants (not under test here)."""
+    """The images Table's own task integration over the moto table's name; its grants are not under test here."""
+
+    update_item_task = Table.update_item_task
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def statements(self, actions: list[str]) -> list[Any]:
-        return []
+    def grant_update(self, grantee: Any) -> None:
+        return None
 
 
 class StubCatalog:

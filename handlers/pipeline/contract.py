@@ -1,0 +1,130 @@
+"""The data path's contract: every name the Pulumi program, the Lambda handlers and the Fargate worker must agree on.
+
+The standard library only, and no import of its own: the program imports it as `handlers.pipeline.contract`, the
+Lambdas and the worker as `pipeline.contract` (both ship `pipeline/`: app/code.py), and `imaging` reads its settings
+and routes from it too. A value written out anywhere else in app/, handlers/ or __main__.py fails
+tests/program/test_contract.py, which also checks that the refusals are the handlers' exception classes and that
+every variable the handlers read is one the program sets.
+"""
+
+# --- key prefixes ---------------------------------------------------------------------------------------------
+
+UPLOAD_PREFIX = "uploads/"
+"""Where uploads go: the trigger's filter, the processors' read grants and the uploads' expiration depend on it."""
+RENDITIONS_PREFIX = "renditions/"
+"""Where renditions go in the results bucket: `imaging.rendition_key` and the processors' write grants use it."""
+
+# --- routes ---------------------------------------------------------------------------------------------------
+
+ROUTE_LAMBDA = "lambda"
+"""The route of an image rendered by the render Lambda: the upload workflow's ChooseRenderer compares with it."""
+ROUTE_FARGATE = "fargate"
+"""The route of an image too big for the Lambda: any route but ROUTE_LAMBDA is handed to the heavy-path workflow."""
+
+# --- error names ----------------------------------------------------------------------------------------------
+
+REFUSALS = ("UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound")
+"""Class names of the refusals (`imaging.ImageError`'s subclasses, `pipeline.errors.ObjectNotFound`): the handlers
+record them FAILED with a reason before raising them, and the upload workflow's Catch ends them in Rejected."""
+STALE_EVENT = "StaleEvent"
+"""Class name of `pipeline.errors.StaleEvent` (a newer upload owns the record): the workflow ends it in Superseded."""
+
+# --- the worker's exit codes ----------------------------------------------------------------------------------
+
+EXIT_OK = 0
+"""Rendered: renditions stored, record COMPLETE; the heavy-path workflow goes on to the catalog."""
+EXIT_FAILED = 1
+"""Anything else: the record is left as it was, so the heavy-path workflow's own failure write decides."""
+EXIT_REFUSED = 2
+"""Refused (unsupported, too large, corrupt) or the object is gone: the record is already FAILED with the reason,
+and the heavy-path workflow ends in Rejected."""
+EXIT_STALE = 3
+"""A newer upload of the same key owns the record: this run's renditions were deleted, the record left alone, and
+the heavy-path workflow ends in Superseded."""
+
+# --- the worker's input: container environment overrides set by the heavy-path workflow (app/heavy.py) ---------
+# References only, never data: ECS refuses container overrides over 8192 characters, and an upload's metadata
+# (EXIF text) is the uploader's to make as long as they like.
+
+UPLOAD_BUCKET_ENV = "UPLOAD_BUCKET"
+"""The uploads bucket's name (the event's `detail.bucket.name`): the worker reads the upload from it."""
+UPLOAD_OBJECT_ENV = "UPLOAD_OBJECT"
+"""The event's `detail.object` as JSON: key (as delivered), size, etag, sequencer and, in a versioned bucket,
+version-id; the worker parses it as the Lambdas parse the event. At most about 3.2 KB, since S3 keys are at most
+1024 bytes (3072 characters URL-encoded)."""
+EVENT_ID_ENV = "EVENT_ID"
+"""The EventBridge event's id: the correlation id of the worker's log lines, as of the Lambdas'."""
+
+# --- the handlers' settings: set by app/environment.py (and __main__.py for the worker) --------------------------
+
+TABLE_NAME_ENV = "TABLE_NAME"
+"""The images table, where `pipeline.records` claims, completes and fails records (required)."""
+RESULTS_BUCKET_ENV = "RESULTS_BUCKET"
+"""The results bucket, where the renditions are written and superseded ones deleted (required)."""
+IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
+"""Powertools' idempotency store, which answers a repeated delivery with the first run's result (required)."""
+UPLOAD_PREFIX_ENV = "UPLOAD_PREFIX"
+"""UPLOAD_PREFIX, which the renditions' keys leave out of the upload's key."""
+RENDER_MEMORY_ENV = "RENDER_MEMORY_MB"
+"""The render Lambda's memory, which the validate Lambda routes on (it may itself have less)."""
+WORKER_MEMORY_ENV = "WORKER_MEMORY_MB"
+"""The Fargate task's memory, which the worker stands in for the Lambda's memory size."""
+RENDITION_SIZES_ENV = "RENDITION_SIZES"
+"""`imaging.ImagingSettings`: the renditions' longest sides, comma-separated."""
+RENDITION_FORMAT_ENV = "RENDITION_FORMAT"
+"""`imaging.ImagingSettings`: the renditions' format (AUTO, JPEG, PNG or WEBP)."""
+RENDITION_QUALITY_ENV = "RENDITION_QUALITY"
+"""`imaging.ImagingSettings`: the renditions' encoder quality, 1-100."""
+MAX_IMAGE_BYTES_ENV = "MAX_IMAGE_BYTES"
+"""`imaging.ImagingSettings`: the largest upload accepted, in bytes (ImageTooLarge above it)."""
+MAX_IMAGE_PIXELS_ENV = "MAX_IMAGE_PIXELS"
+"""`imaging.ImagingSettings`: the most pixels an image may declare (TooManyPixels above it)."""
+KEEP_PERSONAL_EXIF_ENV = "KEEP_PERSONAL_EXIF"
+"""`imaging.ImagingSettings`: `true` keeps GPS, owner and serial numbers in the record's metadata."""
+
+# --- the image record (images table), written by the handlers and by the workflows' own DynamoDB tasks ----------
+
+OBJECT_KEY = "objectKey"
+"""The table's partition key: the upload's key as the event delivered it (the workflows name it as well)."""
+STATUS = "status"
+"""PROCESSING, COMPLETE or FAILED; a DynamoDB reserved word, so expressions name it through STATUS_NAME."""
+ERROR = "error"
+"""Why the upload FAILED: a refusal's class name, or the error the workflow caught."""
+CAUSE = "cause"
+"""The human-readable reason that goes with ERROR."""
+ROUTE = "route"
+"""ROUTE_LAMBDA or ROUTE_FARGATE, recorded by the validate Lambda; the local report shows it."""
+RENDITIONS = "renditions"
+"""The stored renditions (key, size, dimensions), recorded with COMPLETE; a newer upload deletes the superseded."""
+CATALOG = "catalog"
+"""FAILED when the catalog insert failed after a COMPLETE render (app/catalog.py); a later completion clears it."""
+CATALOG_ERROR = "catalogError"
+"""The catalog insert's error cause, written with CATALOG."""
+UPDATED_AT = "updatedAt"
+"""When the record was last written, by a handler or a workflow."""
+RAW_SEQUENCER = "rawSequencer"
+"""The owning upload's event sequencer as S3 delivered it: what OWNED compares."""
+
+PROCESSING = "PROCESSING"
+"""STATUS from the validate Lambda's claim until a render or a failure write."""
+COMPLETE = "COMPLETE"
+"""STATUS of a rendered upload; final: no failure write (NOT_COMPLETE) may overwrite it."""
+FAILED = "FAILED"
+"""STATUS of a refused or failed upload, and the CATALOG mark of a failed catalog insert."""
+
+# --- the ownership condition: how a write proves it belongs to this upload --------------------------------------
+
+STATUS_NAME = f"#{STATUS}"
+"""The expression attribute name of STATUS in NOT_COMPLETE: a writer binds it to STATUS."""
+SEQUENCER_VALUE = ":raw"
+"""The expression attribute value in OWNED: a writer binds it to its event's `detail.object.sequencer`."""
+COMPLETE_VALUE = ":complete"
+"""The expression attribute value in NOT_COMPLETE: a writer binds it to COMPLETE."""
+UNCLAIMED = f"attribute_not_exists({OBJECT_KEY})"
+"""No upload has claimed the record yet: the validate Lambda's claim and the workflows' failure writes allow it."""
+OWNED = f"{RAW_SEQUENCER} = {SEQUENCER_VALUE}"
+"""This upload's claim still stands (no newer upload took the record over): every write after the claim needs it."""
+NOT_COMPLETE = f"{STATUS_NAME} <> {COMPLETE_VALUE}"
+"""No run of this upload completed it: a failure write needs it too, since EventBridge delivers at least once."""
+OWNED_NOT_COMPLETE = f"{OWNED} AND {NOT_COMPLETE}"
+"""The condition of a failure write on a claimed record (`records.fail`; the workflows' add UNCLAIMED)."""
