@@ -1,13 +1,14 @@
 """An S3 bucket with the security baseline built in and least-privilege grants by prefix."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Grantable, Statement
+from components.base import ChildTransform, Component
+from components.iam import Grantable, Statement, statements_of
 from components.key import EncryptionKey
 from components.naming import bucket_name
 from components.profile import EnvironmentProfile
@@ -50,15 +51,20 @@ class BucketArgs:
             raise ValueError("an access-log bucket must use SSE-S3: S3 log delivery cannot write with a KMS key")
 
 
-class Bucket(pulumi.ComponentResource):
+class Bucket(Component):
     """Private, encrypted, TLS-only and owner-enforced; versioned when the profile says so."""
 
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: BucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:storage:Bucket", name, None, opts)
-        self._logical_name = name
+    def __init__(
+        self,
+        name: str,
+        args: BucketArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self._args = args
         self.bucket = self._create_bucket(name)
         self.name = self.bucket.bucket
@@ -71,24 +77,24 @@ class Bucket(pulumi.ComponentResource):
         self.policy = self._require_tls(name)
         self.notification = self._notify_event_bridge(name) if args.event_bridge else None
         self.logging = self._log_access(name, args.access_logs) if args.access_logs else None
-        self.register_outputs({"name": self.name, "arn": self.arn})
+        self.finish({"name": self.name, "arn": self.arn})
 
-    def grant_read(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
+    def grant_read(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy | None:
         """Read objects (any version) under `prefix`, and decrypt them with the bucket's key."""
         statements = self._object_statements(READ_ACTIONS, prefix)
         return grantee.add_to_role_policy(self._grant_name("read", prefix), statements)
 
-    def grant_write(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
+    def grant_write(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy | None:
         """Put objects under `prefix`, and encrypt them with the bucket's key."""
         statements = self._object_statements(WRITE_ACTIONS, prefix)
         return grantee.add_to_role_policy(self._grant_name("write", prefix), statements)
 
-    def grant_delete(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
+    def grant_delete(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy | None:
         """Delete objects under `prefix` (in a versioned bucket this adds a delete marker; the data stays)."""
         statements = self._object_statements(DELETE_ACTIONS, prefix, with_key=False)
         return grantee.add_to_role_policy(self._grant_name("delete", prefix), statements)
 
-    def grant_list(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy:
+    def grant_list(self, grantee: Grantable, prefix: str = "") -> aws.iam.RolePolicy | None:
         """List keys, limited to `prefix` by condition (ListBucket is scoped to the bucket, not to objects)."""
         condition = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {}
         statement = Statement(actions=LIST_ACTIONS, resources=[self.arn], sid="List", conditions=condition)
@@ -96,27 +102,23 @@ class Bucket(pulumi.ComponentResource):
 
     def _grant_name(self, intent: str, prefix: str) -> str:
         scope = "-".join(part for part in prefix.split("/") if part)
-        return "-".join(part for part in (intent, self._logical_name, scope) if part)
+        return "-".join(part for part in (intent, self.logical_name, scope) if part)
 
     def _object_statements(self, actions: Sequence[str], prefix: str, with_key: bool = True) -> list[Statement]:
         objects = self.arn.apply(lambda arn: f"{arn}/{prefix}*")
         statements = [Statement(actions=actions, resources=[objects], sid="Objects")]
         if with_key and self._args.key is not None:
-            kms = self._args.key.encrypt() if actions == WRITE_ACTIONS else self._args.key.decrypt()
-            statements.append(kms)
+            key = self._args.key
+            statements += statements_of(key.grant_encrypt if actions == WRITE_ACTIONS else key.grant_decrypt)
         return statements
 
     def _create_bucket(self, name: str) -> aws.s3.Bucket:
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         return aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=bucket_name(name, identity.account_id),
+            bucket=bucket_name(name, self.account_id),
             force_destroy=self._args.profile.force_destroy,
             opts=self._args.profile.stateful(self),
         )
-
-    def _child(self) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self)
 
     def _block_public_access(self, name: str) -> aws.s3.BucketPublicAccessBlock:
         return aws.s3.BucketPublicAccessBlock(
@@ -126,7 +128,7 @@ class Bucket(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _enforce_bucket_owner(self, name: str) -> aws.s3.BucketOwnershipControls:
@@ -134,7 +136,7 @@ class Bucket(pulumi.ComponentResource):
             f"{name}-ownership",
             bucket=self.bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _encrypt(self, name: str) -> aws.s3.BucketServerSideEncryptionConfiguration:
@@ -145,7 +147,7 @@ class Bucket(pulumi.ComponentResource):
             bucket=self.bucket.id,
             # The bucket key cuts KMS requests (and their cost) by ~99% for SSE-KMS.
             rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": key is not None}],
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _enable_versioning(self, name: str) -> aws.s3.BucketVersioning | None:
@@ -155,7 +157,7 @@ class Bucket(pulumi.ComponentResource):
             f"{name}-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _expire(self, name: str) -> aws.s3.BucketLifecycleConfiguration:
@@ -186,13 +188,12 @@ class Bucket(pulumi.ComponentResource):
             for expiration in self._args.expirations
         )
         return aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self._child()
+            f"{name}-lifecycle", bucket=self.bucket.id, rules=rules, opts=self.child()
         )
 
     def _require_tls(self, name: str) -> aws.s3.BucketPolicy:
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         receives_logs = self._args.receives_access_logs
-        policy = pulumi.Output.all(self.arn, identity.account_id).apply(
+        policy = pulumi.Output.all(self.arn, self.account_id).apply(
             lambda values: _bucket_policy(*values, receives_access_logs=receives_logs)
         )
         # The public access block must exist first, or a policy race can briefly leave the bucket more open.
@@ -200,7 +201,7 @@ class Bucket(pulumi.ComponentResource):
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=policy,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+            opts=self.child(depends_on=[self.public_access_block]),
         )
 
     def _log_access(self, name: str, target: "Bucket") -> aws.s3.BucketLogging:
@@ -210,12 +211,12 @@ class Bucket(pulumi.ComponentResource):
             target_bucket=target.name,
             target_prefix=f"{name}/",
             # The log bucket's policy is what lets S3 deliver: set it before asking S3 to deliver there.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[target.policy]),
+            opts=self.child(depends_on=[target.policy]),
         )
 
     def _notify_event_bridge(self, name: str) -> aws.s3.BucketNotification:
         return aws.s3.BucketNotification(
-            f"{name}-notification", bucket=self.bucket.id, eventbridge=True, opts=self._child()
+            f"{name}-notification", bucket=self.bucket.id, eventbridge=True, opts=self.child()
         )
 
 

@@ -36,6 +36,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement
 from components.key import EncryptionKey
 from components.logs import log_group
@@ -177,7 +178,7 @@ class DataApiTask(Task):
         return asl
 
 
-class ServerlessDatabase(pulumi.ComponentResource):
+class ServerlessDatabase(Component):
     """One Serverless v2 writer; callers use the Data API, so the security group starts closed."""
 
     cluster_arn: pulumi.Output[str]
@@ -188,9 +189,14 @@ class ServerlessDatabase(pulumi.ComponentResource):
     database_name: str
     security_group_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServerlessDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:data:ServerlessDatabase", name, None, opts)
-        self._logical_name = name
+    def __init__(
+        self,
+        name: str,
+        args: ServerlessDatabaseArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self._args = args
         self._ingress: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
         self._users: dict[str, DatabaseUser] = {}
@@ -213,7 +219,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
         self.port = self.cluster.port
         self.database_name = args.database_name
         self.security_group_id = self.security_group.id
-        self.register_outputs(
+        self.finish(
             {
                 "cluster_arn": self.cluster_arn,
                 "secret_arn": self.secret_arn,
@@ -227,16 +233,16 @@ class ServerlessDatabase(pulumi.ComponentResource):
     def allow_from(self, name: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
         """Let members of one security group connect to PostgreSQL; nothing else is ever opened."""
         if name in self._ingress:
-            raise ValueError(f"allow_from({name!r}) was already called on {self._logical_name!r}; use another name")
+            raise ValueError(f"allow_from({name!r}) was already called on {self.logical_name!r}; use another name")
         self._ingress[name] = aws.vpc.SecurityGroupIngressRule(
-            f"{self._logical_name}-ingress-{name}",
+            f"{self.logical_name}-ingress-{name}",
             security_group_id=self.security_group.id,
             referenced_security_group_id=security_group_id,
             ip_protocol="tcp",
             from_port=POSTGRES_PORT,
             to_port=POSTGRES_PORT,
             description=f"PostgreSQL from {name}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         return self._ingress[name]
 
@@ -249,13 +255,13 @@ class ServerlessDatabase(pulumi.ComponentResource):
                 f"starting with a digit, other than {MASTER_USERNAME!r}, 'postgres' and names starting 'pg_' or 'rds'"
             )
         if name in self._users or username in {user.username for user in self._users.values()}:
-            raise ValueError(f"database_user({name!r}, {username!r}) repeats a user of {self._logical_name!r}")
+            raise ValueError(f"database_user({name!r}, {username!r}) repeats a user of {self.logical_name!r}")
         profile, key = self._args.profile, self._args.key
         secret = aws.secretsmanager.Secret(
-            f"{self._logical_name}-{name}-secret",
-            name=physical_name(f"{self._logical_name}-{name}", "secret"),
+            f"{self.logical_name}-{name}-secret",
+            name=physical_name(f"{self.logical_name}-{name}", "secret"),
             description=(
-                f"Login of PostgreSQL role {username} in the {self._logical_name} Aurora cluster, for the Data API. "
+                f"Login of PostgreSQL role {username} in the {self.logical_name} Aurora cluster, for the Data API. "
                 "Filled by the schema migration function, never by Pulumi."
             ),
             kms_key_id=key.arn if key else None,
@@ -266,7 +272,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
         self._users[name] = DatabaseUser(name, username, secret, secret.arn, key)
         return self._users[name]
 
-    def data_api_statements(self, user: DatabaseUser | None = None, *, transactions: bool = False) -> list[Statement]:
+    def _data_api_statements(self, user: DatabaseUser | None = None, *, transactions: bool = False) -> list[Statement]:
         """What a Data API caller needs: ExecuteStatement on the cluster (and the transaction actions if asked), the
         secret it signs in with (the user's; the master user's when `user` is None) and that secret's key."""
         secret_arn = self._checked(user).secret_arn if user else self.secret_arn
@@ -283,22 +289,22 @@ class ServerlessDatabase(pulumi.ComponentResource):
 
     def grant_data_api(
         self, grantee: Grantable, user: DatabaseUser | None = None, *, transactions: bool = False
-    ) -> aws.iam.RolePolicy:
+    ) -> aws.iam.RolePolicy | None:
         """Run SQL in this cluster through the Data API, as `user` (the master user when None)."""
-        grant = f"data-api-{self._logical_name}" + (f"-{user.name}" if user else "")
-        return grantee.add_to_role_policy(grant, self.data_api_statements(user, transactions=transactions))
+        grant = f"data-api-{self.logical_name}" + (f"-{user.name}" if user else "")
+        return grantee.add_to_role_policy(grant, self._data_api_statements(user, transactions=transactions))
 
-    def grant_migrate(self, grantee: Grantable, users: Sequence[DatabaseUser]) -> aws.iam.RolePolicy:
+    def grant_migrate(self, grantee: Grantable, users: Sequence[DatabaseUser]) -> aws.iam.RolePolicy | None:
         """What the schema migration does: statements and transactions as the master user, and the login secrets of
         `users` read and filled (their first value stored, encrypted with the stack's key when there is one)."""
-        statements = self.data_api_statements(transactions=True)
+        statements = self._data_api_statements(transactions=True)
         if users:
             secrets = [self._checked(user).secret_arn for user in users]
             statements.append(Statement(actions=SECRET_WRITE_ACTIONS, resources=secrets, sid="FillLoginSecrets"))
             if self._args.key is not None:
                 key_arn = self._args.key.arn
                 statements.append(Statement(SECRET_KEY_WRITE_ACTIONS, [key_arn], sid="EncryptLoginSecrets"))
-        return grantee.add_to_role_policy(f"migrate-{self._logical_name}", statements)
+        return grantee.add_to_role_policy(f"migrate-{self.logical_name}", statements)
 
     def execute_statement_task(
         self,
@@ -323,7 +329,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
         _check_statement(name, sql, parameters)
         if not isinstance(user, DatabaseUser) or self._users.get(user.name) is not user:
             raise DefinitionError(
-                f"state {name!r}: user must be a DatabaseUser that database_user declared on {self._logical_name!r}"
+                f"state {name!r}: user must be a DatabaseUser that database_user declared on {self.logical_name!r}"
             )
         task_parameters: dict[str, Any] = {
             "ResourceArn": self.cluster_arn,
@@ -337,7 +343,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
             name=name,
             resource=service_resource("aws-sdk:rdsdata", "executeStatement", IntegrationPattern.REQUEST_RESPONSE),
             parameters=task_parameters,
-            statements=self.data_api_statements(user),
+            statements=self._data_api_statements(user),
             transient_errors=DATA_API_TRANSIENT_ERRORS,
             timeout_seconds=STATEMENT_TIMEOUT_SECONDS,
             next=next,
@@ -349,7 +355,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
 
     def _checked(self, user: DatabaseUser) -> DatabaseUser:
         if self._users.get(user.name) is not user:
-            raise ValueError(f"{user.name!r} is not a database_user of {self._logical_name!r}")
+            raise ValueError(f"{user.name!r} is not a database_user of {self.logical_name!r}")
         return user
 
     def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
@@ -363,7 +369,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
             name=self.identifier,
             description=f"Private subnets of the {name} Aurora cluster",
             subnet_ids=list(self._args.subnet_ids),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_security_group(self, name: str) -> aws.ec2.SecurityGroup:
@@ -373,7 +379,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
             name=self.identifier,
             description=f"{name} Aurora cluster: no ingress except from security groups named by allow_from",
             vpc_id=self._args.vpc_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_parameter_group(self, name: str) -> aws.rds.ClusterParameterGroup:
@@ -387,7 +393,7 @@ class ServerlessDatabase(pulumi.ComponentResource):
                 {"name": key, "value": value, "apply_method": "immediate"}
                 for key, value in sorted(CLUSTER_PARAMETERS.items())
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_cluster(self, name: str) -> aws.rds.Cluster:

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from components import iam
+from components.base import ChildTransform, Component
 from components.environment import secret_looking
 from components.iam import Statement
 from components.key import EncryptionKey
@@ -79,21 +80,23 @@ class FargateTaskArgs:
             raise ValueError(f"environment variables {leaked} look like secrets; pass them in `secrets` instead")
 
 
-class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
+class FargateTask(iam.RoleOwner, Component):
     """Grants given to a FargateTask (`bucket.grant_read(task)`) go to its task role, never its execution role."""
 
     cluster_arn: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
     role: aws.iam.Role
 
-    def __init__(self, name: str, args: FargateTaskArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:compute:FargateTask", name, None, opts)
-        self._logical_name = name
+    def __init__(
+        self,
+        name: str,
+        args: FargateTaskArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self._args = args
         self.family = physical_name(name, "task-family")
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        self._account = identity.account_id
         self.cluster = self._create_cluster(name)
         self.repository = self._create_repository(name)
         self.image = self._build_image(name)
@@ -104,7 +107,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
         self.task_definition = self._create_task_definition(name)
         self.cluster_arn = self.cluster.arn
         self.task_definition_arn = self.task_definition.arn
-        self.register_outputs(
+        self.finish(
             {
                 "cluster_arn": self.cluster_arn,
                 "task_definition_arn": self.task_definition_arn,
@@ -114,17 +117,17 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
             }
         )
 
-    def run_statements(self) -> list[Statement]:
+    def grant_run(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
         """Exactly what `ecs:runTask.sync` needs: run this family on this cluster, tag the tasks it starts (the
         task definition carries the stack's tags and `run_task` propagates them, which ECS authorizes as
         `ecs:TagResource` on the new task, only as part of RunTask), watch and stop its tasks, pass its two roles to
         ECS only, and manage the managed rule that reports the task's end."""
         family = pulumi.Output.format(
-            "arn:aws:ecs:{0}:{1}:task-definition/{2}:*", self._region, self._account, self.family
+            "arn:aws:ecs:{0}:{1}:task-definition/{2}:*", self.region, self.account_id, self.family
         )
-        tasks = pulumi.Output.format("arn:aws:ecs:{0}:{1}:task/{2}/*", self._region, self._account, self.cluster.name)
-        rule = pulumi.Output.format("arn:aws:events:{0}:{1}:rule/{2}", self._region, self._account, ECS_EVENTS_RULE)
-        return [
+        tasks = pulumi.Output.format("arn:aws:ecs:{0}:{1}:task/{2}/*", self.region, self.account_id, self.cluster.name)
+        rule = pulumi.Output.format("arn:aws:events:{0}:{1}:rule/{2}", self.region, self.account_id, ECS_EVENTS_RULE)
+        return grantee.add_to_role_policy(f"run-{self.logical_name}", [
             Statement(["ecs:RunTask"], [family], "RunTask", {"ArnEquals": {"ecs:cluster": self.cluster.arn}}),
             Statement(["ecs:TagResource"], [tasks], "TagTasksAtLaunch",
                       {"StringEquals": {"ecs:CreateAction": "RunTask"}}),
@@ -133,7 +136,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
             Statement(["iam:PassRole"], [self.execution_role.arn, self.role.arn], "PassTaskRoles",
                       {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
             Statement(["events:PutTargets", "events:PutRule", "events:DescribeRule"], [rule], "SyncRule"),
-        ]  # fmt: skip
+        ])  # fmt: skip
 
     def run_task(
         self,
@@ -175,7 +178,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
                 "Overrides": {"ContainerOverrides": [{"Name": CONTAINER_NAME, "Environment": overrides}]},
                 "PropagateTags": "TASK_DEFINITION",
             },
-            statements=self.run_statements(),
+            statements=iam.statements_of(self.grant_run),
             transient_errors=(*TRANSIENT_ERRORS, PLACEMENT_FAILED),
             timeout_seconds=timeout_seconds,
             result_path=result_path,
@@ -190,7 +193,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
             f"{name}-cluster",
             name=physical_name(name, "cluster"),
             settings=[{"name": "containerInsights", "value": insights}],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_repository(self, name: str) -> aws.ecr.Repository:
@@ -210,7 +213,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
             f"{name}-repository-lifecycle",
             repository=repository.name,
             policy=json.dumps(_lifecycle_policy()),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         return repository
 
@@ -233,16 +236,16 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
                     "password": token.password,
                 }
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_role(self, name: str, purpose: str) -> aws.iam.Role:
-        source = pulumi.Output.format("arn:aws:ecs:{0}:{1}:*", self._region, self._account)
+        source = pulumi.Output.format("arn:aws:ecs:{0}:{1}:*", self.region, self.account_id)
         return aws.iam.Role(
             f"{name}-{purpose}-role",
             name=physical_name(f"{name}-{purpose}", "role"),
-            assume_role_policy=iam.trust_policy("ecs-tasks.amazonaws.com", self._account, source),
-            opts=pulumi.ResourceOptions(parent=self),
+            assume_role_policy=iam.trust_policy("ecs-tasks.amazonaws.com", self.account_id, source),
+            opts=self.child(),
         )
 
     def _allow_pull_and_logs(self, name: str) -> aws.iam.RolePolicy:
@@ -257,12 +260,12 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
                 Statement(["secretsmanager:GetSecretValue"], list(self._args.secrets.values()), "Secrets")
             )
         if self._args.key is not None:
-            statements.append(self._args.key.decrypt())
+            statements += iam.statements_of(self._args.key.grant_decrypt)
         return aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=self.execution_role.id,
             policy=iam.policy_document(statements),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
 
     def _create_task_definition(self, name: str) -> aws.ecs.TaskDefinition:
@@ -270,7 +273,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
         container = pulumi.Output.all(
             image=self.image.ref,
             group=self.log_group.name,
-            region=self._region,
+            region=self.region,
             environment=dict(self._args.environment),
             secrets=dict(self._args.secrets),
         ).apply(lambda values: json.dumps([_container(memory_mb=settings.memory_mb, **values)]))
@@ -287,7 +290,7 @@ class FargateTask(iam.RoleOwner, pulumi.ComponentResource):
             task_role_arn=self.role.arn,
             volumes=[{"name": SCRATCH_VOLUME}],
             container_definitions=container,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_policy]),
+            opts=self.child(depends_on=[self.execution_policy]),
         )
 
 

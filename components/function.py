@@ -1,6 +1,6 @@
 """A Lambda function that builds its own deployment package, logs to its own group and owns a least-privilege role."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.base import ChildTransform, Component
 from components.environment import secret_looking
 from components.iam import Statement
 from components.key import EncryptionKey
@@ -15,6 +16,7 @@ from components.logs import log_group
 from components.naming import physical_name
 from components.packaging import CodeSource, build_package
 from components.profile import EnvironmentProfile
+from components.states import LAMBDA_TRANSIENT_ERRORS, Catch, Task
 
 PYTHON_RUNTIME = "python3.13"
 PYTHON_VERSION = "3.13"
@@ -30,7 +32,7 @@ class FunctionArgs:
     profile: EnvironmentProfile
     code: CodeSource
     handler: str
-    """`module.function` inside the package, e.g. `pipeline.record.handler`."""
+    """`module.function` inside the package, e.g. `pipeline.validate.handler`."""
     description: str = ""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     key: EncryptionKey | None = None
@@ -52,16 +54,21 @@ class FunctionArgs:
             )
 
 
-class Function(iam.RoleOwner, pulumi.ComponentResource):
+class Function(iam.RoleOwner, Component):
     """arm64, Python 3.13, JSON logs to an explicit group, X-Ray active tracing, and a role with nothing by default."""
 
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     role: aws.iam.Role
 
-    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:compute:Function", name, None, opts)
-        self._logical_name = name
+    def __init__(
+        self,
+        name: str,
+        args: FunctionArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         settings = args.profile.lambda_
         self.physical_name = physical_name(name, "function")
         self.timeout_seconds = args.timeout_seconds or settings.timeout_seconds
@@ -94,24 +101,54 @@ class Function(iam.RoleOwner, pulumi.ComponentResource):
             environment={"variables": dict(args.environment)} if args.environment else None,
             kms_key_arn=args.key.arn if args.key else None,
             # The function must not run before it may write its logs and traces.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.base_policy, self.log_group]),
+            opts=self.child(depends_on=[self.base_policy, self.log_group]),
         )
         self.name = self.function.name
         self.arn = self.function.arn
-        self.register_outputs({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
+        self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
 
-    def invoke_statements(self) -> list[Statement]:
-        """What a caller needs to invoke this function: the function and its versions/aliases, nothing else."""
+    def grant_invoke(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
+        """Invoke this function and its versions/aliases, nothing else."""
         qualified = self.arn.apply(lambda arn: f"{arn}:*")
-        return [Statement(actions=["lambda:InvokeFunction"], resources=[self.arn, qualified], sid="Invoke")]
+        statement = Statement(actions=["lambda:InvokeFunction"], resources=[self.arn, qualified], sid="Invoke")
+        return grantee.add_to_role_policy(f"invoke-{self.logical_name}", [statement])
+
+    def invoke_task(
+        self,
+        name: str,
+        *,
+        next: str | None = None,
+        result_path: str | None = "$.result",
+        retry_also: Sequence[str] = (),
+        catch: Sequence[Catch] = (),
+        comment: str = "",
+    ) -> Task:
+        """A workflow state that invokes this function synchronously with the state as the payload.
+
+        The function's ARN as the resource (rather than `arn:aws:states:::lambda:invoke`) returns the payload without
+        the invocation metadata around it, so later states read `$.result.field`, not `$.result.Payload.field`.
+        `retry_also` adds errors of the function's own that are worth retrying (e.g. a concurrent duplicate). The
+        state times out with the function, so the workflow's worst case follows from the function's own limit.
+        """
+        return Task(
+            name=name,
+            resource=self.arn,
+            parameters=None,
+            result_path=result_path,
+            statements=iam.statements_of(self.grant_invoke),
+            transient_errors=(*LAMBDA_TRANSIENT_ERRORS, *retry_also),
+            timeout_seconds=self.timeout_seconds,
+            next=next,
+            catch=catch,
+            comment=comment,
+        )
 
     def _create_role(self, name: str) -> aws.iam.Role:
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         return aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
-            assume_role_policy=iam.trust_policy("lambda.amazonaws.com", identity.account_id),
-            opts=pulumi.ResourceOptions(parent=self),
+            assume_role_policy=iam.trust_policy("lambda.amazonaws.com", self.account_id),
+            opts=self.child(),
         )
 
     def _allow_logs_and_traces(self) -> aws.iam.RolePolicy:

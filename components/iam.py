@@ -1,12 +1,14 @@
 """IAM building blocks shared by the components: statements, policy documents and the grantee protocol.
 
-Grants are intent-level methods on the resource that owns the permission (`bucket.grant_read(fn)`), backed by
-named action lists; each grant becomes one inline policy on the grantee's role, named after the grant, so a
-reviewer sees exactly which grant produced which statement.
+Grants are intent-level methods on the resource that owns the permission (`bucket.grant_read(fn)`,
+`table.grant_update(fn)`, `function.grant_invoke(workflow)`), backed by named action lists; each grant becomes one
+inline policy on the grantee's role, named after the grant, so a reviewer sees exactly which grant produced which
+statement. The raw statements of any grant come from the same method, granted to `Permissions` (a task
+integration's, a resource policy's): `statements_of(table.grant_update)`.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -95,18 +97,35 @@ class Grantable(Protocol):
 
     role: aws.iam.Role
 
-    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy: ...
+    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy | None: ...
+
+
+class Permissions:
+    """A grantee that keeps the statements instead of attaching them to a role."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+
+    def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> None:
+        self.statements.extend(statements)
+
+
+def statements_of(grant: Callable[[Permissions], object]) -> list[Statement]:
+    """The statements a grant method gives: `statements_of(bucket.grant_read)`, or with a lambda for options."""
+    permissions = Permissions()
+    grant(permissions)
+    return permissions.statements
 
 
 class RoleOwner:
     """Mixin for components that own a role: each grant becomes one inline policy named `<component>-<grant>`."""
 
     role: aws.iam.Role
-    _logical_name: str
+    logical_name: str
 
     def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(
-            f"{self._logical_name}-{grant_name}",
+            f"{self.logical_name}-{grant_name}",
             role=self.role.id,
             policy=policy_document(statements),
             opts=pulumi.ResourceOptions(parent=cast(pulumi.Resource, self)),

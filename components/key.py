@@ -1,12 +1,14 @@
 """A customer-managed KMS key for one stack: rotation on, an explicit key policy, no bare `*` principal."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Statement
+from components.base import ChildTransform, Component
+from components.iam import Grantable, Statement
 from components.naming import physical_name
 from components.profile import EnvironmentProfile
 
@@ -58,39 +60,47 @@ class EncryptionKeyArgs:
     description: str = "Encrypts the stack's data at rest: buckets, tables, queues and log groups"
 
 
-class EncryptionKey(pulumi.ComponentResource):
+class EncryptionKey(Component):
     """One key per stack keeps the cost at $1/month while still making every data store revocable and audited."""
 
     arn: pulumi.Output[str]
     key_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: EncryptionKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:security:EncryptionKey", name, None, opts)
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+    def __init__(
+        self,
+        name: str,
+        args: EncryptionKeyArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self.key = aws.kms.Key(
             f"{name}-key",
             description=args.description,
             enable_key_rotation=True,
             deletion_window_in_days=args.profile.kms_deletion_window_days,
-            policy=pulumi.Output.all(identity.account_id, region.region).apply(lambda ar: _key_policy(*ar)),
+            policy=pulumi.Output.all(self.account_id, self.region).apply(lambda ar: _key_policy(*ar)),
             opts=args.profile.stateful(self),
         )
         self.alias = aws.kms.Alias(
             f"{name}-alias",
             name=f"alias/{physical_name(name, 'alias')}",
             target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         self.arn = self.key.arn
         self.key_id = self.key.key_id
-        self.register_outputs({"arn": self.arn, "key_id": self.key_id})
+        self.finish({"arn": self.arn, "key_id": self.key_id})
 
-    def decrypt(self, sid: str = "KmsDecrypt") -> Statement:
-        return Statement(actions=DECRYPT_ACTIONS, resources=[self.arn], sid=sid)
+    def grant_decrypt(self, grantee: Grantable) -> aws.iam.RolePolicy | None:
+        """Read what a service encrypted with this key on the grantee's behalf."""
+        statement = Statement(actions=DECRYPT_ACTIONS, resources=[self.arn], sid="KmsDecrypt")
+        return grantee.add_to_role_policy(f"decrypt-{self.logical_name}", [statement])
 
-    def encrypt(self, sid: str = "KmsEncrypt") -> Statement:
-        return Statement(actions=ENCRYPT_ACTIONS, resources=[self.arn], sid=sid)
+    def grant_encrypt(self, grantee: Grantable) -> aws.iam.RolePolicy | None:
+        """Write through a service that encrypts with this key on the grantee's behalf (S3 SSE-KMS uploads)."""
+        statement = Statement(actions=ENCRYPT_ACTIONS, resources=[self.arn], sid="KmsEncrypt")
+        return grantee.add_to_role_policy(f"encrypt-{self.logical_name}", [statement])
 
 
 def _key_policy(account_id: str, region: str) -> str:

@@ -17,13 +17,14 @@ address ranges stay reserved, so switching modes never renumbers the private sub
 """
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.base import ChildTransform, Component
 from components.iam import Statement
 from components.key import EncryptionKey
 from components.logs import log_group
@@ -71,7 +72,7 @@ class TaskSubnets:
     """True only in `public-ip` mode, where a public IP is the task's only way out."""
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component):
     """A two-zone VPC whose egress costs nothing idle in dev and has no internet route at all in prod."""
 
     vpc_id: pulumi.Output[str]
@@ -83,13 +84,17 @@ class Network(pulumi.ComponentResource):
     """Always the private subnets: a database is never reachable from the internet, whatever the egress mode."""
     task_placement: TaskSubnets
 
-    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:network:Network", name, None, opts)
+    def __init__(
+        self,
+        name: str,
+        args: NetworkArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self._name = name
         self._args = args
         self._egress = args.profile.network.egress
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         public_ranges, private_ranges = subnet_ranges(args.profile.network.cidr_block)
         zones = self._choose_zones()
 
@@ -116,7 +121,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets]
         self.database_subnet_ids = self.private_subnet_ids
         self.task_placement = self._place_tasks()
-        self.register_outputs(
+        self.finish(
             {
                 "vpc_id": self.vpc_id,
                 "cidr_block": self.cidr_block,
@@ -176,9 +181,6 @@ class Network(pulumi.ComponentResource):
     def _uses_endpoints(self) -> bool:
         return self._egress is EgressMode.ENDPOINTS
 
-    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
-
     def _choose_zones(self) -> list[pulumi.Output[str]]:
         # Only the region's own zones: Local and Wavelength Zones are opt-in and lack most services.
         zones = aws.get_availability_zones_output(
@@ -196,7 +198,7 @@ class Network(pulumi.ComponentResource):
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=_name_tag(f"{self._name}-vpc"),
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _strip_default_security_group(self) -> aws.ec2.DefaultSecurityGroup:
@@ -208,7 +210,7 @@ class Network(pulumi.ComponentResource):
             ingress=[],
             egress=[],
             tags=_name_tag(f"{self._name}-default-sg"),
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _create_subnets(
@@ -226,7 +228,7 @@ class Network(pulumi.ComponentResource):
                     # Never by default (EC2.15): only a task that asks for a public IP gets one.
                     map_public_ip_on_launch=False,
                     tags=_name_tag(resource_name),
-                    opts=self._child(),
+                    opts=self.child(),
                 )
             )
         return subnets
@@ -236,7 +238,7 @@ class Network(pulumi.ComponentResource):
             f"{self._name}-internet-gateway",
             vpc_id=self.vpc.id,
             tags=_name_tag(f"{self._name}-internet-gateway"),
-            opts=self._child(),
+            opts=self.child(),
         )
 
     def _route_public_subnets(self, gateway: aws.ec2.InternetGateway) -> aws.ec2.RouteTable:
@@ -246,7 +248,7 @@ class Network(pulumi.ComponentResource):
             route_table_id=table.id,
             destination_cidr_block=ANYWHERE,
             gateway_id=gateway.id,
-            opts=self._child(),
+            opts=self.child(),
         )
         for index, subnet in enumerate(self.public_subnets, start=1):
             self._associate(f"{self._name}-public-{index}-association", table, subnet)
@@ -260,7 +262,7 @@ class Network(pulumi.ComponentResource):
                 f"{self._name}-nat-{index}-ip",
                 domain="vpc",
                 tags=_name_tag(f"{self._name}-nat-{index}-ip"),
-                opts=self._child(),
+                opts=self.child(),
             )
             gateways.append(
                 aws.ec2.NatGateway(
@@ -270,7 +272,7 @@ class Network(pulumi.ComponentResource):
                     connectivity_type="public",
                     tags=_name_tag(f"{self._name}-nat-{index}"),
                     # AWS: a NAT gateway can only route once the VPC has its internet gateway.
-                    opts=self._child(depends_on=[gateway]),
+                    opts=self.child(depends_on=[gateway]),
                 )
             )
         return gateways
@@ -286,7 +288,7 @@ class Network(pulumi.ComponentResource):
                     route_table_id=table.id,
                     destination_cidr_block=ANYWHERE,
                     nat_gateway_id=self.nat_gateways[index - 1].id,
-                    opts=self._child(),
+                    opts=self.child(),
                 )
             self._associate(f"{self._name}-private-{index}-association", table, subnet)
             tables.append(table)
@@ -294,10 +296,10 @@ class Network(pulumi.ComponentResource):
 
     def _route_table(self, resource_name: str) -> aws.ec2.RouteTable:
         # Routes are separate `aws.ec2.Route` resources: inline routes and Route resources fight over the table.
-        return aws.ec2.RouteTable(resource_name, vpc_id=self.vpc.id, tags=_name_tag(resource_name), opts=self._child())
+        return aws.ec2.RouteTable(resource_name, vpc_id=self.vpc.id, tags=_name_tag(resource_name), opts=self.child())
 
     def _associate(self, resource_name: str, table: aws.ec2.RouteTable, subnet: aws.ec2.Subnet) -> None:
-        aws.ec2.RouteTableAssociation(resource_name, route_table_id=table.id, subnet_id=subnet.id, opts=self._child())
+        aws.ec2.RouteTableAssociation(resource_name, route_table_id=table.id, subnet_id=subnet.id, opts=self.child())
 
     def _create_gateway_endpoints(self) -> list[aws.ec2.VpcEndpoint]:
         tables = ([self.public_route_table] if self.public_route_table else []) + self.private_route_tables
@@ -309,7 +311,7 @@ class Network(pulumi.ComponentResource):
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[table.id for table in tables],
                 tags=_name_tag(f"{self._name}-{service}-endpoint"),
-                opts=self._child(),
+                opts=self.child(),
             )
             for service in GATEWAY_ENDPOINT_SERVICES
         ]
@@ -320,7 +322,7 @@ class Network(pulumi.ComponentResource):
             vpc_id=self.vpc.id,
             description="Interface endpoints: HTTPS from inside the VPC only",
             tags=_name_tag(f"{self._name}-endpoints-sg"),
-            opts=self._child(),
+            opts=self.child(),
         )
         aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-endpoints-https-in",
@@ -330,7 +332,7 @@ class Network(pulumi.ComponentResource):
             from_port=HTTPS,
             to_port=HTTPS,
             cidr_ipv4=self._args.profile.network.cidr_block,
-            opts=self._child(),
+            opts=self.child(),
         )
         # No egress rule, on purpose: an endpoint only answers, and security groups are stateful, so replies need
         # none. The provider removes the allow-all egress rule AWS adds to a new group, so egress is truly empty.
@@ -352,13 +354,13 @@ class Network(pulumi.ComponentResource):
                     subnet_ids=subnet_ids,
                     security_group_ids=[group.id],
                     tags=_name_tag(resource_name),
-                    opts=self._child(),
+                    opts=self.child(),
                 )
             )
         return endpoints
 
     def _service_name(self, service: str) -> pulumi.Output[str]:
-        return self._region.apply(lambda region: f"com.amazonaws.{region}.{service}")
+        return self.region.apply(lambda region: f"com.amazonaws.{region}.{service}")
 
     def _create_flow_log_delivery(self) -> tuple[aws.cloudwatch.LogGroup, aws.iam.Role, aws.iam.RolePolicy]:
         profile = self._args.profile
@@ -367,14 +369,14 @@ class Network(pulumi.ComponentResource):
         group = log_group(f"{self._name}-flow-logs", group_name, profile, self._args.key, self)
         # Only flow logs of this account and region may use the role (confused deputy); a flow log's id is
         # unknown until it exists, hence the wildcard.
-        source_arn = pulumi.Output.all(self._region, self._account).apply(
+        source_arn = pulumi.Output.all(self.region, self.account_id).apply(
             lambda values: f"arn:aws:ec2:{values[0]}:{values[1]}:vpc-flow-log/*"
         )
         role = aws.iam.Role(
             f"{self._name}-flow-logs-role",
             name=physical_name(f"{self._name}-flow-logs", "role"),
-            assume_role_policy=iam.trust_policy("vpc-flow-logs.amazonaws.com", self._account, source_arn),
-            opts=self._child(),
+            assume_role_policy=iam.trust_policy("vpc-flow-logs.amazonaws.com", self.account_id, source_arn),
+            opts=self.child(),
         )
         streams = group.arn.apply(lambda arn: f"{arn}:log-stream:*")
         policy = aws.iam.RolePolicy(
@@ -386,7 +388,7 @@ class Network(pulumi.ComponentResource):
                     Statement(actions=FLOW_LOG_LIST_ACTIONS, resources=["*"], sid="DescribeLogGroupsHasNoScope"),
                 ]
             ),
-            opts=self._child(),
+            opts=self.child(),
         )
         return group, role, policy
 
@@ -400,7 +402,7 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=self.flow_log_role.arn,
             tags=_name_tag(f"{self._name}-flow-log"),
             # Without its permissions in place the flow log is created but fails to deliver.
-            opts=self._child(depends_on=[self.flow_log_policy]),
+            opts=self.child(depends_on=[self.flow_log_policy]),
         )
 
     def _place_tasks(self) -> TaskSubnets:

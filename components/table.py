@@ -1,15 +1,25 @@
 """A DynamoDB table: on-demand, point-in-time recovery, encrypted, deletion-protected where the profile says."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import Grantable, Statement
+from components.base import ChildTransform, Component
+from components.iam import Grantable, Statement, statements_of
 from components.key import EncryptionKey
 from components.naming import physical_name
 from components.profile import EnvironmentProfile
+from components.states import (
+    DYNAMODB_TRANSIENT_ERRORS,
+    SERVICE_CALL_TIMEOUT_SECONDS,
+    Catch,
+    IntegrationPattern,
+    Task,
+    service_resource,
+)
 
 READ_ACTIONS = ("dynamodb:GetItem",)
 QUERY_ACTIONS = ("dynamodb:Query", "dynamodb:BatchGetItem")
@@ -56,15 +66,20 @@ class TableArgs:
             raise ValueError(f"attributes {unused} are not keys; declare only key attributes (DynamoDB rejects others)")
 
 
-class Table(pulumi.ComponentResource):
+class Table(Component):
     """Pay-per-request so that an idle table costs nothing and a burst of uploads needs no capacity planning."""
 
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: TableArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:storage:Table", name, None, opts)
-        self._logical_name = name
+    def __init__(
+        self,
+        name: str,
+        args: TableArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self._args = args
         profile = args.profile
         self.table = aws.dynamodb.Table(
@@ -83,27 +98,66 @@ class Table(pulumi.ComponentResource):
         )
         self.name = self.table.name
         self.arn = self.table.arn
-        self.register_outputs({"name": self.name, "arn": self.arn})
+        self.finish({"name": self.name, "arn": self.arn})
 
-    def grant_read(self, grantee: Grantable, *, queries: bool = False) -> aws.iam.RolePolicy:
+    def grant_read(self, grantee: Grantable, *, queries: bool = False) -> aws.iam.RolePolicy | None:
         actions = [*READ_ACTIONS, *(QUERY_ACTIONS if queries else ())]
-        return grantee.add_to_role_policy(f"read-{self._logical_name}", self.statements(actions))
+        return grantee.add_to_role_policy(f"read-{self.logical_name}", self._statements(actions))
 
-    def grant_write(self, grantee: Grantable, *, batches: bool = False) -> aws.iam.RolePolicy:
+    def grant_write(self, grantee: Grantable, *, batches: bool = False) -> aws.iam.RolePolicy | None:
         actions = [*WRITE_ACTIONS, *(BATCH_WRITE_ACTIONS if batches else ())]
-        return grantee.add_to_role_policy(f"write-{self._logical_name}", self.statements(actions))
+        return grantee.add_to_role_policy(f"write-{self.logical_name}", self._statements(actions))
 
-    def grant_update(self, grantee: Grantable) -> aws.iam.RolePolicy:
+    def grant_update(self, grantee: Grantable) -> aws.iam.RolePolicy | None:
         """Create and change items with UpdateItem only (conditional updates), never replace or batch-write them."""
-        return grantee.add_to_role_policy(f"update-{self._logical_name}", self.statements(UPDATE_ACTIONS))
+        return grantee.add_to_role_policy(f"update-{self.logical_name}", self._statements(UPDATE_ACTIONS))
 
-    def grant_read_write(self, grantee: Grantable, *, delete: bool = False) -> aws.iam.RolePolicy:
+    def grant_read_write(self, grantee: Grantable, *, delete: bool = False) -> aws.iam.RolePolicy | None:
         """Read and write items by key, and delete them only when asked (e.g. an idempotency store releasing a
         claim: Powertools' persistence layer calls GetItem, PutItem, UpdateItem and DeleteItem, nothing else)."""
         actions = [*READ_ACTIONS, *WRITE_ACTIONS, *(DELETE_ACTIONS if delete else ())]
-        return grantee.add_to_role_policy(f"read-write-{self._logical_name}", self.statements(actions))
+        return grantee.add_to_role_policy(f"read-write-{self.logical_name}", self._statements(actions))
 
-    def statements(self, actions: Sequence[str]) -> list[Statement]:
+    def update_item_task(
+        self,
+        name: str,
+        *,
+        key: Mapping[str, Any],
+        update_expression: str,
+        attribute_values: Mapping[str, Any],
+        attribute_names: Mapping[str, str] | None = None,
+        condition_expression: str | None = None,
+        next: str | None = None,
+        result_path: str | None = None,
+        catch: Sequence[Catch] = (),
+        comment: str = "",
+    ) -> Task:
+        """A workflow state that writes one item directly: no Lambda in between, so recording an outcome cannot
+        itself fail on a cold start. Its role gets UpdateItem on this table only (`grant_update`)."""
+        parameters: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": dict(key),
+            "UpdateExpression": update_expression,
+            "ExpressionAttributeValues": dict(attribute_values),
+        }
+        if attribute_names:
+            parameters["ExpressionAttributeNames"] = dict(attribute_names)
+        if condition_expression:
+            parameters["ConditionExpression"] = condition_expression
+        return Task(
+            name=name,
+            resource=service_resource("dynamodb", "updateItem", IntegrationPattern.REQUEST_RESPONSE),
+            parameters=parameters,
+            result_path=result_path,
+            statements=statements_of(self.grant_update),
+            transient_errors=DYNAMODB_TRANSIENT_ERRORS,
+            timeout_seconds=SERVICE_CALL_TIMEOUT_SECONDS,
+            next=next,
+            catch=catch,
+            comment=comment,
+        )
+
+    def _statements(self, actions: Sequence[str]) -> list[Statement]:
         """Exactly `actions` on this table and its indexes, plus kms:Decrypt of its key: DynamoDB decrypts the
         table's key with the caller's permission on every access, and generates data keys itself (no kms:Encrypt
         or GenerateDataKey for the caller, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
@@ -113,7 +167,7 @@ class Table(pulumi.ComponentResource):
             resources.append(self.arn.apply(lambda arn: f"{arn}/index/*"))
         statements = [Statement(actions=actions, resources=resources, sid="Table")]
         if self._args.key is not None:
-            statements.append(self._args.key.decrypt())
+            statements += statements_of(self._args.key.grant_decrypt)
         return statements
 
 

@@ -5,12 +5,14 @@ delivery a retry policy and a dead-letter queue, so an event that cannot start t
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.base import ChildTransform, Component
 from components.bucket import Bucket
 from components.key import EncryptionKey
 from components.naming import physical_name
@@ -33,29 +35,33 @@ class ObjectCreatedTriggerArgs:
     """Encrypts the dead-letter queue; None uses SQS-managed encryption."""
 
 
-class ObjectCreatedTrigger(iam.RoleOwner, pulumi.ComponentResource):
+class ObjectCreatedTrigger(iam.RoleOwner, Component):
     rule_arn: pulumi.Output[str]
     dead_letter_queue_url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ObjectCreatedTriggerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("pipeline:events:ObjectCreatedTrigger", name, None, opts)
-        self._logical_name = name
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+    def __init__(
+        self,
+        name: str,
+        args: ObjectCreatedTriggerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        super().__init__(name, opts, transform)
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-rule",
             name=physical_name(name, "rule"),
             description=f"Objects created under {args.prefix!r} start the workflow",
             event_pattern=args.bucket.name.apply(lambda bucket: _event_pattern(bucket, args.prefix)),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         self.dead_letter_queue = self._create_dead_letter_queue(name, args)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
-            assume_role_policy=iam.trust_policy("events.amazonaws.com", identity.account_id, self.rule.arn),
-            opts=pulumi.ResourceOptions(parent=self),
+            assume_role_policy=iam.trust_policy("events.amazonaws.com", self.account_id, self.rule.arn),
+            opts=self.child(),
         )
-        self.start_policy = self.add_to_role_policy("start-workflow", args.workflow.start_execution_statements())
+        self.start_policy = args.workflow.grant_start_execution(self)
         self.target = aws.cloudwatch.EventTarget(
             f"{name}-target",
             rule=self.rule.name,
@@ -66,11 +72,11 @@ class ObjectCreatedTrigger(iam.RoleOwner, pulumi.ComponentResource):
                 "maximum_retry_attempts": MAX_DELIVERY_ATTEMPTS,
             },
             dead_letter_config={"arn": self.dead_letter_queue.arn},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.start_policy]),
+            opts=self.child(depends_on=[self.start_policy]),
         )
         self.rule_arn = self.rule.arn
         self.dead_letter_queue_url = self.dead_letter_queue.url
-        self.register_outputs({"rule_arn": self.rule_arn, "dead_letter_queue_url": self.dead_letter_queue_url})
+        self.finish({"rule_arn": self.rule_arn, "dead_letter_queue_url": self.dead_letter_queue_url})
 
     def _create_dead_letter_queue(self, name: str, args: ObjectCreatedTriggerArgs) -> aws.sqs.Queue:
         encryption = (
@@ -89,7 +95,7 @@ class ObjectCreatedTrigger(iam.RoleOwner, pulumi.ComponentResource):
             f"{name}-dlq-policy",
             queue_url=queue.url,
             policy=pulumi.Output.all(queue.arn, self.rule.arn).apply(lambda arns: _queue_policy(*arns)),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         return queue
 

@@ -2,13 +2,14 @@
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.base import ChildTransform, Component
 from components.budget import EXPRESS_LIMIT_SECONDS, WorstCase, worst_case
 from components.iam import Statement
 from components.key import EncryptionKey
@@ -50,7 +51,7 @@ class WorkflowArgs:
     """Defaults to the profile's workflow type."""
 
 
-class Workflow(iam.RoleOwner, pulumi.ComponentResource):
+class Workflow(iam.RoleOwner, Component):
     """Logging level ALL with execution data (for Express this is the only execution history) and X-Ray tracing."""
 
     name: pulumi.Output[str]
@@ -58,29 +59,32 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
     role: aws.iam.Role
     definition_json: pulumi.Output[str]
 
-    def __init__(self, name: str, args: WorkflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: WorkflowArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
         workflow_type = args.type or args.profile.workflow.type
         # Checked before anything is declared: a definition that cannot run as written fails the preview.
         args.definition.validate_for(workflow_type)
         rendered = args.definition.render(args.profile.workflow.retry)
         self.worst_case = _bounded(name, workflow_type, rendered)
-        super().__init__("pipeline:orchestration:Workflow", name, None, opts)
-        self._logical_name = name
+        super().__init__(name, opts, transform)
         self.type = workflow_type
         self.physical_name = physical_name(name, "state-machine")
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         # Known before creation, so the role's trust policy can name exactly this state machine.
         expected_arn = pulumi.Output.format(
-            "arn:aws:states:{0}:{1}:stateMachine:{2}", region.region, identity.account_id, self.physical_name
+            "arn:aws:states:{0}:{1}:stateMachine:{2}", self.region, self.account_id, self.physical_name
         )
         group_name = f"/aws/vendedlogs/states/{self.physical_name}"
         self.log_group = log_group(f"{name}-logs", group_name, args.profile, args.key, self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
-            assume_role_policy=iam.trust_policy("states.amazonaws.com", identity.account_id, expected_arn),
-            opts=pulumi.ResourceOptions(parent=self),
+            assume_role_policy=iam.trust_policy("states.amazonaws.com", self.account_id, expected_arn),
+            opts=self.child(),
         )
         self.task_policy = self.add_to_role_policy("tasks", [*args.definition.permissions(), *_service_statements()])
         self.definition_json = pulumi.Output.from_input(rendered).apply(_to_json)
@@ -97,15 +101,16 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
                 "log_destination": self.log_group.arn.apply(lambda arn: f"{arn}:*"),
             },
             tracing_configuration={"enabled": True},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.task_policy]),
+            opts=self.child(depends_on=[self.task_policy]),
         )
         self.name = self.state_machine.name
         self.arn = self.state_machine.arn
-        self.register_outputs({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
+        self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
 
-    def start_execution_statements(self) -> list[Statement]:
-        """What a caller (an event rule, another workflow) needs to start this workflow, and nothing more."""
-        return [Statement(actions=["states:StartExecution"], resources=[self.arn], sid="StartExecution")]
+    def grant_start_execution(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
+        """Start executions of this workflow (an event rule, another workflow), and nothing more."""
+        statement = Statement(actions=["states:StartExecution"], resources=[self.arn], sid="StartExecution")
+        return grantee.add_to_role_policy(f"start-{self.logical_name}", [statement])
 
     def start_execution_task(
         self,
@@ -124,7 +129,7 @@ class Workflow(iam.RoleOwner, pulumi.ComponentResource):
             name=name,
             resource=service_resource("states", "startExecution", IntegrationPattern.REQUEST_RESPONSE),
             parameters={"StateMachineArn": self.arn, "Input.$": "$", "Name.$": execution_name},
-            statements=self.start_execution_statements(),
+            statements=iam.statements_of(self.grant_start_execution),
             transient_errors=START_TRANSIENT_ERRORS,
             timeout_seconds=SERVICE_CALL_TIMEOUT_SECONDS,
             result_path="$.handedOver",

@@ -27,7 +27,7 @@ STACK_TYPE = "pulumi:pulumi:Stack$"
 
 
 def key(urn: str) -> str:
-    """`pipeline:storage:Bucket$aws:s3/bucket:Bucket::uploads-bucket`: the URN without stack and project."""
+    """`platform:index:Bucket$aws:s3/bucket:Bucket::uploads-bucket`: the URN without stack and project."""
     parts = urn.split("::")
     return "::".join(parts[2:]).removeprefix(STACK_TYPE) if len(parts) >= 4 else urn
 

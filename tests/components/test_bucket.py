@@ -101,7 +101,7 @@ def test_event_bridge_notifications_only_when_asked():
 
 def test_children_are_parented_and_outputs_registered():
     synthesis = declare(event_bridge=True)
-    component = synthesis.one("pipeline:storage:Bucket")
+    component = synthesis.one("platform:index:Bucket")
     assert len(synthesis.children(component)) == 7
     assert synthesis.component_outputs[component.urn] == {
         "name": "image-pipeline-unit-photos-123456789012",
@@ -178,7 +178,7 @@ def test_access_logs_go_to_the_log_bucket_under_the_bucket_name():
     (logging,) = synthesis.of_type("aws:s3/bucketLogging:BucketLogging")
     assert logging.inputs["targetBucket"] == "image-pipeline-unit-logs-123456789012"
     assert logging.inputs["targetPrefix"] == "photos/"
-    assert logging.parent == synthesis.one("pipeline:storage:Bucket", "photos").urn
+    assert logging.parent == synthesis.one("platform:index:Bucket", "photos").urn
 
 
 def test_the_log_bucket_lets_only_s3_log_delivery_of_this_account_write():

@@ -9,7 +9,6 @@ from components.budget import worst_case
 from components.function import Function, FunctionArgs
 from components.profile import EnvironmentProfile, LambdaSettings, RetrySettings, WorkflowSettings, WorkflowType
 from components.states import Definition, DefinitionError, Succeed
-from components.tasks import lambda_invoke
 from components.workflow import Workflow, WorkflowArgs
 from offline.synth import SynthesisError
 from tests.helpers import DISPOSABLE, run, tiny_code
@@ -73,7 +72,7 @@ def slow_lambda_flow(tmp_path, workflow_type):
     def build():
         function = Function("work", FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler",
                                                  timeout_seconds=profile.lambda_.timeout_seconds))  # fmt: skip
-        definition = Definition(start_at="Work", states=[lambda_invoke("Work", function, next="Done"), Succeed("Done")])
+        definition = Definition(start_at="Work", states=[function.invoke_task("Work", next="Done"), Succeed("Done")])
         Workflow("flow", WorkflowArgs(profile, definition, type=workflow_type))
 
     return build

@@ -182,7 +182,7 @@ def test_allow_from_opens_postgres_to_that_security_group_only():
         "toPort": 5432,
         "description": "PostgreSQL from worker",
     }, rule.urn
-    assert rule.parent == synthesis.one("pipeline:data:ServerlessDatabase").urn
+    assert rule.parent == synthesis.one("platform:index:ServerlessDatabase").urn
 
 
 def test_allow_from_refuses_the_same_name_twice():
@@ -205,7 +205,7 @@ def test_performance_insights_only_where_the_capacity_floor_already_pays_for_it(
 
 def test_outputs_are_the_public_attributes(mode):
     synthesis = declare(PROD, preview=mode)
-    component = synthesis.one("pipeline:data:ServerlessDatabase")
+    component = synthesis.one("platform:index:ServerlessDatabase")
     outputs = synthesis.component_outputs[component.urn]
     assert set(outputs) == {"cluster_arn", "secret_arn", "endpoint", "port", "database_name", "security_group_id"}
     assert outputs["database_name"] == "catalog"
@@ -294,7 +294,7 @@ def test_database_user_declares_an_empty_secret_encrypted_and_kept_like_the_clus
     synthesis = declare(profile, then=with_writer())
     secret, cluster = synthesis.one(SECRET), synthesis.one(CLUSTER)
     assert secret.name == "catalog-writer-secret"
-    assert secret.parent == synthesis.one("pipeline:data:ServerlessDatabase").urn
+    assert secret.parent == synthesis.one("platform:index:ServerlessDatabase").urn
     assert secret.inputs["name"] == "image-pipeline-unit-catalog-writer", secret.urn
     assert "catalog_writer" in secret.inputs["description"]
     assert (secret.protect, secret.retain_on_delete) == (cluster.protect, cluster.retain_on_delete), secret.urn

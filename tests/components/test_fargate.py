@@ -174,7 +174,7 @@ def test_grants_go_to_the_task_role():
     assert policy.inputs["role"] == "image-pipeline-unit-worker-task"
 
 
-def test_run_statements_are_exactly_what_sync_needs():
+def test_the_run_grant_is_exactly_what_sync_needs():
     def workflow(task):
         standard = dataclasses.replace(DISPOSABLE)
         definition = Definition(

@@ -108,7 +108,7 @@ def test_environment_is_passed_and_secret_looking_names_are_refused(tmp_path):
 def test_code_is_the_built_package_with_its_hash(tmp_path):
     synthesis = declare(tmp_path)
     function = synthesis.one("aws:lambda/function:Function")
-    component = next(r for r in synthesis.resources if r.type == "pipeline:compute:Function")
+    component = next(r for r in synthesis.resources if r.type == "platform:index:Function")
     assert component.name == "resize"
     code = function.inputs["code"]
     assert isinstance(code, pulumi.FileArchive)

@@ -29,7 +29,7 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-COMPONENT = "pipeline:network:Network"
+COMPONENT = "platform:index:Network"
 
 CIDR = "10.20.0.0/16"
 LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/vpc/flow-logs/image-pipeline-unit-network"

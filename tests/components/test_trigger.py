@@ -6,7 +6,6 @@ from components.bucket import Bucket, BucketArgs
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.states import Definition
-from components.tasks import lambda_invoke
 from components.trigger import MAX_DELIVERY_ATTEMPTS, ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
@@ -20,7 +19,7 @@ def declare(tmp_path, profile=DISPOSABLE, with_key=False):
         key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
         bucket = Bucket("uploads", BucketArgs(profile, key, event_bridge=True))
         function = Function("work", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler"))
-        flow = Workflow("flow", WorkflowArgs(profile, Definition(start_at="W", states=[lambda_invoke("W", function)])))
+        flow = Workflow("flow", WorkflowArgs(profile, Definition(start_at="W", states=[function.invoke_task("W")])))
         ObjectCreatedTrigger("on-upload", ObjectCreatedTriggerArgs(profile, bucket, "uploads/", flow, key))
 
     return run(build)
@@ -53,7 +52,7 @@ def test_target_retries_for_a_day_then_dead_letters(tmp_path):
 
 def test_role_may_start_exactly_this_workflow_and_trusts_only_this_rule(tmp_path):
     synthesis = declare(tmp_path)
-    policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "on-upload-start-workflow")
+    policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "on-upload-start-flow")
     assert statements(policy) == [
         {"Sid": "StartExecution", "Effect": "Allow", "Action": ["states:StartExecution"], "Resource": [MACHINE_ARN]}
     ]

@@ -8,7 +8,6 @@ from components.function import Function, FunctionArgs
 from components.profile import EnvironmentProfile, WorkflowSettings, WorkflowType
 from components.states import Catch, Definition, DefinitionError, IntegrationPattern, Succeed, Task
 from components.table import Table, TableArgs
-from components.tasks import dynamodb_update_item, lambda_invoke
 from components.workflow import Workflow, WorkflowArgs
 from offline.synth import SynthesisError
 from tests.helpers import DISPOSABLE, run, statements, tiny_code
@@ -23,10 +22,9 @@ def build_flow(tmp_path, profile=DISPOSABLE, workflow_type=None):
         definition = Definition(
             start_at="Work",
             states=[
-                lambda_invoke("Work", function, next="Done", catch=[Catch(next="Record")]),
-                dynamodb_update_item(
+                function.invoke_task("Work", next="Done", catch=[Catch(next="Record")]),
+                table.update_item_task(
                     "Record",
-                    table,
                     key={"pk": {"S.$": "$.id"}},
                     update_expression="SET #s = :failed",
                     attribute_names={"#s": "status"},
@@ -111,9 +109,9 @@ def test_express_with_a_sync_task_fails_before_anything_is_declared():
 def test_start_execution_grant_is_exactly_this_state_machine(tmp_path):
     def build():
         function = Function("work", FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler"))
-        definition = Definition(start_at="Work", states=[lambda_invoke("Work", function)])
+        definition = Definition(start_at="Work", states=[function.invoke_task("Work")])
         flow = Workflow("flow", WorkflowArgs(DISPOSABLE, definition))
-        function.add_to_role_policy("start-flow", flow.start_execution_statements())
+        flow.grant_start_execution(function)
 
     (policy,) = [p for p in run(build).of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "work-start-flow"]
     assert statements(policy) == [
@@ -128,10 +126,10 @@ def test_statements_repeated_by_several_states_are_merged_and_sids_stay_unique(t
         other = Table("others", TableArgs(DISPOSABLE, "pk", {"pk": "S"}))
 
         def record(name, target, then=None):
-            return dynamodb_update_item(name, target, key={"pk": {"S": "x"}}, update_expression="SET a = :a",
+            return target.update_item_task(name, key={"pk": {"S": "x"}}, update_expression="SET a = :a",
                                         attribute_values={":a": {"S": "b"}}, next=then)  # fmt: skip
 
-        states = [lambda_invoke("First", function, next="Again"), lambda_invoke("Again", function, next="A"),
+        states = [function.invoke_task("First", next="Again"), function.invoke_task("Again", next="A"),
                   record("A", table, "B"), record("B", other)]  # fmt: skip
         Workflow("flow", WorkflowArgs(DISPOSABLE, Definition(start_at="First", states=states),
                                       type=WorkflowType.STANDARD))  # fmt: skip

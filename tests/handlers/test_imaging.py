@@ -149,7 +149,8 @@ def test_format_and_quality_follow_the_spec():
 
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale(monkeypatch):
-    data = images.jpeg(images.photo(4800, 3600))
+    # Decoded for real, so a real 17 MP JPEG; its content is upscaled, as generating 17 MP of photo costs seconds.
+    data = images.jpeg(images.photo(1200, 900).resize((4800, 3600)))
     header = inspect_image(data, LIMITS)
     seen = []
     original = Image.Image.load
@@ -171,13 +172,13 @@ def test_rendition_keys_are_deterministic_per_source_and_version():
 
 
 def test_jpegs_fit_the_lambda_because_they_decode_at_reduced_scale():
-    header = inspect_image(images.jpeg(images.photo(6000, 4000)), LIMITS)
+    header = inspect_image(images.jpeg_declaring(6000, 4000), LIMITS)
     assert decode_bytes(header, SPEC) == 1500 * 1000 * 3 * 2
     assert choose_route(header, SPEC, memory_mb=1024).route == "lambda"
 
 
 def test_big_pngs_go_to_fargate_with_the_reason():
-    header = inspect_image(images.png(images.photo(6000, 4000)), LIMITS)
+    header = inspect_image(images.png_declaring(6000, 4000), LIMITS)
     decision = choose_route(header, SPEC, memory_mb=256)
     assert decision.route == "fargate"
     assert decision.reason.startswith("decoding needs about 137 MB, which does not fit the Lambda's")

@@ -10,12 +10,30 @@ from pathlib import Path
 
 import pytest
 
+from local import demo
 from local.cloud import LocalCloud
 from local.faults import FaultPlan
 from local.samples import Sample, panorama
 from local.stack import Program, synthesize_stack
 
 LAMBDA_MEMORY_MB = 192
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks `e2e` each test of this directory that runs the local cloud, so that `-m "not e2e"` leaves them out:
+    the tests using the shared `cloud` fixture, and those of a module that starts a cloud of its own (one holding
+    `LocalCloud` or the demo's `run`). The pins, probes and command-line refusals here deploy nothing."""
+    for item in items:
+        if item.path.is_relative_to(HERE) and _runs_the_local_cloud(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _runs_the_local_cloud(item: pytest.Item) -> bool:
+    if "cloud" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and any(value is LocalCloud or value is demo.run for value in vars(module).values())
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,11 @@
 """The stacks as declared, run through the local cloud with IAM enforced: no principal lacks a permission it needs.
 
-A deployment of its own per stack (not the shared module cloud of the other end-to-end tests, which take
-permissions away)."""
+A deployment of its own for each stack file (the `stack` fixture), not the shared module cloud of the other end-to-end
+tests, which take permissions away."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from local.cloud import LocalCloud
 from local.samples import panorama, standard_samples
@@ -15,7 +13,6 @@ from local.stack import synthesize_stack
 from tests.local.conftest import LAMBDA_MEMORY_MB
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_stacks_need_no_permission_they_lack(stack, tmp_path: Path):
     """Every sample through its route (the panorama through Fargate, refusals included): not one call denied."""
     program = synthesize_stack(stack, {"lambda.memoryMb": LAMBDA_MEMORY_MB})

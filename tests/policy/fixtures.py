@@ -1,5 +1,4 @@
-"""Deliberately bad stacks for the policy tests: a recorded stack with one resource changed or removed, and the
-defects the real program still has (each with the fix it needs), so the tests can tell new from known."""
+"""Deliberately bad stacks for the policy tests: a recorded stack with one resource changed or removed."""
 
 import copy
 from collections.abc import Iterable
@@ -11,17 +10,9 @@ from policy.evaluate import PolicyResult
 REMOVE = object()
 """Marks an input to delete in `changed`."""
 
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
-"""Real findings in the program: mandatory, each kept visible here (with its fix) until the component is fixed.
-The repeated Sids of the workflow policies and the catalog's missing reader were fixed; none is open."""
-
 
 def name_of(urn: str | None) -> str:
     return (urn or "").rsplit("::", 1)[-1]
-
-
-def is_known(result: PolicyResult) -> bool:
-    return (result.policy, name_of(result.urn)) in KNOWN_DEFECTS
 
 
 def find(program: Synthesis, name: str) -> RecordedResource:

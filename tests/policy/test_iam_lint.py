@@ -1,7 +1,7 @@
 """Every IAM document of every stack linted by parliament (Duo Labs' IAM linter, with its community auditors):
 identity policies, trust policies, bucket, queue and key policies. A finding fails the test unless an exception
-below names its type, where it may occur and why it is acceptable; a finding that is a real defect is listed in
-KNOWN_DEFECTS with the fix it needs. Both lists must stay in use, so a fixed defect or a stale exception fails too."""
+below names its type, where it may occur and why it is acceptable; a real defect fails until it is fixed. Every
+exception must stay in use, so a stale one fails too."""
 
 import json
 import re
@@ -136,8 +136,6 @@ ACCEPTED = [
         "AWS's CloudWatch Logs key-policy example compares it with ArnLike, as this one does",
     ),
 ]
-KNOWN_DEFECTS: list[Exception_] = []
-"""Real findings waiting for a fix (none now): each listed here with the fix it needs, until it is fixed."""
 
 
 def iam_documents(program: Synthesis) -> Iterator[Document]:
@@ -180,14 +178,14 @@ def test_every_iam_document_lints_clean_or_is_a_reasoned_exception(parliament, s
     unexplained = [
         f"{found.document.label}: {found.issue} {found.detail}"
         for found in all_lints(parliament, program)
-        if not any(exception.covers(found) for exception in [*ACCEPTED, *KNOWN_DEFECTS])
+        if not any(exception.covers(found) for exception in ACCEPTED)
     ]
     assert not unexplained, "parliament findings without an exception:\n" + "\n".join(unexplained)
 
 
 def test_every_exception_is_still_needed(parliament):
     lints = [found for stack in stack_names() for found in all_lints(parliament, synthesized(stack))]
-    unused = [e.reason[:60] for e in [*ACCEPTED, *KNOWN_DEFECTS] if not any(e.covers(found) for found in lints)]
+    unused = [e.reason[:60] for e in ACCEPTED if not any(e.covers(found) for found in lints)]
     assert not unused, f"exceptions that no longer match any finding (remove them): {unused}"
 
 

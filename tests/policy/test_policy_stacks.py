@@ -9,13 +9,11 @@ import pytest
 
 from components.environment import secret_looking as program_secret_looking
 from offline.costs import idle_costs
-from offline.synth import stack_names
 from policy.evaluate import ALL, config_path, evaluate, load_config, resolve_config, rule_table
 from policy.rules import ALL_POLICIES
 from policy.rules.environment import secret_looking as pack_secret_looking
 from policy.rules.idle import idle_charges
 from tests.conftest import synthesized
-from tests.policy.fixtures import KNOWN_DEFECTS, is_known, name_of
 
 RULES = {policy.name for policy in ALL_POLICIES}
 
@@ -27,36 +25,28 @@ def relaxed_rules(stack: str) -> dict[str, str | None]:
 
 def test_no_mandatory_violation_in_any_stack_in_either_mode(stack, mode):
     results = evaluate(synthesized(stack, mode), stack)
-    blocking = [f"{r.policy} {r.urn}: {r.message}" for r in results if r.enforcement == "mandatory" and not is_known(r)]
+    blocking = [f"{r.policy} {r.urn}: {r.message}" for r in results if r.enforcement == "mandatory"]
     assert not blocking, f"{stack} would fail `pulumi preview` with the policy pack:\n" + "\n".join(blocking)
 
 
 def test_whatever_a_stack_reports_is_advisory_by_its_config_with_a_reason(stack):
     relaxed = relaxed_rules(stack)
     for result in evaluate(synthesized(stack), stack):
-        if is_known(result):
-            continue
         assert result.policy in relaxed, f"{result.policy} {result.urn}: {result.message}"
         assert relaxed[result.policy], f"{stack} relaxes {result.policy} without a reason"
         assert relaxed[result.policy] in result.message, "the violation carries the stack's reason"
 
 
-def test_prod_reports_nothing_but_the_known_defects():
+def test_prod_reports_nothing():
     results = evaluate(synthesized("prod"), "prod")
     assert not relaxed_rules("prod"), "prod makes every rule mandatory"
-    assert [f"{r.policy} {r.urn}" for r in results if not is_known(r)] == []
+    assert [f"{r.policy} {r.urn}: {r.message}" for r in results] == []
 
 
 def test_dev_uses_every_relaxation_it_declares():
     """A relaxation dev no longer needs should go: it would hide a regression."""
     reported = {result.policy for result in evaluate(synthesized("dev"), "dev")}
     assert set(relaxed_rules("dev")) <= reported
-
-
-def test_known_defects_are_still_there():
-    """Once a component is fixed, its entry in KNOWN_DEFECTS must go (the finding would otherwise stay hidden)."""
-    found = {(r.policy, name_of(r.urn)) for stack in stack_names() for r in evaluate(synthesized(stack), stack)}
-    assert set(KNOWN_DEFECTS) <= found, f"fixed, remove from KNOWN_DEFECTS: {set(KNOWN_DEFECTS) - found}"
 
 
 @pytest.mark.parametrize("stack_file", ["dev", "prod"])

@@ -40,7 +40,7 @@ def test_options_are_recorded():
     table = program.one("aws:dynamodb/table:Table", "images-table")
     assert table.protect
     assert table.retain_on_delete
-    assert table.parent == program.one("pipeline:storage:Table", "images").urn
+    assert table.parent == program.one("platform:index:Table", "images").urn
     function = program.one("aws:lambda/function:Function", "render-function")
     assert program.one("aws:cloudwatch/logGroup:LogGroup", "render-logs").urn in function.dependencies
 

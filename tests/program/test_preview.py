@@ -9,7 +9,7 @@ def test_prints_the_tree_with_review_properties_and_outputs(capsys):
     assert preview.main(["--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Stack prod: ")
-    assert "# pipeline:storage:Bucket  uploads" in out
+    assert "# platform:index:Bucket  uploads" in out
     assert "  + aws:s3/bucket:Bucket  uploads-bucket  [protect, retain]" in out
     assert "retentionInDays: 365" in out
     assert 'policy: Allow ["dynamodb:UpdateItem"] on' in out

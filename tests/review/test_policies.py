@@ -21,7 +21,7 @@ class Result:
     remediation: str
 
 
-URN = "urn:pulumi:dev::image-pipeline::pipeline:storage:Bucket$aws:s3/bucket:Bucket::uploads-bucket"
+URN = "urn:pulumi:dev::image-pipeline::platform:index:Bucket$aws:s3/bucket:Bucket::uploads-bucket"
 
 
 def fake_pack(monkeypatch, evaluate):

@@ -35,7 +35,7 @@ def test_snapshots_hold_nothing_from_the_machine_that_wrote_them(stack):
     found = [marker for marker in MACHINE_SPECIFIC if marker in text]
     assert not found, f"machine-specific values in the {stack} snapshot: {found}"
     document = json.loads(text)
-    function = document["resources"]["pipeline:compute:Function$aws:lambda/function:Function::render-function"]
+    function = document["resources"]["platform:index:Function$aws:lambda/function:Function::render-function"]
     assert function["inputs"]["code"] == {"FileArchive": "<build output> .build/lambda/handlers-<cache key>.zip"}
     assert function["inputs"]["sourceCodeHash"].startswith("<")
 

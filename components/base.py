@@ -1,0 +1,96 @@
+"""What every component shares: its type token, its children's options, where it deploys, and `transform`.
+
+Type tokens are `platform:index:<Class>`, the form Pulumi's component provider gives a class it hosts, so the same
+resource is addressed identically from Python and from any language that consumes the package.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+PACKAGE = "platform"
+"""The package name: the first part of every type token and the name other languages import."""
+
+LEGACY_TYPES = {
+    "Bucket": "pipeline:storage:Bucket",
+    "Table": "pipeline:storage:Table",
+    "Function": "pipeline:compute:Function",
+    "FargateTask": "pipeline:compute:FargateTask",
+    "ServerlessDatabase": "pipeline:data:ServerlessDatabase",
+    "EncryptionKey": "pipeline:security:EncryptionKey",
+    "Network": "pipeline:network:Network",
+    "ObjectCreatedTrigger": "pipeline:events:ObjectCreatedTrigger",
+    "Workflow": "pipeline:orchestration:Workflow",
+}
+"""The tokens the first releases used: aliased, so a stack deployed with them updates in place instead of
+replacing every child (buckets and tables included)."""
+
+ChildTransform = Callable[[dict[str, Any]], dict[str, Any]]
+"""Receives a child resource's arguments (the snake_case keywords of its constructor) and returns those to use."""
+
+
+def type_token(component: type) -> str:
+    return f"{PACKAGE}:index:{component.__name__}"
+
+
+class Component(pulumi.ComponentResource):
+    """Base of the platform's components.
+
+    `transform` is the escape hatch, as SST's: `{"bucket": lambda args: {**args, "object_lock_enabled": True}}`
+    adjusts the child named `<component>-bucket` without forking the component. Keys are the children's names
+    without the component's prefix; a key that names none of the children the constructor declares is an error
+    listing those that exist.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        opts: pulumi.ResourceOptions | None,
+        transform: Mapping[str, ChildTransform] | None = None,
+    ) -> None:
+        self.logical_name = name
+        self._transform = dict(transform or {})
+        self._children: list[str] = []
+        legacy = LEGACY_TYPES.get(type(self).__name__)
+        own = pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_=legacy)] if legacy else None,
+            transformations=[self._apply_transform],
+        )
+        super().__init__(type_token(type(self)), name, None, pulumi.ResourceOptions.merge(opts, own))
+
+    def child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        """Options of a resource this component owns."""
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on) or None)
+
+    @cached_property
+    def account_id(self) -> pulumi.Output[str]:
+        """The account the stack's provider deploys to."""
+        return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+    @cached_property
+    def region(self) -> pulumi.Output[str]:
+        return aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+    def finish(self, outputs: Mapping[str, Any]) -> None:
+        """Register the outputs; refuse a `transform` key that matched no child."""
+        unknown = sorted(set(self._transform) - set(self._children))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} {self.logical_name!r}: transform has no child named {unknown}; "
+                f"its children are {sorted(set(self._children))}"
+            )
+        self.register_outputs(dict(outputs))
+
+    def _apply_transform(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        prefix = f"{self.logical_name}-"
+        if args.resource is self or not args.name.startswith(prefix):
+            return None
+        role = args.name.removeprefix(prefix)
+        self._children.append(role)
+        change = self._transform.get(role)
+        if change is None:
+            return None
+        return pulumi.ResourceTransformationResult(change(dict(args.props)), args.opts)
