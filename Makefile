@@ -9,10 +9,10 @@ DEMO_ARGS ?= --set lambda.memoryMb=256
 .PHONY: demo preview test lint review snapshots bench bench-e2e
 
 demo: $(VENV)/.installed  ## The main job: STACK deployed into an in-process AWS emulator, sample images run through it
-	$(PY) -m local --stack $(STACK) $(DEMO_ARGS)
+	$(PY) -m app.demo --stack $(STACK) $(DEMO_ARGS)
 
 preview: $(VENV)/.installed  ## Offline `pulumi preview`: the resource tree of STACK under mocks
-	$(PY) -m offline.preview --stack $(STACK)
+	$(PY) -m review.preview --stack $(STACK)
 
 test: $(VENV)/.installed  ## Lint and run every test
 	$(PY) -m ruff check .

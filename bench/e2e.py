@@ -1,4 +1,4 @@
-"""The end-to-end figure: uploads per second and latency per image through the local cloud (`python -m local`'s
+"""The end-to-end figure: uploads per second and latency per image through the local cloud (`python -m app.demo`'s
 in-process deployment of a stack: S3 -> EventBridge -> Step Functions -> the Lambda handlers -> DynamoDB, S3 and
 the Data API), with the rendition benchmark's 2 MP photo (bench/images.py).
 
@@ -33,10 +33,10 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 
 import images  # noqa: E402  (bench/images.py, the rendition benchmark's photos)
 
-from local.adaptations import MOTO_VERSION  # noqa: E402
-from local.cloud import LocalCloud, Outcome, Upload  # noqa: E402
-from local.stack import parse_overrides, synthesize_stack  # noqa: E402
-from offline.synth import close_runtime  # noqa: E402
+from emulator.adaptations import MOTO_VERSION  # noqa: E402
+from emulator.cloud import LocalCloud, Outcome, Upload  # noqa: E402
+from emulator.stack import parse_overrides, synthesize_stack  # noqa: E402
+from synth.program import close_runtime  # noqa: E402
 
 BURST_STRETCH = 20
 """A burst puts every upload in flight in one interpreter; its timeouts are stretched (see

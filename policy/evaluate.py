@@ -2,7 +2,7 @@
 
 The CLI hands each resource's inputs to the resource rules before the resource is created, and every resource's
 state to the stack rules at the end; here the same pulumi-policy objects are built by hand from
-`offline.synth.Synthesis` (inputs for resource rules; outputs plus the id for stack rules, with parents and
+`synth.program.Synthesis` (inputs for resource rules; outputs plus the id for stack rules, with parents and
 dependencies linked), and the stack's enforcement comes from `policy/<stack>.json` resolved as the CLI resolves
 `--policy-pack-config`. A stack without a config file gets the pack's defaults: every rule mandatory, production
 allowances, as a new stack file gets the profile's safe defaults.
@@ -40,7 +40,7 @@ from .rules import ALL_POLICIES
 from .rules.base import REASON, RELAXABLE_TAG
 
 if TYPE_CHECKING:
-    from offline.synth import RecordedResource, Synthesis
+    from synth.program import RecordedResource, Synthesis
 
 POLICY_DIR = Path(__file__).resolve().parent
 PACK_DEFAULT = EnforcementLevel.MANDATORY

@@ -10,11 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from offline.cli import check_stack, run_tool
-from offline.synth import PROJECT_DIR, close_runtime, synthesize
 from review import policies
 from review.assumptions import Assumptions, with_benchmark
 from review.report import build_report
+from synth.cli import check_stack, run_tool
+from synth.program import PROJECT_DIR, close_runtime, synthesize
 
 OUTPUT_DIR = PROJECT_DIR / ".build" / "review"
 

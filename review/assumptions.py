@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.synth import PROJECT_DIR
+from synth.program import PROJECT_DIR
 
 BENCH_RESULTS = PROJECT_DIR / ".build" / "bench" / "results.json"
 TYPICAL_IMAGE = "12MP"

@@ -11,8 +11,8 @@ dependency or from an ARN or name of the other resource inside the inputs (polic
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from offline.synth import RecordedResource, Synthesis
 from review.names import ArnIndex
+from synth.program import RecordedResource, Synthesis
 
 KEY_TYPES: dict[str, tuple[str, str]] = {
     "aws:cloudwatch/eventRule:EventRule": ("rule", "{{{{{}}}}}"),

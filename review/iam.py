@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from offline.synth import RecordedResource, Synthesis
 from review.markdown import code, table
 from review.names import ArnIndex
+from synth.program import RecordedResource, Synthesis
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

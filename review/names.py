@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from offline.synth import RecordedResource, Synthesis
+from synth.program import RecordedResource, Synthesis
 
 ARN_FIELDS = ("arn", "arnWithoutRevision")
 NAME_FIELDS = ("bucket", "name")

@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline.synth import RecordedResource, Synthesis
 from review import prices
 from review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, WORKER, Assumptions, HandlerWork
 from review.prices import Price
 from review.workload import Execution, Step, WorkloadError, executions
+from synth.program import RecordedResource, Synthesis
 
 ROUTE_VARIABLE = "$.validation.route"
 """The Choice variable that sends an upload to the Lambda or to Fargate (app/definition.py)."""

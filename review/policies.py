@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline.synth import Synthesis
 from review.markdown import code, details, table
 from review.names import short
+from synth.program import Synthesis
 
 EVALUATE_MODULE = "policy.evaluate"
 ENFORCEMENT_ORDER = ("mandatory", "advisory", "disabled")

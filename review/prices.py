@@ -6,7 +6,7 @@ on PRICES_AS_OF, without the free tiers, at the first (most expensive) volume ti
 when this module was last changed (the machine that wrote it had no internet access): check the page before
 quoting a figure, and update the price and the date together.
 
-Idle (hourly) prices live beside their classification in `offline/costs.py`.
+Idle (hourly) prices live beside their classification in `review/costs.py`.
 """
 
 from dataclasses import dataclass

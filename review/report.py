@@ -8,16 +8,15 @@ offline preview (collapsed).
 import dataclasses
 from collections.abc import Iterator
 
-from offline import preview
-from offline.costs import idle_costs
-from offline.synth import Synthesis
-from review import graph, iam, policies
+from review import graph, iam, policies, preview
 from review.assumptions import Assumptions
+from review.costs import idle_costs
 from review.markdown import code, details, fenced, number, table, usd
 from review.per_image import Estimate, LineItem, estimate
 from review.policies import PolicyOutcome
 from review.prices import PRICE_REGION, PRICES_AS_OF
 from review.workload import WorkloadError
+from synth.program import Synthesis
 
 NOT_INCLUDED = (
     "storage (GB-month of originals, renditions, logs and backups) and data transfer out of AWS",
@@ -83,7 +82,7 @@ def _idle(synthesis: Synthesis) -> list[str]:
     rows = [[code(by_urn[c.urn].name), c.what, usd(c.usd_per_month), c.source] for c in costs]
     total = sum(c.usd_per_month for c in costs)
     return [*table(["resource", "billed", "per month", "price source"], rows), "",
-            f"**Total: {usd(total)}/month** before any traffic (list prices from `offline/costs.py`)."]  # fmt: skip
+            f"**Total: {usd(total)}/month** before any traffic (list prices from `review/costs.py`)."]  # fmt: skip
 
 
 def _per_image(per_image: Estimate | str) -> list[str]:

@@ -20,8 +20,8 @@ from typing import Any
 
 import pulumi
 
-from offline.synth import PROJECT_DIR, RecordedResource, Synthesis, close_runtime, stack_names, synthesize
 from review.names import key, parse_json
+from synth.program import PROJECT_DIR, RecordedResource, Synthesis, close_runtime, stack_names, synthesize
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 REFRESH_COMMAND = "make snapshots"

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from offline.synth import RecordedResource, Synthesis
+from synth.program import RecordedResource, Synthesis
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"

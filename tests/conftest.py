@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from offline.synth import Synthesis, close_runtime, stack_names, synthesize
+from synth.program import Synthesis, close_runtime, stack_names, synthesize
 
 _synthesized: dict[tuple[str, bool], Synthesis] = {}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from components.packaging import CodeSource
 from components.profile import Encryption, EnvironmentProfile
-from offline.synth import RecordedResource, Synthesis, synthesize
+from synth.program import RecordedResource, Synthesis, synthesize
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

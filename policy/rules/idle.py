@@ -2,7 +2,7 @@
 
 Every resource billed by the hour (or month) regardless of traffic, with its list price and where the price comes
 from. Plain Python over `(urn, type, props)` triples, importing nothing from Pulumi: the pack's stack rule feeds it
-the resources the CLI reports, and the offline tools (offline/costs.py, the review report) feed it mock-recorded
+the resources the CLI reports, and the offline tools (review/costs.py, the review report) feed it mock-recorded
 resources, so the policy and the cost estimate can never disagree about what costs money idle.
 
 Prices are AWS's public on-demand list prices for us-east-1 (other regions differ by a few percent); each entry

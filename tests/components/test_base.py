@@ -9,7 +9,7 @@ import pytest
 import components
 from components.base import LEGACY_TYPES, PACKAGE, Component
 from components.table import Table, TableArgs
-from offline.synth import SynthesisError
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, run
 
 

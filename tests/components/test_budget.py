@@ -10,7 +10,7 @@ from components.function import Function, FunctionArgs
 from components.profile import EnvironmentProfile, LambdaSettings, RetrySettings, WorkflowSettings, WorkflowType
 from components.states import Definition, DefinitionError, Succeed
 from components.workflow import Workflow, WorkflowArgs
-from offline.synth import SynthesisError
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, run, tiny_code
 
 

@@ -23,7 +23,7 @@ from components.key import EncryptionKey, EncryptionKeyArgs
 from components.profile import DatabaseSettings, RetrySettings, WorkflowSettings
 from components.states import Definition, Succeed
 from components.workflow import Workflow, WorkflowArgs
-from offline.synth import SynthesisError
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
 
 CLUSTER = "aws:rds/cluster:Cluster"

@@ -11,7 +11,7 @@ from components.key import EncryptionKey, EncryptionKeyArgs
 from components.profile import FargateSettings
 from components.states import Definition
 from components.workflow import Workflow, WorkflowArgs
-from offline.synth import PROJECT_DIR, SynthesisError
+from synth.program import PROJECT_DIR, SynthesisError
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements
 
 PLACEMENT = TaskPlacement(subnet_ids=["subnet-a", "subnet-b"], security_group_ids=["sg-task"], assign_public_ip=False)

@@ -9,7 +9,7 @@ import pytest
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.network import Network, NetworkArgs, subnet_ranges
 from components.profile import EgressMode, FlowLogTraffic, NetworkSettings
-from offline.synth import RecordedResource, Synthesis
+from synth.program import RecordedResource, Synthesis
 from tests.helpers import ACCOUNT, DISPOSABLE, PROTECTED, REGION, run, statements
 
 VPC = "aws:ec2/vpc:Vpc"

@@ -9,7 +9,7 @@ from components.profile import EnvironmentProfile, WorkflowSettings, WorkflowTyp
 from components.states import Catch, Definition, DefinitionError, IntegrationPattern, Succeed, Task
 from components.table import Table, TableArgs
 from components.workflow import Workflow, WorkflowArgs
-from offline.synth import SynthesisError
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, run, statements, tiny_code
 
 MACHINE_ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:image-pipeline-unit-flow"

@@ -6,7 +6,7 @@ import re
 import yaml
 
 from components.profile import ROLE_ARN, load_profile
-from offline.synth import PROJECT_DIR, stack_config, stack_names
+from synth.program import PROJECT_DIR, stack_config, stack_names
 
 ESC_DIR = PROJECT_DIR / "deploy" / "esc"
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")

@@ -4,8 +4,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from offline.synth import RecordedResource, Synthesis
 from policy.evaluate import PolicyResult
+from synth.program import RecordedResource, Synthesis
 
 REMOVE = object()
 """Marks an input to delete in `changed`."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.synth import Synthesis
+from synth.program import Synthesis
 from tests.conftest import synthesized
 
 TOOL_DIR = Path(__file__).resolve().parents[2] / "tools" / "asl"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from offline.synth import RecordedResource, Synthesis, stack_names
+from synth.program import RecordedResource, Synthesis, stack_names
 from tests.conftest import synthesized
 
 NOT_IAM = {"aws:ecr/lifecyclePolicy:LifecyclePolicy"}

@@ -8,11 +8,11 @@ import math
 import pytest
 
 from components.environment import secret_looking as program_secret_looking
-from offline.costs import idle_costs
 from policy.evaluate import ALL, config_path, evaluate, load_config, resolve_config, rule_table
 from policy.rules import ALL_POLICIES
 from policy.rules.environment import secret_looking as pack_secret_looking
 from policy.rules.idle import idle_charges
+from review.costs import idle_costs
 from tests.conftest import synthesized
 
 RULES = {policy.name for policy in ALL_POLICIES}

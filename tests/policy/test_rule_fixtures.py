@@ -13,9 +13,9 @@ import pytest
 from pulumi.output import Unknown
 
 from components.function import Function, FunctionArgs
-from offline.synth import Synthesis
 from policy.evaluate import evaluate
 from policy.rules import ALL_POLICIES
+from synth.program import Synthesis
 from tests.conftest import synthesized
 from tests.helpers import DISPOSABLE, run, tiny_code
 from tests.policy.fixtures import REMOVE, changed, find, name_of, violations, without

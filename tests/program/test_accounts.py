@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.profile import ProfileError, load_profile
-from offline.synth import Synthesis, SynthesisError, stack_config, synthesize
+from synth.program import Synthesis, SynthesisError, stack_config, synthesize
 
 AWS_PROVIDER = "pulumi:providers:aws"
 

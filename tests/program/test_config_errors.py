@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components.profile import ProfileError
-from offline.synth import SynthesisError, stack_config, synthesize
+from synth.program import SynthesisError, stack_config, synthesize
 
 BAD_VALUES = [
     ("logRetentionDays", 8, "pipeline:profile.logRetentionDays: 8 is not allowed; expected one of 1, 3, 5, 7"),

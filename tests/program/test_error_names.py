@@ -29,7 +29,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from offline.synth import PROJECT_DIR, Synthesis
+from synth.program import PROJECT_DIR, Synthesis
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 FUNCTION = "aws:lambda/function:Function"

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 from pulumi.runtime import mocks, settings
 
-from offline.synth import PROJECT_DIR, AwsMocks, SynthesisError, stack_names, synthesize
+from synth.program import PROJECT_DIR, AwsMocks, SynthesisError, stack_names, synthesize
 from tests.helpers import run
 
 

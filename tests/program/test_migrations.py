@@ -7,7 +7,7 @@ import pytest
 from app.migrations import schema_digest
 from components.profile import EnvironmentProfile, load_profile
 from handlers.catalog.schema import CATALOG_WRITER, LOGIN_ROLES, login_secret_variable
-from offline.synth import Synthesis, stack_config
+from synth.program import Synthesis, stack_config
 from tests.helpers import statements
 
 FUNCTION = "aws:lambda/function:Function"

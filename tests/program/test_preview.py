@@ -2,7 +2,7 @@
 
 import pytest
 
-from offline import preview
+from review import preview
 
 
 def test_prints_the_tree_with_review_properties_and_outputs(capsys):
@@ -31,7 +31,7 @@ def test_an_unknown_stack_is_one_line_listing_the_stacks_before_any_synthesis(ca
 
 
 def test_a_program_error_is_reported_without_a_traceback(capsys, monkeypatch):
-    from offline import synth
+    from synth import program as synth
 
     config = synth.stack_config("dev") | {"pipeline:profile": '{"protect": "maybe"}'}
     monkeypatch.setattr(synth, "stack_config", lambda stack: config)

@@ -3,9 +3,9 @@
 import json
 
 from components.profile import load_profile
-from offline.costs import idle_costs
-from offline.synth import Synthesis, stack_config
 from policy.rules.iam import NO_RESOURCE_SCOPE
+from review.costs import idle_costs
+from synth.program import Synthesis, stack_config
 from tests.conftest import synthesized
 
 STATEFUL_TYPES = {

@@ -11,7 +11,7 @@ from app.recording import FAILABLE_BY_THIS_UPLOAD, OWNED_BY_THIS_UPLOAD
 from components.budget import EXPRESS_LIMIT_SECONDS, worst_case
 from components.profile import EnvironmentProfile, load_profile
 from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS
-from offline.synth import Synthesis, stack_config
+from synth.program import Synthesis, stack_config
 from tests.helpers import statements
 
 REFUSALS = ["UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound"]

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from components.profile import load_profile
-from offline.synth import stack_config, synthesize
 from review import prices
 from review.assumptions import RENDER, VALIDATE, Assumptions, with_benchmark
 from review.per_image import estimate, lambda_milliseconds
 from review.workload import WorkloadError
+from synth.program import stack_config, synthesize
 from tests.conftest import synthesized
 
 ASSUME = Assumptions(heavy_share=0.01)

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from offline import synth
 from review import __main__ as cli
 from review.assumptions import Assumptions
 from review.policies import PolicyOutcome
 from review.report import build_report
 from review.workload import WorkloadError
+from synth import program as synth
 from tests.conftest import synthesized
 
 SECTIONS = ["## Policy results", "## Resource graph", "## Who may do what (IAM)", "## Idle cost",

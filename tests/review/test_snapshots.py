@@ -6,8 +6,8 @@ import json
 import pulumi
 import pytest
 
-from offline.synth import PROJECT_DIR, stack_names, synthesize
 from review.snapshot import REFRESH_COMMAND, SNAPSHOT_DIR, normalize, render, snapshot_path
+from synth.program import PROJECT_DIR, stack_names, synthesize
 from tests.conftest import synthesized
 
 MACHINE_SPECIFIC = (str(PROJECT_DIR), "/tmp/", "/home/", " object at 0x")

@@ -1,0 +1,1 @@
+"""The demo: the sample pipeline deployed into the emulator, sample images run through it (`make demo`)."""

@@ -1,0 +1,414 @@
+"""The local cloud: the program's stack deployed into an in-process moto, its handlers running in-process.
+
+    with LocalCloud(synthesis, region="eu-west-1", workdir=Path(".build/demo")) as cloud:
+        upload = cloud.upload("uploads/cat.jpg", data)      # S3 -> EventBridge -> Step Functions, as deployed
+        [outcome] = cloud.wait([upload])                     # every execution it started, ended
+        outcome.record["status"], outcome.renditions
+
+What reaches the pipeline goes through the emulator's APIs only: an upload is a PutObject, and everything after
+it (the event, the rule, the executions, the handlers, the worker, the writes) follows from what was deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+from unittest import mock
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from moto import mock_aws
+
+from emulator import adaptations
+from emulator.accounts import check_account
+from emulator.adaptations import Delivery, Hooks
+from emulator.deploy import Deployment, deploy
+from emulator.faults import FaultPlan
+from emulator.iam import OPERATOR_KEY, Authorizer, Denial
+from emulator.runtime import Runtime
+from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS, ROUTE, STATUS
+from synth.program import Synthesis
+
+MOTO_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    # The Docker-backed Lambda backend, whose invoke path the in-process adaptation replaces: were the adaptation
+    # ever not applied, an invoke would fail loudly ("error running docker") instead of answering canned results
+    # as the `use_docker: False` backend does.
+    "lambda": {"use_docker": True},
+    "core": {"mock_credentials": True, "reset_boto3_session": True},
+}
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+FUNCTION = "aws:lambda/function:Function"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+EMULATOR_LOGGERS = ("moto",)
+"""moto's Step Functions interpreter logs every Fail state as an error; in a run they belong to the run's log."""
+POLL_SECONDS = 0.05
+
+_deserializer = TypeDeserializer()
+
+
+class UndeliveredEvent(RuntimeError):
+    """The rule took the upload's event but could not start the workflow (it went to the dead-letter queue)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    etag: str
+    version_id: str | None
+    uploaded_at: float
+    """time.time() when PutObject returned (the event was delivered synchronously inside it)."""
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Execution:
+    arn: str
+    state_machine: str
+    status: str
+    started: datetime
+    stopped: datetime | None
+    error: str | None
+    cause: str | None
+    input: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one upload ended: its executions, its record in the images table, and its renditions."""
+
+    upload: Upload
+    executions: list[Execution]
+    record: dict[str, Any] | None
+    settled_at: float
+
+    @property
+    def status(self) -> str:
+        return str(self.record.get(STATUS)) if self.record else "NOT RECORDED"
+
+    @property
+    def route(self) -> str:
+        return str(self.record.get(ROUTE, "")) if self.record else ""
+
+    @property
+    def renditions(self) -> list[dict[str, Any]]:
+        return list(self.record.get(RENDITIONS, [])) if self.record else []
+
+    @property
+    def seconds(self) -> float:
+        """From the end of the upload to the end of the last execution it started."""
+        ends = [e.stopped.timestamp() for e in self.executions if e.stopped]
+        return max(ends, default=self.settled_at) - self.upload.uploaded_at
+
+
+class LocalCloud:
+    """Synthesized program -> emulator, with the adaptations applied and the in-process runtime ready."""
+
+    def __init__(self, synthesis: Synthesis, *, region: str, workdir: Path) -> None:
+        self.synthesis = synthesis
+        self.region = region
+        self.workdir = workdir
+        self.faults = FaultPlan()
+        self._stack = ExitStack()
+        self._known: dict[str, Execution] = {}
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self.deployment: Deployment
+        self.hooks: Hooks
+        self.authorizer: Authorizer
+        self.session: boto3.Session
+        self.log: IO[str]
+
+    def __enter__(self) -> LocalCloud:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        check_account(self.synthesis, self.account)  # as the AWS provider does when it starts: before anything
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        scratch = self.workdir / "scratch"
+        scratch.mkdir(exist_ok=True)
+        self.log = self._stack.enter_context(open(self.workdir / "handlers.log", "w", encoding="utf-8"))  # noqa: SIM115
+        # The worker points `tempfile` at its scratch directory while it runs (several at once here): put it back.
+        self._stack.callback(setattr, tempfile, "tempdir", tempfile.tempdir)
+        self._stack.enter_context(mock.patch.dict(os.environ, self._process_environment()))
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # restored on exit with the rest of the environment
+            os.environ.pop(name, None)
+        self._stack.enter_context(_logs_to(self.log, EMULATOR_LOGGERS))
+        self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
+        self.authorizer = Authorizer(self.account, self.region)
+        self._stack.enter_context(self.authorizer.installed())
+        self.session = boto3.Session(aws_access_key_id=OPERATOR_KEY, aws_secret_access_key="operator",
+                                     region_name=self.region)  # fmt: skip
+        deployment = Deployment(self.synthesis)
+        runtime = Runtime(deployment.code_roots, _Locked(self.log), self.authorizer)
+        self._stack.callback(runtime.close)
+        self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), self.authorizer, self.faults,
+                           databases=deployment.databases)  # fmt: skip
+        self._stack.enter_context(adaptations.applied(self.hooks))
+        self.faults.running = runtime.running
+        self._stack.enter_context(self.faults.applied())
+        self._stack.callback(self._join_tasks)
+        self.deployment = deploy(deployment, self.session)
+
+    def _process_environment(self) -> dict[str, str]:
+        """Process-wide settings, set once: the region every client defaults to, the account moto answers as
+        (whatever the credentials), no AWS configuration of the user's (moto's mock supplies fake credentials), and
+        what Powertools reads when the handler modules are imported (no X-Ray daemon here, and the functions' own
+        service name)."""
+        functions = self.synthesis.of_type(FUNCTION)
+        services = Counter(
+            (f.inputs.get("environment") or {}).get("variables", {}).get("POWERTOOLS_SERVICE_NAME") for f in functions
+        )
+        service = next((name for name, _ in services.most_common() if name), "local")
+        nowhere = str(self.workdir / "no-aws-config")  # no profile, credential process or endpoint of the user's
+        return {
+            "AWS_DEFAULT_REGION": self.region,
+            "MOTO_ACCOUNT_ID": self.account,
+            "AWS_CONFIG_FILE": nowhere,
+            "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_SERVICE_NAME": service,
+        }
+
+    def _join_tasks(self) -> None:
+        """Let running containers and handlers finish before the emulator goes away under them (bounded)."""
+        deadline = time.monotonic() + 30
+        for thread in list(self.hooks.tasks.values()):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.hooks.runtime.join(grace_seconds=max(0.0, deadline - time.monotonic()))
+
+    # Using it
+
+    @contextmanager
+    def stretched_timeouts(self, factor: int) -> Iterator[None]:
+        """Every function's timeout and every task's TimeoutSeconds times `factor`, through the emulator's APIs as
+        an operator would change them, then back. For runs that put more executions in flight than one process
+        serves at AWS's pace (the load test, the burst benchmark): here they share one interpreter, where on AWS
+        each invocation has its own sandbox, so a call that takes milliseconds there waits seconds here."""
+        functions, stepfunctions = self.client("lambda"), self.client("stepfunctions")
+        timeouts = {f.inputs["name"]: int(f.inputs["timeout"]) for f in self.synthesis.of_type(FUNCTION)}
+        definitions = {m.outputs["arn"]: m.inputs["definition"] for m in self.synthesis.of_type(STATE_MACHINE)}
+        for name, seconds in timeouts.items():
+            functions.update_function_configuration(FunctionName=name, Timeout=min(900, seconds * factor))
+        for arn, definition in definitions.items():
+            stepfunctions.update_state_machine(stateMachineArn=arn, definition=_stretched(definition, factor))
+        try:
+            yield
+        finally:
+            for name, seconds in timeouts.items():
+                functions.update_function_configuration(FunctionName=name, Timeout=seconds)
+            for arn, definition in definitions.items():
+                stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition)
+
+    def client(self, service: str) -> Any:
+        """A client of the emulator, one per service (boto3 sessions cannot build clients concurrently)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(service)
+            return self._clients[service]
+
+    @property
+    def account(self) -> str:
+        """The account the program was synthesized for (its ARNs name it): the emulator's too, refused unless the
+        stack's provider allows it (emulator/accounts.py)."""
+        return self.synthesis.account
+
+    @property
+    def denials(self) -> list[Denial]:
+        """Every call IAM refused so far: principal, action, resource and why."""
+        return list(self.authorizer.denials)
+
+    @property
+    def uploads_bucket(self) -> str:
+        return str(self.deployment.output("uploadsBucket"))
+
+    @property
+    def upload_prefix(self) -> str:
+        return str(self.deployment.output("uploadPrefix"))
+
+    @property
+    def results_bucket(self) -> str:
+        return str(self.deployment.output("resultsBucket"))
+
+    @property
+    def images_table(self) -> str:
+        return str(self.deployment.output("imagesTable"))
+
+    def upload(self, name: str, body: bytes, content_type: str = "application/octet-stream") -> Upload:
+        """PutObject under the upload prefix; returns the upload with the event S3 sent for it."""
+        key = name if name.startswith(self.upload_prefix) else f"{self.upload_prefix}{name}"
+        put = self.client("s3").put_object(Bucket=self.uploads_bucket, Key=key, Body=body, ContentType=content_type)
+        etag = put["ETag"].strip('"')
+        uploaded_at = time.time()
+        deliveries = [d for d in self.deliveries() if _names(d.event, self.uploads_bucket, key, etag)]
+        if not deliveries:
+            raise RuntimeError(f"no rule took the event of {key}; deployment failures: {self.deployment.failed}")
+        if not any(d.execution_arn for d in deliveries):
+            raise UndeliveredEvent(f"the event of {key} started no execution: {[d.error for d in deliveries]}")
+        return Upload(key, etag, put.get("VersionId"), uploaded_at, deliveries[-1].event)
+
+    def deliver_again(self, upload: Upload) -> None:
+        """EventBridge delivers at least once: hand the same event to every rule again, as a duplicate would be."""
+        from moto.events.models import events_backends
+
+        bus = events_backends[self.account][self.region].event_buses["default"]
+        for rule in list(bus.rules.values()):
+            rule.send_to_targets(upload.event, transform_input=False)
+
+    def deliveries(self) -> list[Delivery]:
+        with self.hooks.lock:
+            return list(self.hooks.deliveries)
+
+    def wait(self, uploads: Iterable[Upload], timeout: float = 60.0) -> list[Outcome]:
+        """Wait until every execution each upload's event started (directly, or through another workflow) has
+        ended, polling the Step Functions API; a workflow's hand-over starts the child before the parent ends."""
+        pending = {upload.event["id"]: upload for upload in uploads}
+        settled: dict[str, float] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            by_event = self._executions_by_event()
+            for event_id in pending.keys() - settled.keys():
+                executions = by_event.get(event_id, [])
+                if executions and all(e.status in TERMINAL for e in executions):
+                    settled[event_id] = time.time()
+            if len(settled) == len(pending):
+                break
+            if time.monotonic() > deadline:
+                missing = [pending[i].key for i in pending.keys() - settled.keys()]
+                raise TimeoutError(f"{len(missing)} upload(s) still running after {timeout} s: {missing[:10]}")
+            time.sleep(POLL_SECONDS)
+        by_event = self._executions_by_event()
+        return [
+            Outcome(upload, by_event[event_id], self.record(upload.key), settled[event_id])
+            for event_id, upload in pending.items()
+        ]
+
+    def executions(self, upload: Upload) -> list[Execution]:
+        """The executions the upload's event started, directly (the rule's) or through another workflow."""
+        return self._executions_by_event().get(upload.event["id"], [])
+
+    def _executions_by_event(self) -> dict[str, list[Execution]]:
+        """Every execution of every deployed state machine, by the id of the event in its input. The listing gives
+        each one's status; an execution is described (for its input, error and cause) only when it is new or its
+        status changed, so a poll costs a few requests however many executions are running."""
+        stepfunctions = self.client("stepfunctions")
+        by_event: dict[str, list[Execution]] = {}
+        for machine in self.synthesis.of_type(STATE_MACHINE):
+            pages = stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=machine.outputs["arn"])
+            for listed in (item for page in pages for item in page["executions"]):
+                execution = self._known.get(listed["executionArn"])
+                if execution is None or execution.status != listed["status"]:
+                    execution = self._describe(machine.inputs["name"], listed["executionArn"])
+                    self._known[execution.arn] = execution
+                event_id = execution.input.get("id") if isinstance(execution.input, dict) else None
+                if event_id:
+                    by_event.setdefault(event_id, []).append(execution)
+        return {event_id: sorted(found, key=lambda e: e.started) for event_id, found in by_event.items()}
+
+    def _describe(self, machine: str, arn: str) -> Execution:
+        described = self.client("stepfunctions").describe_execution(executionArn=arn)
+        return Execution(
+            arn=arn,
+            state_machine=machine,
+            status=described["status"],
+            started=described["startDate"],
+            stopped=described.get("stopDate"),
+            error=described.get("error"),
+            cause=described.get("cause"),
+            input=json.loads(described.get("input") or "{}"),
+        )
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        item = self.client("dynamodb").get_item(TableName=self.images_table, Key={OBJECT_KEY: {"S": key}})
+        if "Item" not in item:
+            return None
+        return {name: _deserializer.deserialize(value) for name, value in item["Item"].items()}
+
+    def records(self) -> list[dict[str, Any]]:
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.images_table)
+        return [{n: _deserializer.deserialize(v) for n, v in item.items()} for page in pages for item in page["Items"]]
+
+    def rendition(self, key: str) -> bytes:
+        return self.client("s3").get_object(Bucket=self.results_bucket, Key=key)["Body"].read()
+
+    def rendition_keys(self) -> list[str]:
+        pages = self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.results_bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def original(self, upload: Upload) -> bytes:
+        extra = {"VersionId": upload.version_id} if upload.version_id else {}
+        return self.client("s3").get_object(Bucket=self.uploads_bucket, Key=upload.key, **extra)["Body"].read()
+
+
+def _stretched(definition: str, factor: int) -> str:
+    document = json.loads(definition)
+    for state in document["States"].values():
+        if "TimeoutSeconds" in state:
+            state["TimeoutSeconds"] *= factor
+    if "TimeoutSeconds" in document:
+        document["TimeoutSeconds"] *= factor
+    return json.dumps(document)
+
+
+def _names(event: dict[str, Any], bucket: str, key: str, etag: str) -> bool:
+    detail = event.get("detail", {})
+    obj = detail.get("object", {})
+    return detail.get("bucket", {}).get("name") == bucket and obj.get("key") == key and obj.get("etag") == etag
+
+
+@contextmanager
+def _logs_to(stream: IO[str], names: Iterable[str]) -> Iterator[None]:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, propagate in zip(loggers, before, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+
+
+class _Locked:
+    """A text stream that several handler threads write whole lines to."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()

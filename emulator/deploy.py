@@ -1,0 +1,587 @@
+"""Deploy what the program declared into the emulator: one function per resource type, one table from type to
+function, in the order the program declared the resources (which is an order their references allow).
+
+Every name, ARN, id, definition and environment comes from the synthesized resource's inputs and outputs; the
+deployment adds nothing of its own. A type the emulator has no use for (routes, endpoints, flow logs: no packet
+flows in-process) is listed in `NOT_DEPLOYED` with the reason, so the report says what was left out and why, and
+a type in neither table fails the deployment: a new resource type must be placed in one of them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+
+from emulator import adaptations
+from synth.program import RecordedResource, Synthesis
+
+
+@dataclass(frozen=True)
+class Deployed:
+    type: str
+    name: str
+    physical_id: str
+    note: str = ""
+
+
+@dataclass
+class Deployment:
+    """What is running in the emulator, and the references the local cloud needs, all read from the program."""
+
+    synthesis: Synthesis
+    deployed: list[Deployed] = field(default_factory=list)
+    skipped: list[Deployed] = field(default_factory=list)
+    failed: list[Deployed] = field(default_factory=list)
+    entrypoints: dict[str, str] = field(default_factory=dict)
+    """Image reference -> entrypoint module (from the image's Dockerfile)."""
+    code_roots: list[Path] = field(default_factory=list)
+    databases: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def output(self, name: str) -> Any:
+        """A stack output of the program (`uploadsBucket`, `stateMachineArn`, ...)."""
+        return self.synthesis.outputs[name]
+
+
+class _Context:
+    def __init__(self, session: boto3.Session, deployment: Deployment) -> None:
+        self._session = session
+        self._clients: dict[str, BaseClient] = {}
+        self.deployment = deployment
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service)
+        return self._clients[service]
+
+
+Deployer = Callable[[_Context, RecordedResource], str]
+
+
+def deploy(deployment: Deployment, session: boto3.Session) -> Deployment:
+    """Create every resource of `deployment.synthesis` in the emulator; one that fails is recorded, not fatal."""
+    context = _Context(session, deployment)
+    for resource in deployment.synthesis.resources:
+        if not resource.custom or resource.is_provider:
+            continue
+        entry = Deployed(resource.type, resource.name, resource.id)
+        if resource.type in NOT_DEPLOYED:
+            deployment.skipped.append(Deployed(resource.type, resource.name, resource.id, NOT_DEPLOYED[resource.type]))
+            continue
+        deployer = DEPLOYERS.get(resource.type)
+        if deployer is None:
+            raise LookupError(
+                f"no deployer for {resource.type} ({resource.name}); add one to emulator/deploy.py's DEPLOYERS or a "
+                "reason to NOT_DEPLOYED"
+            )
+        try:
+            note = deployer(context, resource)
+        except Exception as error:
+            deployment.failed.append(Deployed(entry.type, entry.name, entry.physical_id, _describe(error)))
+            continue
+        deployment.deployed.append(Deployed(entry.type, entry.name, entry.physical_id, note))
+    return deployment
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+# Identity, logs, keys ---------------------------------------------------------------------------------------------
+
+
+def _role(context: _Context, r: RecordedResource) -> str:
+    context.client("iam").create_role(RoleName=r.inputs["name"], AssumeRolePolicyDocument=r.inputs["assumeRolePolicy"])
+    return "moto does not evaluate IAM: the role exists so that services accept it"
+
+
+def _role_policy(context: _Context, r: RecordedResource) -> str:
+    name = r.outputs.get("name") or r.id.split(":")[-1]
+    context.client("iam").put_role_policy(RoleName=r.inputs["role"], PolicyName=name, PolicyDocument=r.inputs["policy"])
+    return "stored, not enforced"
+
+
+def _log_group(context: _Context, r: RecordedResource) -> str:
+    logs = context.client("logs")
+    logs.create_log_group(logGroupName=r.inputs["name"])
+    if r.inputs.get("retentionInDays"):
+        logs.put_retention_policy(logGroupName=r.inputs["name"], retentionInDays=r.inputs["retentionInDays"])
+    return ""
+
+
+# Storage ----------------------------------------------------------------------------------------------------------
+
+
+def _bucket(context: _Context, r: RecordedResource) -> str:
+    region = context.client("s3").meta.region_name
+    context.client("s3").create_bucket(Bucket=r.id, CreateBucketConfiguration={"LocationConstraint": region})
+    return ""
+
+
+def _bucket_versioning(context: _Context, r: RecordedResource) -> str:
+    status = r.inputs["versioningConfiguration"]["status"]
+    context.client("s3").put_bucket_versioning(Bucket=r.inputs["bucket"], VersioningConfiguration={"Status": status})
+    return status
+
+
+def _bucket_notification(context: _Context, r: RecordedResource) -> str:
+    configuration: dict[str, Any] = {}
+    if r.inputs.get("eventbridge"):
+        configuration["EventBridgeConfiguration"] = {}
+    for kind in ("lambdaFunctions", "queues", "topics"):
+        if r.inputs.get(kind):
+            raise NotImplementedError(f"bucket notifications to {kind} are not deployed locally")
+    context.client("s3").put_bucket_notification_configuration(
+        Bucket=r.inputs["bucket"], NotificationConfiguration=configuration
+    )
+    return "EventBridge notifications on" if "EventBridgeConfiguration" in configuration else ""
+
+
+def _bucket_policy(context: _Context, r: RecordedResource) -> str:
+    context.client("s3").put_bucket_policy(Bucket=r.inputs["bucket"], Policy=r.inputs["policy"])
+    return "stored, not enforced"
+
+
+def _public_access_block(context: _Context, r: RecordedResource) -> str:
+    flags = ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")
+    context.client("s3").put_public_access_block(
+        Bucket=r.inputs["bucket"],
+        PublicAccessBlockConfiguration={flag[0].upper() + flag[1:]: bool(r.inputs.get(flag)) for flag in flags},
+    )
+    return ""
+
+
+def _ownership(context: _Context, r: RecordedResource) -> str:
+    context.client("s3").put_bucket_ownership_controls(
+        Bucket=r.inputs["bucket"],
+        OwnershipControls={"Rules": [{"ObjectOwnership": r.inputs["rule"]["objectOwnership"]}]},
+    )
+    return ""
+
+
+def _encryption(context: _Context, r: RecordedResource) -> str:
+    rules = []
+    for rule in r.inputs["rules"]:
+        default = rule["applyServerSideEncryptionByDefault"]
+        by_default = {"SSEAlgorithm": default["sseAlgorithm"]}
+        if default.get("kmsMasterKeyId"):
+            by_default["KMSMasterKeyID"] = default["kmsMasterKeyId"]
+        rules.append(
+            {"ApplyServerSideEncryptionByDefault": by_default, "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled"))}
+        )
+    context.client("s3").put_bucket_encryption(
+        Bucket=r.inputs["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
+    )
+    return "stored; objects are not encrypted by the emulator"
+
+
+def _lifecycle(context: _Context, r: RecordedResource) -> str:
+    rules = [_pascal(rule, renames={"Id": "ID"}) for rule in r.inputs["rules"]]
+    context.client("s3").put_bucket_lifecycle_configuration(
+        Bucket=r.inputs["bucket"], LifecycleConfiguration={"Rules": rules}
+    )
+    return "stored; nothing expires during a run"
+
+
+def _bucket_logging(context: _Context, r: RecordedResource) -> str:
+    context.client("s3").put_bucket_logging(
+        Bucket=r.inputs["bucket"],
+        BucketLoggingStatus={
+            "LoggingEnabled": {"TargetBucket": r.inputs["targetBucket"], "TargetPrefix": r.inputs["targetPrefix"]}
+        },
+    )
+    return "stored; moto writes no access logs"
+
+
+def _table(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    request: dict[str, Any] = {
+        "TableName": inputs["name"],
+        "AttributeDefinitions": [
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
+        ],
+        "KeySchema": [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+        + ([{"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"}] if inputs.get("rangeKey") else []),
+        "BillingMode": inputs.get("billingMode", "PAY_PER_REQUEST"),
+        "DeletionProtectionEnabled": bool(inputs.get("deletionProtectionEnabled")),
+    }
+    indexes = inputs.get("globalSecondaryIndexes") or []
+    if indexes:
+        request["GlobalSecondaryIndexes"] = [_index(index) for index in indexes]
+    dynamodb = context.client("dynamodb")
+    dynamodb.create_table(**request)
+    ttl = inputs.get("ttl") or {}
+    if ttl.get("enabled"):
+        dynamodb.update_time_to_live(
+            TableName=inputs["name"], TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]}
+        )
+    return "TTL stored; items do not expire during a run" if ttl.get("enabled") else ""
+
+
+def _index(index: dict[str, Any]) -> dict[str, Any]:
+    key = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+    if index.get("rangeKey"):
+        key.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
+    projection: dict[str, Any] = {"ProjectionType": index.get("projectionType", "ALL")}
+    if index.get("nonKeyAttributes"):
+        projection["NonKeyAttributes"] = index["nonKeyAttributes"]
+    return {"IndexName": index["name"], "KeySchema": key, "Projection": projection}
+
+
+def _queue(context: _Context, r: RecordedResource) -> str:
+    attributes = {"MessageRetentionPeriod": str(r.inputs.get("messageRetentionSeconds", 345600))}
+    if r.inputs.get("kmsMasterKeyId"):
+        attributes["KmsMasterKeyId"] = r.inputs["kmsMasterKeyId"]
+    elif r.inputs.get("sqsManagedSseEnabled"):
+        attributes["SqsManagedSseEnabled"] = "true"
+    context.client("sqs").create_queue(QueueName=r.inputs["name"], Attributes=attributes)
+    return ""
+
+
+def _queue_policy(context: _Context, r: RecordedResource) -> str:
+    context.client("sqs").set_queue_attributes(QueueUrl=r.inputs["queueUrl"], Attributes={"Policy": r.inputs["policy"]})
+    return "stored, not enforced"
+
+
+# Network: only what an ECS task and the database need to exist --------------------------------------------------
+
+
+def _ec2(context: _Context) -> Any:
+    """The EC2 client, after the first request of the region: it creates the default VPC and its subnets, whose
+    ids must not take the ones given to the program's resources."""
+    ec2 = context.client("ec2")
+    ec2.describe_vpcs()
+    return ec2
+
+
+def _vpc(context: _Context, r: RecordedResource) -> str:
+    ec2 = _ec2(context)
+    with adaptations.given_id("vpc", r.id):
+        ec2.create_vpc(CidrBlock=r.inputs["cidrBlock"])
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        if attribute in r.inputs:
+            name = attribute[0].upper() + attribute[1:]
+            ec2.modify_vpc_attribute(VpcId=r.id, **{name: {"Value": bool(r.inputs[attribute])}})
+    return "address space only: no packet flows in-process"
+
+
+def _subnet(context: _Context, r: RecordedResource) -> str:
+    with adaptations.given_id("subnet", r.id):
+        _ec2(context).create_subnet(
+            VpcId=r.inputs["vpcId"], CidrBlock=r.inputs["cidrBlock"], AvailabilityZone=r.inputs["availabilityZone"]
+        )
+    return ""
+
+
+def _security_group(context: _Context, r: RecordedResource) -> str:
+    name = r.inputs.get("name") or r.inputs.get("tags", {}).get("Name") or r.name
+    with adaptations.given_id("sg", r.id):
+        _ec2(context).create_security_group(
+            GroupName=name, Description=r.inputs.get("description", ""), VpcId=r.inputs["vpcId"]
+        )
+    return "rules are not deployed: nothing is filtered in-process"
+
+
+# Compute ------------------------------------------------------------------------------------------------------------
+
+
+def _function(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    if _lambda_code_root() not in context.deployment.code_roots:
+        context.deployment.code_roots.append(_lambda_code_root())
+    context.client("lambda").create_function(
+        FunctionName=inputs["name"],
+        Runtime=inputs["runtime"],
+        Role=inputs["role"],
+        Handler=inputs["handler"],
+        Code={"ZipFile": _placeholder_zip(inputs["handler"])},
+        Description=inputs.get("description", ""),
+        Timeout=int(inputs["timeout"]),
+        MemorySize=int(inputs["memorySize"]),
+        Architectures=inputs.get("architectures", ["x86_64"]),
+        Environment={"Variables": dict((inputs.get("environment") or {}).get("variables", {}))},
+        TracingConfig={"Mode": (inputs.get("tracingConfig") or {}).get("mode", "PassThrough")},
+    )
+    return f"{inputs['handler']} runs in-process from the source the package is built from"
+
+
+def _lambda_code_root() -> Path:
+    """The directory the Lambda package's zip root is built from (the program's CodeSource)."""
+    from app.code import LAMBDA_CODE
+
+    return LAMBDA_CODE.root
+
+
+def _placeholder_zip(handler: str) -> bytes:
+    """moto wants a zip; the handler never runs from it (the built package holds arm64 / Python 3.13 wheels)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("LOCAL.txt", f"{handler} runs in-process from the package's source directory\n")
+    return buffer.getvalue()
+
+
+def _invocation(context: _Context, r: RecordedResource) -> str:
+    response = context.client("lambda").invoke(FunctionName=r.inputs["functionName"], Payload=r.inputs["input"])
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise RuntimeError(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
+    return f"invoked: {json.dumps(payload)}"
+
+
+def _image(context: _Context, r: RecordedResource) -> str:
+    """Not built (no Docker): its ENTRYPOINT module runs in-process from the build context."""
+    context_dir = Path(r.inputs["context"]["location"])
+    entrypoint = _entrypoint_module(Path(r.inputs["dockerfile"]["location"]))
+    if context_dir not in context.deployment.code_roots:
+        context.deployment.code_roots.append(context_dir)
+    context.deployment.entrypoints[r.outputs["ref"]] = entrypoint
+    return f"not built; `python -m {entrypoint}` runs in-process from {context_dir.name}/"
+
+
+def _entrypoint_module(dockerfile: Path) -> str:
+    """The module of `ENTRYPOINT ["python", "-m", "<module>"]`, the only form the local runtime can run."""
+    lines = [line for line in dockerfile.read_text().splitlines() if line.startswith("ENTRYPOINT")]
+    command = json.loads(lines[-1].removeprefix("ENTRYPOINT").strip()) if lines else []
+    if len(command) != 3 or command[:2] != ["python", "-m"]:
+        raise ValueError(f"{dockerfile}: ENTRYPOINT {command} is not `python -m <module>`")
+    return command[2]
+
+
+def _repository(context: _Context, r: RecordedResource) -> str:
+    scanning = r.inputs.get("imageScanningConfiguration") or {}
+    context.client("ecr").create_repository(
+        repositoryName=r.inputs["name"],
+        imageTagMutability=r.inputs.get("imageTagMutability", "MUTABLE"),
+        imageScanningConfiguration={"scanOnPush": bool(scanning.get("scanOnPush"))},
+    )
+    return "empty: the image is not built"
+
+
+def _repository_lifecycle(context: _Context, r: RecordedResource) -> str:
+    context.client("ecr").put_lifecycle_policy(
+        repositoryName=r.inputs["repository"], lifecyclePolicyText=r.inputs["policy"]
+    )
+    return ""
+
+
+def _cluster(context: _Context, r: RecordedResource) -> str:
+    settings = [{"name": s["name"], "value": s["value"]} for s in r.inputs.get("settings") or []]
+    context.client("ecs").create_cluster(clusterName=r.inputs["name"], settings=settings)
+    return ""
+
+
+def _task_definition(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    registered = context.client("ecs").register_task_definition(
+        family=inputs["family"],
+        containerDefinitions=json.loads(inputs["containerDefinitions"]),
+        requiresCompatibilities=inputs.get("requiresCompatibilities", []),
+        networkMode=inputs.get("networkMode", "awsvpc"),
+        cpu=inputs["cpu"],
+        memory=inputs["memory"],
+        executionRoleArn=inputs["executionRoleArn"],
+        taskRoleArn=inputs["taskRoleArn"],
+        volumes=[{"name": volume["name"]} for volume in inputs.get("volumes") or []],
+        runtimePlatform=dict(inputs.get("runtimePlatform") or {}),
+        tags=[{"key": key, "value": value} for key, value in _tags(context, r).items()],
+    )
+    arn = registered["taskDefinition"]["taskDefinitionArn"]
+    if arn != r.outputs["arn"]:
+        raise RuntimeError(f"registered as {arn}, but the program refers to {r.outputs['arn']}")
+    return ""
+
+
+def _tags(context: _Context, r: RecordedResource) -> dict[str, str]:
+    """The tags AWS would hold: the provider's default tags, then the resource's own (`tagsAll`)."""
+    provider_urn = r.provider.rsplit("::", 1)[0]
+    provider = next((p for p in context.deployment.synthesis.resources if p.urn == provider_urn), None)
+    defaults = json.loads((provider.inputs.get("defaultTags") or "{}") if provider else "{}")
+    return {**defaults.get("tags", {}), **(r.inputs.get("tags") or {})}
+
+
+# Database ---------------------------------------------------------------------------------------------------------
+
+
+def _db_subnet_group(context: _Context, r: RecordedResource) -> str:
+    context.client("rds").create_db_subnet_group(
+        DBSubnetGroupName=r.inputs["name"],
+        DBSubnetGroupDescription=r.inputs.get("description", ""),
+        SubnetIds=r.inputs["subnetIds"],
+    )
+    return ""
+
+
+def _db_parameter_group(context: _Context, r: RecordedResource) -> str:
+    rds = context.client("rds")
+    rds.create_db_cluster_parameter_group(
+        DBClusterParameterGroupName=r.inputs["name"],
+        DBParameterGroupFamily=r.inputs["family"],
+        Description=r.inputs.get("description", ""),
+    )
+    return "parameters are not applied: moto runs no database engine"
+
+
+def _db_cluster(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    scaling = inputs.get("serverlessv2ScalingConfiguration") or {}
+    context.client("rds").create_db_cluster(
+        DBClusterIdentifier=inputs["clusterIdentifier"],
+        Engine=inputs["engine"],
+        EngineVersion=inputs["engineVersion"],
+        EngineMode=inputs.get("engineMode", "provisioned"),
+        DatabaseName=inputs["databaseName"],
+        MasterUsername=inputs["masterUsername"],
+        ManageMasterUserPassword=bool(inputs.get("manageMasterUserPassword")),
+        Port=int(inputs.get("port", 5432)),
+        DBSubnetGroupName=inputs["dbSubnetGroupName"],
+        VpcSecurityGroupIds=inputs.get("vpcSecurityGroupIds", []),
+        StorageEncrypted=bool(inputs.get("storageEncrypted")),
+        EnableHttpEndpoint=bool(inputs.get("enableHttpEndpoint")),
+        EnableIAMDatabaseAuthentication=bool(inputs.get("iamDatabaseAuthenticationEnabled")),
+        BackupRetentionPeriod=int(inputs.get("backupRetentionPeriod", 1)),
+        DeletionProtection=bool(inputs.get("deletionProtection")),
+        CopyTagsToSnapshot=bool(inputs.get("copyTagsToSnapshot")),
+        ServerlessV2ScalingConfiguration={"MinCapacity": float(scaling.get("minCapacity", 0.5)),
+                                          "MaxCapacity": float(scaling.get("maxCapacity", 1))},
+    )  # fmt: skip
+    if inputs.get("enableHttpEndpoint"):
+        users = context.deployment.synthesis.of_type("aws:secretsmanager/secret:Secret")
+        context.deployment.databases[r.outputs["arn"]] = {
+            "secretArn": r.outputs["masterUserSecrets"][0]["secretArn"],
+            "database": inputs["databaseName"],
+            "userSecretArns": [user.outputs["arn"] for user in users if user.parent == r.parent],
+        }
+    return "Data API: canned answers, no SQL runs (see emulator/adaptations.py, data-api-checks)"
+
+
+def _secret(context: _Context, r: RecordedResource) -> str:
+    """Created empty, as the program declares it; the ARN's random suffix is the one the program was given (moto's
+    `_custom_id_` tag), since policies and definitions name the secret by ARN."""
+    suffix = r.outputs["arn"].rsplit("-", 1)[-1]
+    context.client("secretsmanager").create_secret(
+        Name=r.inputs["name"], Description=r.inputs.get("description", ""),
+        Tags=[{"Key": "_custom_id_", "Value": suffix}],
+    )  # fmt: skip
+    return "no value until the migration function stores one"
+
+
+def _db_instance(context: _Context, r: RecordedResource) -> str:
+    context.client("rds").create_db_instance(
+        DBInstanceIdentifier=r.inputs["identifier"],
+        DBClusterIdentifier=r.inputs["clusterIdentifier"],
+        DBInstanceClass=r.inputs["instanceClass"],
+        Engine=r.inputs["engine"],
+    )
+    return ""
+
+
+# Orchestration ----------------------------------------------------------------------------------------------------
+
+
+def _state_machine(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    context.client("stepfunctions").create_state_machine(
+        name=inputs["name"],
+        definition=inputs["definition"],
+        roleArn=inputs["roleArn"],
+        type=inputs.get("type", "STANDARD"),
+        tracingConfiguration={"enabled": bool((inputs.get("tracingConfiguration") or {}).get("enabled"))},
+    )
+    return "the exact definition the program produced; executed by moto's interpreter"
+
+
+def _event_rule(context: _Context, r: RecordedResource) -> str:
+    context.client("events").put_rule(
+        Name=r.inputs["name"], EventPattern=r.inputs["eventPattern"], Description=r.inputs.get("description", "")
+    )
+    return ""
+
+
+def _event_target(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    target: dict[str, Any] = {"Id": r.outputs.get("targetId") or r.name, "Arn": inputs["arn"]}
+    if inputs.get("roleArn"):
+        target["RoleArn"] = inputs["roleArn"]
+    if inputs.get("deadLetterConfig"):
+        target["DeadLetterConfig"] = {"Arn": inputs["deadLetterConfig"]["arn"]}
+    if inputs.get("retryPolicy"):
+        target["RetryPolicy"] = _pascal(inputs["retryPolicy"])
+    context.client("events").put_targets(Rule=inputs["rule"], Targets=[target])
+    return "retry policy stored; a failed start goes to the dead-letter queue at once"
+
+
+def _pascal(value: Any, renames: dict[str, str] | None = None) -> Any:
+    """Pulumi's camelCase inputs as the AWS API's PascalCase members, recursively."""
+    renames = renames or {}
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            name = key[0].upper() + key[1:]
+            result[renames.get(name, name)] = _pascal(item, renames)
+        return result
+    if isinstance(value, list):
+        return [_pascal(item, renames) for item in value]
+    return value
+
+
+DEPLOYERS: dict[str, Deployer] = {
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketVersioning:BucketVersioning": _bucket_versioning,
+    "aws:s3/bucketNotification:BucketNotification": _bucket_notification,
+    "aws:s3/bucketPolicy:BucketPolicy": _bucket_policy,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access_block,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _ownership,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _encryption,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _lifecycle,
+    "aws:s3/bucketLogging:BucketLogging": _bucket_logging,
+    "aws:dynamodb/table:Table": _table,
+    "aws:sqs/queue:Queue": _queue,
+    "aws:sqs/queuePolicy:QueuePolicy": _queue_policy,
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/invocation:Invocation": _invocation,
+    "docker-build:index:Image": _image,
+    "aws:ecr/repository:Repository": _repository,
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _repository_lifecycle,
+    "aws:ecs/cluster:Cluster": _cluster,
+    "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
+    "aws:rds/subnetGroup:SubnetGroup": _db_subnet_group,
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": _db_parameter_group,
+    "aws:rds/cluster:Cluster": _db_cluster,
+    "aws:rds/clusterInstance:ClusterInstance": _db_instance,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:sfn/stateMachine:StateMachine": _state_machine,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/eventTarget:EventTarget": _event_target,
+}
+"""Resource type -> the emulator calls that create it."""
+
+_NO_PACKETS = "routing only: no packet flows in-process"
+NOT_DEPLOYED: dict[str, str] = {
+    "aws:ec2/internetGateway:InternetGateway": _NO_PACKETS,
+    "aws:ec2/natGateway:NatGateway": _NO_PACKETS,
+    "aws:ec2/eip:Eip": _NO_PACKETS,
+    "aws:ec2/route:Route": _NO_PACKETS,
+    "aws:ec2/routeTable:RouteTable": _NO_PACKETS,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _NO_PACKETS,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _NO_PACKETS,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "rules only: nothing is filtered in-process",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "rules only: nothing is filtered in-process",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "rules only: nothing is filtered in-process",
+    "aws:ec2/flowLog:FlowLog": "no traffic to log",
+    "aws:kms/key:Key": "not needed: the emulator does not encrypt, and a key's id cannot be chosen in moto",
+    "aws:kms/alias:Alias": "its key is not deployed",
+}
+"""Resource type -> why the local cloud leaves it out."""

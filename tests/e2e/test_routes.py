@@ -1,0 +1,126 @@
+"""The deployed pipeline's happy paths, uploaded through the bucket: a photo rendered by the Lambda, a panorama
+too big for the Lambda rendered by the Fargate worker, each recorded COMPLETE and catalogued; and the deployment
+itself, which must be exactly what the program declared."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+from emulator.cloud import LocalCloud, Outcome
+from emulator.deploy import DEPLOYERS, NOT_DEPLOYED, Deployment, deploy
+from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS, INSERT_IMAGE_SQL
+from tests.e2e.conftest import unique
+from tests.handlers import images
+
+EMULATOR_LIMITS = {"migrate-catalog-now": "BeginTransaction"}
+"""Resources the emulator cannot create, and the words of the reason it gives: moto's Data API has no
+transactions, so the catalog's migrations (run on deploy by a Lambda) cannot be applied."""
+
+
+def rendered(cloud: LocalCloud, outcome: Outcome) -> dict[int, Image.Image]:
+    return {int(r["size"]): Image.open(io.BytesIO(cloud.rendition(r["key"]))) for r in outcome.renditions}
+
+
+def catalog_rows(cloud: LocalCloud, key: str) -> list[dict]:
+    return [
+        {name: next(iter(value.values())) for name, value in call.parameters.items()} | {"problems": call.problems,
+                                                                                       "sql": call.sql}
+        for call in cloud.hooks.data_api_calls
+        if call.parameters.get("object_key") == {"stringValue": key}
+    ]  # fmt: skip
+
+
+def test_a_photo_is_rendered_by_the_lambda_recorded_and_catalogued(cloud):
+    data = images.jpeg(images.photo(800, 600), orientation=6)
+    upload = cloud.upload(unique("portrait.jpg"), data, "image/jpeg")
+    [outcome] = cloud.wait([upload])
+
+    assert [(e.state_machine.split("-dev-")[-1], e.status) for e in outcome.executions] == [
+        ("process-upload", "SUCCEEDED")
+    ]
+    assert (outcome.status, outcome.route) == ("COMPLETE", "lambda"), outcome.record
+    sizes = {size: (image.format, image.size) for size, image in rendered(cloud, outcome).items()}
+    assert sizes == {1024: ("JPEG", (600, 800)), 512: ("JPEG", (384, 512)), 128: ("JPEG", (96, 128))}
+    assert all(r["key"].startswith(f"renditions/{upload.key.removeprefix('uploads/')}/{upload.etag}/")
+               for r in outcome.renditions)  # fmt: skip
+    assert cloud.original(upload) == data
+    [row] = catalog_rows(cloud, upload.key)
+    assert row["problems"] == ()
+    assert row["sql"] == INSERT_IMAGE_SQL
+    assert sorted(name for name in row if name not in ("problems", "sql")) == sorted(INSERT_IMAGE_PARAMETERS)
+    assert (row["version_tag"], row["route"], row["width"], row["height"]) == (upload.etag, "lambda", 800, 600)
+    assert row["sha256"] == outcome.record["metadata"]["sha256"]
+    assert json.loads(row["exif"]) == outcome.record["metadata"]["exif"]
+    assert datetime.fromisoformat(row["processed_at"].replace("Z", "+00:00"))
+
+
+def test_a_panorama_too_big_for_the_lambda_is_rendered_by_the_fargate_worker(cloud, big_png):
+    upload = cloud.upload(unique(big_png.name), big_png.data, big_png.content_type)
+    [outcome] = cloud.wait([upload])
+
+    assert [(e.state_machine.split("-dev-")[-1], e.status) for e in outcome.executions] == [
+        ("process-upload", "SUCCEEDED"),
+        ("heavy-path", "SUCCEEDED"),
+    ]
+    assert (outcome.status, outcome.route) == ("COMPLETE", "fargate"), outcome.record
+    assert "does not fit the Lambda" in outcome.record["routeReason"]
+    width, height = Image.open(io.BytesIO(big_png.data)).size
+    assert rendered(cloud, outcome)[1024].size == (1024, round(1024 * height / width))
+    task = _worker_task(cloud, upload.event["id"])
+    assert (task["lastStatus"], task["stopCode"], task["containers"][0]["exitCode"]) == (
+        "STOPPED", "EssentialContainerExited", 0)  # fmt: skip
+    [row] = catalog_rows(cloud, upload.key)
+    assert (row["route"], row["problems"]) == ("fargate", ())
+    assert cloud.original(upload) == big_png.data
+
+
+def _worker_task(cloud: LocalCloud, event_id: str) -> dict:
+    """The ECS task whose EVENT_ID (a container override) names this event."""
+    ecs = cloud.client("ecs")
+    cluster = cloud.synthesis.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    arns = ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
+    for task in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []:
+        overrides = {o["name"]: o["value"] for o in task["overrides"]["containerOverrides"][0]["environment"]}
+        if overrides["EVENT_ID"] == event_id:
+            return task
+    raise AssertionError(f"no ECS task ran the upload of event {event_id}")
+
+
+def test_every_declared_resource_is_deployed_or_left_out_with_a_reason(cloud):
+    declared = [r for r in cloud.synthesis.resources if r.custom and not r.is_provider]
+    accounted = {d.name for d in [*cloud.deployment.deployed, *cloud.deployment.skipped, *cloud.deployment.failed]}
+    assert {r.name for r in declared} == accounted
+    assert all(r.type in DEPLOYERS or r.type in NOT_DEPLOYED for r in declared)
+    failed = {d.name: d.note for d in cloud.deployment.failed}
+    assert failed.keys() == EMULATOR_LIMITS.keys(), failed
+    for name, words in EMULATOR_LIMITS.items():
+        assert words in failed[name], failed[name]
+
+
+def test_a_resource_type_the_local_cloud_does_not_know_stops_the_deployment(cloud):
+    unknown = replace(cloud.synthesis.one("aws:sqs/queue:Queue"), type="aws:newservice/thing:Thing", name="thing")
+    with pytest.raises(LookupError, match="no deployer for aws:newservice/thing:Thing"):
+        deploy(Deployment(replace(cloud.synthesis, resources=[unknown])), cloud.session)
+
+
+def test_the_emulator_runs_exactly_what_the_program_declared(cloud):
+    stepfunctions, functions = cloud.client("stepfunctions"), cloud.client("lambda")
+    for machine in cloud.synthesis.of_type("aws:sfn/stateMachine:StateMachine"):
+        described = stepfunctions.describe_state_machine(stateMachineArn=machine.outputs["arn"])
+        assert described["definition"] == machine.inputs["definition"], machine.name
+        assert described["type"] == machine.inputs["type"], machine.name
+    for function in cloud.synthesis.of_type("aws:lambda/function:Function"):
+        configuration = functions.get_function_configuration(FunctionName=function.outputs["arn"])
+        assert configuration["Environment"]["Variables"] == function.inputs["environment"]["variables"]
+        assert (configuration["Handler"], configuration["MemorySize"]) == (
+            function.inputs["handler"], function.inputs["memorySize"])  # fmt: skip
+    target = cloud.synthesis.one("aws:cloudwatch/eventTarget:EventTarget")
+    [deployed] = cloud.client("events").list_targets_by_rule(Rule=target.inputs["rule"])["Targets"]
+    assert (deployed["Arn"], deployed["DeadLetterConfig"]["Arn"]) == (
+        cloud.synthesis.outputs["stateMachineArn"], target.inputs["deadLetterConfig"]["arn"])  # fmt: skip
