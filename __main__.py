@@ -16,13 +16,14 @@ from app.definition import upload_definition
 from app.environment import handler_environment
 from app.heavy import heavy_definition
 from app.migrations import migrate_on_deploy
+from app.settings import load_stack_configuration
 from components.bucket import Bucket, BucketArgs, Expiration
 from components.database import ServerlessDatabase, ServerlessDatabaseArgs
 from components.fargate import FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.network import Network, NetworkArgs
-from components.profile import WorkflowType, load_profile
+from components.profile import WorkflowType
 from components.provider import aws_provider
 from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
@@ -33,7 +34,7 @@ from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS_PREFIX, UPLOAD_PRE
 VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
 VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the Express workflow's five minutes
 
-profile = load_profile()
+profile, settings = load_stack_configuration()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
 key = EncryptionKey("data", EncryptionKeyArgs(profile), aws) if profile.customer_managed_keys else None
 
@@ -47,7 +48,7 @@ access_logs = (
     if profile.access_logging
     else None
 )
-expirations = [Expiration(UPLOAD_PREFIX, profile.upload_expiration_days)] if profile.upload_expiration_days else []
+expirations = [Expiration(UPLOAD_PREFIX, settings.upload_expiration_days)] if settings.upload_expiration_days else []
 uploads = Bucket(
     "uploads", BucketArgs(profile, key, event_bridge=True, expirations=expirations, access_logs=access_logs), aws
 )
@@ -63,7 +64,7 @@ catalog = (
     ServerlessDatabase(
         "catalog", ServerlessDatabaseArgs(profile, network.database_subnet_ids, network.vpc_id, key), aws
     )
-    if profile.database.catalog
+    if settings.catalog
     else None
 )
 catalog_writer = None
@@ -74,7 +75,7 @@ if catalog:
 
 # Compute: two Lambdas and the Fargate worker, all running the same image core
 environment = handler_environment(
-    profile, table=images.name, results_bucket=results.name, idempotency_table=idempotency.name,
+    profile, settings.images, table=images.name, results_bucket=results.name, idempotency_table=idempotency.name,
     upload_prefix=UPLOAD_PREFIX,
 )  # fmt: skip
 validator = Function(

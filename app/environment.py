@@ -1,8 +1,9 @@
-"""The handlers' settings, from the profile: what `handlers/imaging/settings.py` and `pipeline/context.py` read,
-under the names of `handlers/pipeline/contract.py`."""
+"""The handlers' settings, from the profile and the pipeline's settings: what `handlers/imaging/settings.py` and
+`pipeline/context.py` read, under the names of `handlers/pipeline/contract.py`."""
 
 import pulumi
 
+from app.settings import ImageSettings
 from components.profile import EnvironmentProfile
 from handlers.pipeline.contract import (
     IDEMPOTENCY_TABLE_ENV,
@@ -23,13 +24,13 @@ SERVICE_NAME = "image-pipeline"
 
 def handler_environment(
     profile: EnvironmentProfile,
+    images: ImageSettings,
     *,
     table: pulumi.Input[str],
     results_bucket: pulumi.Input[str],
     idempotency_table: pulumi.Input[str],
     upload_prefix: str,
 ) -> dict[str, pulumi.Input[str]]:
-    images = profile.images
     return {
         TABLE_NAME_ENV: table,
         RESULTS_BUCKET_ENV: results_bucket,

@@ -37,7 +37,7 @@ def test_a_program_run_as_another_account_is_refused_before_anything_is_deployed
     workdir = tmp_path / "cloud"
     expected = (
         rf"^AWS account ID not allowed: {OTHER_ACCOUNT} \(stack '{stack}', provider 'aws': "
-        rf"pipeline:profile\.allowedAccountIds is {', '.join(allowed)}\); nothing was deployed$"
+        rf"platform:profile\.allowedAccountIds is {', '.join(allowed)}\); nothing was deployed$"
     )
     with pytest.raises(AccountNotAllowed, match=expected), LocalCloud(program, region="eu-west-1", workdir=workdir):
         pass

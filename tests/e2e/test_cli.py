@@ -67,7 +67,7 @@ def test_every_given_file_is_checked_before_the_first_is_used(no_work, tmp_path,
     [
         ("lambda.memoryMb", "--set 'lambda.memoryMb' is not key.path=value (e.g. lambda.memoryMb=256)"),
         ("=256", "--set '=256' is not key.path=value"),
-        ("protect.enabled=true", "--set pipeline:profile.protect.enabled: protect is not a section"),
+        ("protect.enabled=true", "--set platform:profile.protect.enabled: protect is not a section"),
     ],
     ids=["no-equals", "no-path", "through-a-value"],
 )
@@ -80,6 +80,6 @@ def test_a_setting_the_program_refuses_is_its_message_without_a_traceback(monkey
     monkeypatch.setattr(demo, "LocalCloud", refuse("the deployment"))
     assert demo.run(["--set", "lambda.memoryMb=64"]) == 1
     captured = capsys.readouterr()
-    assert "pipeline:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128" in captured.err
+    assert "platform:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128" in captured.err
     assert "Traceback" not in captured.err
     assert captured.out == ""

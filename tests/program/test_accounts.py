@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from components.profile import ProfileError, load_profile
+from components.config import ConfigError
+from components.profile import load_profile
 from synth.program import Synthesis, SynthesisError, stack_config, synthesize
 
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -18,13 +19,13 @@ def aws_resources(program: Synthesis):
 
 def with_profile(stack: str, **changes: object) -> dict[str, str]:
     config = stack_config(stack)
-    profile = json.loads(config["pipeline:profile"])
+    profile = json.loads(config["platform:profile"])
     for key, value in changes.items():
         if value is None:
             profile.pop(key, None)
         else:
             profile[key] = value
-    return config | {"pipeline:profile": json.dumps(profile)}
+    return config | {"platform:profile": json.dumps(profile)}
 
 
 def test_every_aws_resource_uses_the_explicit_provider(program):
@@ -77,14 +78,14 @@ def test_a_deploy_role_reaches_the_provider_with_a_session_named_after_the_stack
 @pytest.mark.parametrize(
     ("accounts", "message"),
     [
-        (None, r"pipeline:profile\.allowedAccountIds: missing; an empty list would allow any account"),
-        ([], r"pipeline:profile\.allowedAccountIds: \[\] is not allowed; expected a non-empty list"),
-        (["12345"], r"pipeline:profile\.allowedAccountIds\[0\]: '12345' is not allowed; expected a 12-digit"),
+        (None, r"platform:profile\.allowedAccountIds: missing; an empty list would allow any account"),
+        ([], r"platform:profile\.allowedAccountIds: \[\] is not allowed; expected a non-empty list"),
+        (["12345"], r"platform:profile\.allowedAccountIds\[0\]: '12345' is not allowed; expected a 12-digit"),
     ],
     ids=["missing", "empty", "malformed"],
 )
 def test_a_stack_without_a_valid_account_guard_fails_before_any_resource(stack, accounts, message):
     with pytest.raises(SynthesisError, match=message) as raised:
         synthesize(stack, config=with_profile(stack, allowedAccountIds=accounts))
-    assert isinstance(raised.value.__cause__, ProfileError)
+    assert isinstance(raised.value.__cause__, ConfigError)
     assert raised.value.declared == [], "nothing may be declared without the account guard"

@@ -4,38 +4,41 @@ import json
 
 import pytest
 
-from components.profile import ProfileError
+from components.config import ConfigError
 from synth.program import SynthesisError, stack_config, synthesize
 
 BAD_VALUES = [
-    ("logRetentionDays", 8, "pipeline:profile.logRetentionDays: 8 is not allowed; expected one of 1, 3, 5, 7"),
-    ("protect", "yes", "pipeline:profile.protect: 'yes' is not allowed; expected true or false"),
-    ("encryption", "kms", "pipeline:profile.encryption: 'kms' is not allowed; expected one of customer-managed, "),
-    ("lambda", {"memoryMb": 64}, "pipeline:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128"),
-    ("workflow", {"type": "FAST"}, "pipeline:profile.workflow.type: 'FAST' is not allowed; expected one of EXPRESS"),
-    ("lamda", {}, "pipeline:profile.lamda: unknown key (did you mean 'lambda'?)"),
+    ("logRetentionDays", 8, "platform:profile.logRetentionDays: 8 is not allowed; expected one of 1, 3, 5, 7"),
+    ("protect", "yes", "platform:profile.protect: 'yes' is not allowed; expected true or false"),
+    ("encryption", "kms", "platform:profile.encryption: 'kms' is not allowed; expected one of customer-managed, "),
+    ("lambda", {"memoryMb": 64}, "platform:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128"),
+    ("workflow", {"type": "FAST"}, "platform:profile.workflow.type: 'FAST' is not allowed; expected one of EXPRESS"),
+    ("lamda", {}, "platform:profile.lamda: unknown key (did you mean 'lambda'?)"),
 ]
 
 
 def with_profile_value(stack: str, key: str, value: object) -> dict[str, str]:
     config = stack_config(stack)
-    profile = json.loads(config["pipeline:profile"])
+    profile = json.loads(config["platform:profile"])
     profile[key] = value
-    return config | {"pipeline:profile": json.dumps(profile)}
+    return config | {"platform:profile": json.dumps(profile)}
 
 
 @pytest.mark.parametrize(("key", "value", "message"), BAD_VALUES, ids=[case[0] for case in BAD_VALUES])
 def test_bad_value_fails_before_any_resource(stack, key, value, message):
     with pytest.raises(SynthesisError) as raised:
         synthesize(stack, config=with_profile_value(stack, key, value))
-    assert isinstance(raised.value.__cause__, ProfileError)
+    assert isinstance(raised.value.__cause__, ConfigError)
     assert message in str(raised.value)
     assert raised.value.declared == [], "nothing may be declared when the configuration is invalid"
 
 
-def test_a_misspelt_top_level_key_fails_too(stack):
-    config = stack_config(stack) | {"pipeline:profil": "{}"}
-    with pytest.raises(SynthesisError, match=r"pipeline:profil: unknown key \(did you mean 'pipeline:profile'\?\)"):
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("platform:profil", "platform:profile"), ("pipeline:setting", "pipeline:settings")]
+)
+def test_a_misspelt_top_level_key_fails_too(stack, typo, meant):
+    config = stack_config(stack) | {typo: "{}"}
+    with pytest.raises(SynthesisError, match=rf"{typo}: unknown key \(did you mean '{meant}'\?\)"):
         synthesize(stack, config=config)
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from app.migrations import schema_digest
+from app.settings import load_settings
 from components.profile import EnvironmentProfile, load_profile
 from handlers.catalog.schema import CATALOG_WRITER, LOGIN_ROLES, login_secret_variable
 from synth.program import Synthesis, stack_config
@@ -21,7 +22,7 @@ def profile_of(program: Synthesis) -> EnvironmentProfile:
 
 @pytest.fixture
 def catalog(program: Synthesis) -> Synthesis:
-    if not profile_of(program).database.catalog:
+    if not load_settings(stack_config(program.stack)).catalog:
         pytest.skip("this stack keeps no catalog")
     return program
 

@@ -33,9 +33,9 @@ def test_an_unknown_stack_is_one_line_listing_the_stacks_before_any_synthesis(ca
 def test_a_program_error_is_reported_without_a_traceback(capsys, monkeypatch):
     from synth import program as synth
 
-    config = synth.stack_config("dev") | {"pipeline:profile": '{"protect": "maybe"}'}
+    config = synth.stack_config("dev") | {"platform:profile": '{"protect": "maybe"}'}
     monkeypatch.setattr(synth, "stack_config", lambda stack: config)
     assert preview.main(["--stack", "dev"]) == 1
     err = capsys.readouterr().err
-    assert "pipeline:profile.protect: 'maybe' is not allowed; expected true or false" in err
+    assert "platform:profile.protect: 'maybe' is not allowed; expected true or false" in err
     assert "Traceback" not in err

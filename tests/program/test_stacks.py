@@ -2,8 +2,10 @@
 
 import json
 
+from app.settings import load_settings
 from components.profile import load_profile
 from policy.rules.iam import NO_RESOURCE_SCOPE
+from policy.rules.prices import SECRET_MONTH
 from review.costs import idle_costs
 from synth.program import Synthesis, stack_config
 from tests.conftest import synthesized
@@ -62,11 +64,14 @@ def test_protection_and_retention_follow_the_profile(stack, program):
             assert not resource.protect, f"{resource.urn}: only stateful resources are protected"
 
 
-def test_dev_is_disposable_and_has_nothing_that_costs_money_while_idle():
+def test_dev_is_disposable_and_costs_only_its_two_secrets_while_idle():
     dev = synthesized("dev")
     assert not [r.urn for r in dev.resources if r.protect or r.retain_on_delete]
-    idle = [f"{cost.urn} ({cost.what})" for cost in idle_costs(dev)]
-    assert not idle, f"dev must scale to zero; these cost money while idle: {idle}"
+    idle = {dev.by_urn(cost.urn).name: cost.usd_per_month for cost in idle_costs(dev)}
+    secret = SECRET_MONTH.per_unit
+    assert idle == {"catalog-cluster": secret, "catalog-writer-secret": secret}, (
+        "dev scales to zero but for the master user's secret (RDS-managed) and the writer role's"
+    )
     assert not dev.of_type("aws:ec2/natGateway:NatGateway")
     assert dev.one("aws:rds/cluster:Cluster").inputs["serverlessv2ScalingConfiguration"]["minCapacity"] == 0
     assert all(b.inputs["forceDestroy"] for b in dev.of_type("aws:s3/bucket:Bucket"))
@@ -156,10 +161,12 @@ def test_prod_idle_costs_are_the_ones_it_chose():
     assert kinds.count("interface endpoint in 2 AZs") == 5
     assert "customer-managed KMS key" in kinds
     assert any(kind.startswith("Aurora Serverless v2 at its minimum 0.5 ACU") for kind in kinds)
+    assert kinds.count("Secrets Manager secret") == 1
+    assert kinds.count("master-user secret that RDS manages in Secrets Manager") == 1
 
 
 def test_handlers_get_the_tables_buckets_and_image_settings(stack, program):
-    images = profile_of(stack).images
+    images = load_settings(stack_config(stack)).images
     for name in ("validate-function", "render-function"):
         variables = program.one("aws:lambda/function:Function", name).inputs["environment"]["variables"]
         assert variables["TABLE_NAME"] == program.outputs["imagesTable"]

@@ -8,6 +8,7 @@ import pytest
 
 from app.catalog import CATALOG_VALUES
 from app.recording import FAILABLE_BY_THIS_UPLOAD, OWNED_BY_THIS_UPLOAD
+from app.settings import load_settings
 from components.budget import EXPRESS_LIMIT_SECONDS, worst_case
 from components.profile import EnvironmentProfile, load_profile
 from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS
@@ -162,7 +163,7 @@ def test_the_upload_workflow_may_start_exactly_the_heavy_path(program):
 def test_each_workflow_writes_the_catalog_as_its_writer_login_with_one_statement_at_a_time(program, machine):
     """ExecuteStatement on the cluster and GetSecretValue on the writer's secret (and kms:Decrypt of its key):
     no other Data API action, and never the master user's secret."""
-    if not profile_of(program).database.catalog:
+    if not load_settings(stack_config(program.stack)).catalog:
         pytest.skip("this stack keeps no catalog")
     policy = program.one("aws:iam/rolePolicy:RolePolicy", f"{machine}-tasks")
     found = statements(policy)

@@ -4,8 +4,11 @@ import re
 
 import pytest
 
+from policy.rules.prices import SECRET_MONTH
 from review import __main__ as cli
 from review.assumptions import Assumptions
+from review.costs import idle_costs
+from review.markdown import usd
 from review.policies import PolicyOutcome
 from review.report import build_report
 from review.workload import WorkloadError
@@ -36,7 +39,9 @@ def test_the_summary_states_idle_cost_and_cost_per_million(stack):
     text = report(stack)
     summary = text[: text.index("## Policy results")]
     idle = re.search(r"\| idle cost \| (.+) \|", summary).group(1)
-    assert (idle == "none: nothing is billed by the hour") == (stack == "dev")
+    assert idle == f"{usd(sum(cost.usd_per_month for cost in idle_costs(synthesized(stack))))}/month"
+    if stack == "dev":
+        assert idle == f"{usd(2 * SECRET_MONTH.per_unit)}/month", "dev idles at its two Secrets Manager secrets only"
     per_million = re.search(r"\| per million images \| \$([\d.,]+) \|", summary).group(1)
     assert f"**${per_million}**" in text, "the summary's figure is the table's total"
 
@@ -48,6 +53,13 @@ def test_every_price_in_the_cost_table_links_its_source(stack):
     assert all("](https://aws.amazon.com/" in row for row in rows)
     assert "as of " in section
     assert "Not included:" in section
+
+
+def test_dev_lists_its_two_secrets_as_its_whole_idle_cost():
+    section = report("dev").split("## Idle cost")[1].split("## Cost per million images")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert [row.split(" | ")[0] for row in rows] == ["| `catalog-writer-secret`", "| `catalog-cluster`"]
+    assert all(SECRET_MONTH.label in row and SECRET_MONTH.source in row for row in rows)
 
 
 def test_prod_lists_what_it_pays_for_while_idle():
@@ -85,9 +97,9 @@ def test_main_refuses_an_unknown_stack_in_one_line_before_any_synthesis(tmp_path
 
 
 def test_main_reports_a_program_error_without_a_traceback(tmp_path, capsys, monkeypatch):
-    config = synth.stack_config("dev") | {"pipeline:profile": '{"protect": "maybe"}'}
+    config = synth.stack_config("dev") | {"platform:profile": '{"protect": "maybe"}'}
     monkeypatch.setattr(synth, "stack_config", lambda stack: config)
     assert cli.main(["--stack", "dev", "--output-dir", str(tmp_path), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "pipeline:profile.protect: 'maybe' is not allowed" in err
+    assert "platform:profile.protect: 'maybe' is not allowed" in err
     assert "Traceback" not in err
