@@ -361,7 +361,9 @@ class ServerlessDatabase(Component):
     def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
         # RDS writes to exactly this name; ours exists first, with retention (and the CMK), or RDS makes its own.
         group_name = f"/aws/rds/cluster/{self.identifier}/postgresql"
-        return log_group(f"{name}-logs", group_name, self._args.profile, self._args.key, self)
+        return log_group(
+            f"{name}-logs", group_name, self._args.profile, self._args.key.arn if self._args.key else None, self
+        )
 
     def _create_subnet_group(self, name: str) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(

@@ -100,7 +100,9 @@ class FargateTask(iam.RoleOwner, Component):
         self.cluster = self._create_cluster(name)
         self.repository = self._create_repository(name)
         self.image = self._build_image(name)
-        self.log_group = log_group(f"{name}-logs", f"/ecs/{self.family}", args.profile, args.key, self)
+        self.log_group = log_group(
+            f"{name}-logs", f"/ecs/{self.family}", args.profile, args.key.arn if args.key else None, self
+        )
         self.execution_role = self._create_role(name, "execution")
         self.role = self._create_role(name, "task")
         self.execution_policy = self._allow_pull_and_logs(name)

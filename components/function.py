@@ -75,7 +75,9 @@ class Function(iam.RoleOwner, Component):
         self.package = build_package(
             args.code, python_version=PYTHON_VERSION, architecture=settings.architecture.value, build_dir=BUILD_DIR
         )
-        self.log_group = log_group(f"{name}-logs", f"/aws/lambda/{self.physical_name}", args.profile, args.key, self)
+        self.log_group = log_group(
+            f"{name}-logs", f"/aws/lambda/{self.physical_name}", args.profile, args.key.arn if args.key else None, self
+        )
         self.role = self._create_role(name)
         self.base_policy = self._allow_logs_and_traces()
         self.function = aws.lambda_.Function(

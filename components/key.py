@@ -94,13 +94,22 @@ class EncryptionKey(Component):
 
     def grant_decrypt(self, grantee: Grantable) -> aws.iam.RolePolicy | None:
         """Read what a service encrypted with this key on the grantee's behalf."""
-        statement = Statement(actions=DECRYPT_ACTIONS, resources=[self.arn], sid="KmsDecrypt")
-        return grantee.add_to_role_policy(f"decrypt-{self.logical_name}", [statement])
+        return grantee.add_to_role_policy(f"decrypt-{self.logical_name}", [decrypt_statement(self.arn)])
 
     def grant_encrypt(self, grantee: Grantable) -> aws.iam.RolePolicy | None:
         """Write through a service that encrypts with this key on the grantee's behalf (S3 SSE-KMS uploads)."""
-        statement = Statement(actions=ENCRYPT_ACTIONS, resources=[self.arn], sid="KmsEncrypt")
-        return grantee.add_to_role_policy(f"encrypt-{self.logical_name}", [statement])
+        return grantee.add_to_role_policy(f"encrypt-{self.logical_name}", [encrypt_statement(self.arn)])
+
+
+def decrypt_statement(key_arn: pulumi.Input[str]) -> Statement:
+    """What a caller of a service holding data under the key `key_arn` needs to read it (components that take a key
+    by ARN add it to their own grants)."""
+    return Statement(actions=DECRYPT_ACTIONS, resources=[key_arn], sid="KmsDecrypt")
+
+
+def encrypt_statement(key_arn: pulumi.Input[str]) -> Statement:
+    """What a caller needs to write through a service that encrypts with the key `key_arn`."""
+    return Statement(actions=ENCRYPT_ACTIONS, resources=[key_arn], sid="KmsEncrypt")
 
 
 def _key_policy(account_id: str, region: str) -> str:

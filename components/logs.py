@@ -3,7 +3,6 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.key import EncryptionKey
 from components.profile import EnvironmentProfile
 
 
@@ -11,7 +10,7 @@ def log_group(
     resource_name: str,
     group_name: pulumi.Input[str],
     profile: EnvironmentProfile,
-    key: EncryptionKey | None,
+    kms_key_arn: pulumi.Input[str] | None,
     parent: pulumi.Resource,
 ) -> aws.cloudwatch.LogGroup:
     """Created before the service writes to it: otherwise AWS creates one itself, kept forever and unencrypted."""
@@ -19,6 +18,6 @@ def log_group(
         resource_name,
         name=group_name,
         retention_in_days=profile.log_retention_days,
-        kms_key_id=key.arn if key else None,
+        kms_key_id=kms_key_arn,
         opts=profile.stateful(parent),
     )

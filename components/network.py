@@ -366,7 +366,9 @@ class Network(Component):
         profile = self._args.profile
         prefix = "/vpc/flow-logs/"
         group_name = prefix + physical_name(self._name, "log-group", reserve=len(prefix))
-        group = log_group(f"{self._name}-flow-logs", group_name, profile, self._args.key, self)
+        group = log_group(
+            f"{self._name}-flow-logs", group_name, profile, self._args.key.arn if self._args.key else None, self
+        )
         # Only flow logs of this account and region may use the role (confused deputy); a flow log's id is
         # unknown until it exists, hence the wildcard.
         source_arn = pulumi.Output.all(self.region, self.account_id).apply(

@@ -79,7 +79,7 @@ class Workflow(iam.RoleOwner, Component):
             "arn:aws:states:{0}:{1}:stateMachine:{2}", self.region, self.account_id, self.physical_name
         )
         group_name = f"/aws/vendedlogs/states/{self.physical_name}"
-        self.log_group = log_group(f"{name}-logs", group_name, args.profile, args.key, self)
+        self.log_group = log_group(f"{name}-logs", group_name, args.profile, args.key.arn if args.key else None, self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
