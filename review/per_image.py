@@ -1,6 +1,6 @@
 """The cost of a million images with a stack's configuration: every billed request, second and byte an image
 causes, from the state machines the stack declares (review/workload.py), the Lambda and Fargate sizes it declares,
-and the handlers' measured calls (review/assumptions.py), each priced from review/prices.py.
+and the handlers' measured calls (review/assumptions.py), each priced from policy/rules/prices.py.
 
 Two routes: most images validate and render in Lambda; `heavy_share` of them are handed to the Fargate worker.
 The rule's state machine is walked once per route, and any workflow it hands over to with the same share.
@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from review import prices
+from policy.rules import prices
+from policy.rules.prices import HOURS_PER_MONTH, Price
 from review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, WORKER, Assumptions, HandlerWork
-from review.prices import Price
 from review.workload import Execution, Step, WorkloadError, executions
 from synth.program import RecordedResource, Synthesis
 
@@ -273,7 +273,7 @@ def _aurora_floor(synthesis: Synthesis) -> Iterator[str]:
     for cluster in synthesis.of_type("aws:rds/cluster:Cluster"):
         minimum = (cluster.inputs.get("serverlessv2ScalingConfiguration") or {}).get("minCapacity", 0)
         floor = max(float(minimum), 0.5)
-        monthly = floor * prices.AURORA_ACU_HOUR.usd * 730
+        monthly = floor * prices.AURORA_ACU_HOUR.per_unit * HOURS_PER_MONTH
         yield (f"{cluster.name}: traffic with fewer than 5 idle minutes in a row keeps the cluster running at "
                f"{floor:g} ACU or more, ${monthly:,.2f}/month whatever the number of images; the insert line "
                "above is only the marginal capacity")  # fmt: skip

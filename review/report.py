@@ -8,13 +8,13 @@ offline preview (collapsed).
 import dataclasses
 from collections.abc import Iterator
 
+from policy.rules.prices import PRICE_REGION, PRICES_AS_OF
 from review import graph, iam, policies, preview
 from review.assumptions import Assumptions
 from review.costs import idle_costs
 from review.markdown import code, details, fenced, number, table, usd
 from review.per_image import Estimate, LineItem, estimate
 from review.policies import PolicyOutcome
-from review.prices import PRICE_REGION, PRICES_AS_OF
 from review.workload import WorkloadError
 from synth.program import Synthesis
 
@@ -82,7 +82,7 @@ def _idle(synthesis: Synthesis) -> list[str]:
     rows = [[code(by_urn[c.urn].name), c.what, usd(c.usd_per_month), c.source] for c in costs]
     total = sum(c.usd_per_month for c in costs)
     return [*table(["resource", "billed", "per month", "price source"], rows), "",
-            f"**Total: {usd(total)}/month** before any traffic (list prices from `review/costs.py`)."]  # fmt: skip
+            f"**Total: {usd(total)}/month** before any traffic (prices from `policy/rules/prices.py`)."]  # fmt: skip
 
 
 def _per_image(per_image: Estimate | str) -> list[str]:
@@ -96,7 +96,7 @@ def _per_image(per_image: Estimate | str) -> list[str]:
              f"{per_image.assumptions.heavy_share:.0%} on the Fargate path.", ""]  # fmt: skip
     lines += table(["item", "per image", "unit price (source)", "per 1M images", "note"], rows)
     lines += ["", *(f"- {note}" for note in per_image.notes)]
-    prices_note = f"Prices: AWS list prices for {PRICE_REGION} as of {PRICES_AS_OF} (`review/prices.py`; "
+    prices_note = f"Prices: AWS list prices for {PRICE_REGION} as of {PRICES_AS_OF} (`policy/rules/prices.py`; "
     prices_note += "this stack's region may differ by a few percent). Not included: " + "; ".join(NOT_INCLUDED)
     lines += ["", prices_note + "."]
     lines += ["", *details("Assumptions", list(_assumption_rows(per_image.assumptions)))]

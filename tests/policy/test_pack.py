@@ -23,6 +23,7 @@ from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, St
 
 import policy.rules
 from policy.rules import ALL_POLICIES, PACK_NAME
+from policy.rules.prices import NAT_GATEWAY_HOUR
 
 PACK_DIR = Path(policy.rules.__file__).resolve().parent.parent
 RULE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -173,6 +174,8 @@ def test_the_pack_serves_the_cli_with_dev_config(served_pack):
     assert block["s3-public-access-block"].enforcementLevel == analyzer_pb2.MANDATORY
 
     nat = analyzer_pb2.AnalyzerResource(type="aws:ec2/natGateway:NatGateway", urn="urn:nat", name="nat")
-    stack = served_pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[nat]), timeout=30)
+    secret = analyzer_pb2.AnalyzerResource(type="aws:secretsmanager/secret:Secret", urn="urn:secret", name="secret")
+    stack = served_pack.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[nat, secret]), timeout=30)
     idle = [d for d in stack.diagnostics if d.policyName == "no-unplanned-idle-cost"]
-    assert [(d.urn, d.enforcementLevel) for d in idle] == [("urn:nat", analyzer_pb2.MANDATORY)]
+    assert [(d.urn, d.enforcementLevel) for d in idle] == [("urn:nat", analyzer_pb2.MANDATORY)], "dev accepts secrets"
+    assert NAT_GATEWAY_HOUR.label in idle[0].message, "the pack prices from rules/prices.py"

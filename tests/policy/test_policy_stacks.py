@@ -11,7 +11,7 @@ from components.environment import secret_looking as program_secret_looking
 from policy.evaluate import ALL, config_path, evaluate, load_config, resolve_config, rule_table
 from policy.rules import ALL_POLICIES
 from policy.rules.environment import secret_looking as pack_secret_looking
-from policy.rules.idle import idle_charges
+from policy.rules.idle import SECRET, idle_charges
 from review.costs import idle_costs
 from tests.conftest import synthesized
 
@@ -60,8 +60,8 @@ def test_config_files_decide_every_rule_and_relax_only_what_may_be_relaxed(stack
             assert len(info.reason or "") > 40, f"{stack_file} relaxes {name} without a written reason"
 
 
-def test_dev_accepts_no_idle_cost_and_prod_only_what_it_chose():
-    assert load_config("dev")["no-unplanned-idle-cost"].properties["allowedIdleCosts"] == []
+def test_dev_accepts_only_its_secrets_as_idle_cost_and_prod_only_what_it_chose():
+    assert load_config("dev")["no-unplanned-idle-cost"].properties["allowedIdleCosts"] == [SECRET]
     prod = load_config("prod")["no-unplanned-idle-cost"].properties["allowedIdleCosts"]
     assert sorted(prod) == sorted(resolve_config({})["no-unplanned-idle-cost"].properties["allowedIdleCosts"])
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from components.profile import load_profile
-from review import prices
+from app.settings import load_settings
+from policy.rules import prices
 from review.assumptions import RENDER, VALIDATE, Assumptions, with_benchmark
 from review.per_image import estimate, lambda_milliseconds
 from review.workload import WorkloadError
@@ -29,8 +29,8 @@ def test_every_line_item_names_its_price_source_and_the_total_adds_up(stack):
     assert result.total_per_million == pytest.approx(sum(i.quantity * i.price.per_unit for i in result.items) * 1e6)
 
 
-def test_rendition_writes_follow_the_profile(stack):
-    sizes = load_profile(stack_config(stack)).images.rendition_sizes
+def test_rendition_writes_follow_the_settings(stack):
+    sizes = load_settings(stack_config(stack)).images.rendition_sizes
     assert items(stack)["S3 PUT: renditions"].quantity == pytest.approx(len(sizes))
     assert items(stack)["S3 PUT: the upload"].quantity == 1
 
@@ -75,9 +75,9 @@ def test_express_bills_one_request_and_rounded_duration_per_image(stack):
 
 
 def test_a_standard_upload_workflow_is_priced_by_its_state_transitions():
-    profile = json.loads(stack_config("dev")["pipeline:profile"])
+    profile = json.loads(stack_config("dev")["platform:profile"])
     profile["workflow"]["type"] = "STANDARD"
-    standard = synthesize("dev", config=stack_config("dev") | {"pipeline:profile": json.dumps(profile)})
+    standard = synthesize("dev", config=stack_config("dev") | {"platform:profile": json.dumps(profile)})
     found = items(standard)
     assert "Step Functions Express requests" not in found
     transitions = 0.99 * 5 + 0.01 * 4 + 0.01 * 3  # lambda route, hand-over route, heavy path

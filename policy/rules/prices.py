@@ -1,4 +1,6 @@
-"""Every unit price the per-image cost model uses, each with the AWS pricing page it comes from.
+"""Every AWS list price the repository uses, each with the pricing page it comes from: the one place to read, check
+and update them. tests/policy/test_prices.py fails when a dollar figure, a pricing page or a price-named number
+appears in the project's Python code outside this module.
 
 On-demand list prices for us-east-1 (N. Virginia), the region AWS quotes first; the stacks deploy to eu-west-1,
 where most of these are the same or a few percent higher. Taken from the pricing pages named below as they stood
@@ -6,15 +8,48 @@ on PRICES_AS_OF, without the free tiers, at the first (most expensive) volume ti
 when this module was last changed (the machine that wrote it had no internet access): check the page before
 quoting a figure, and update the price and the date together.
 
-Idle (hourly) prices live beside their classification in `review/costs.py`.
+Users: the idle-cost classification beside this module (rules/idle.py, hence the pack's `no-unplanned-idle-cost`
+rule and review/costs.py) and the review report's cost per million images (review/per_image.py). Plain Python with
+no Pulumi import, imported relatively by rules/idle.py, so it works both in the pack (run with policy/ as its root,
+where this is `rules.prices`) and in the offline tools (`policy.rules.prices`).
 """
 
 from dataclasses import dataclass
 
-from policy.rules.idle import AURORA_ACU_USD_PER_HOUR, PUBLIC_IPV4_USD_PER_HOUR
+__all__ = [
+    "AURORA_ACU_HOUR",
+    "DATA_API_REQUEST",
+    "DYNAMODB_READ",
+    "DYNAMODB_WRITE",
+    "EVENTBRIDGE_EVENT",
+    "EXPRESS_GB_SECOND",
+    "EXPRESS_REQUEST",
+    "FARGATE_GB_HOUR",
+    "FARGATE_VCPU_HOUR",
+    "HOURS_PER_MONTH",
+    "INTERFACE_ENDPOINT_HOUR",
+    "KMS_KEY_MONTH",
+    "KMS_REQUEST",
+    "LAMBDA_GB_SECOND",
+    "LAMBDA_REQUEST",
+    "LOGS_INGESTED_GB",
+    "NAT_GATEWAY_HOUR",
+    "PRICES_AS_OF",
+    "PRICE_REGION",
+    "PUBLIC_IPV4_HOUR",
+    "S3_GET",
+    "S3_PUT",
+    "SECRETS_MANAGER_CALL",
+    "SECRET_MONTH",
+    "STANDARD_TRANSITION",
+    "XRAY_TRACE",
+    "Price",
+]
 
 PRICES_AS_OF = "2025-09"
 PRICE_REGION = "us-east-1"
+HOURS_PER_MONTH = 730
+"""AWS's own month on its pricing pages (8,760 hours a year / 12): an hourly price times this is a monthly one."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +60,7 @@ class Price:
     quantity: float
     unit: str
     source: str
+    """The AWS pricing page that states the price."""
 
     @property
     def per_unit(self) -> float:
@@ -50,6 +86,7 @@ STEP_FUNCTIONS = "https://aws.amazon.com/step-functions/pricing/"
 LAMBDA = "https://aws.amazon.com/lambda/pricing/"
 FARGATE = "https://aws.amazon.com/fargate/pricing/"
 VPC = "https://aws.amazon.com/vpc/pricing/"
+PRIVATELINK = "https://aws.amazon.com/privatelink/pricing/"
 DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
 CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
 AURORA = "https://aws.amazon.com/rds/aurora/pricing/"
@@ -57,6 +94,15 @@ SECRETS_MANAGER = "https://aws.amazon.com/secrets-manager/pricing/"
 KMS = "https://aws.amazon.com/kms/pricing/"
 XRAY = "https://aws.amazon.com/xray/pricing/"
 
+# Idle: what a resource costs by just existing (rules/idle.py turns each into a monthly figure).
+NAT_GATEWAY_HOUR = Price(0.045, 1, "NAT gateway-hour (data processed billed on top)", VPC)
+INTERFACE_ENDPOINT_HOUR = Price(0.01, 1, "interface endpoint-hour per AZ (data processed billed on top)", PRIVATELINK)
+PUBLIC_IPV4_HOUR = Price(0.005, 1, "hour of a public IPv4 address in use", VPC)
+KMS_KEY_MONTH = Price(1.00, 1, "KMS key per month (customer managed; prorated hourly)", KMS)
+AURORA_ACU_HOUR = Price(0.12, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
+SECRET_MONTH = Price(0.40, 1, "secret per month (prorated hourly)", SECRETS_MANAGER)
+
+# Per request, second or byte: what one image costs (review/per_image.py).
 S3_PUT = Price(0.005, 1_000, "PUT, COPY, POST or LIST requests (S3 Standard)", S3)
 S3_GET = Price(0.0004, 1_000, "GET, SELECT and all other requests, HEAD included (S3 Standard)", S3)
 EVENTBRIDGE_EVENT = Price(1.00, 1_000_000, "events ingested (S3 events are 'AWS opt-in data events')", EVENTBRIDGE)
@@ -76,12 +122,10 @@ FARGATE_GB_HOUR = {
     "ARM64": Price(0.00356, 1, "GB-hour of Fargate memory, Linux/ARM64", FARGATE),
     "X86_64": Price(0.004445, 1, "GB-hour of Fargate memory, Linux/x86", FARGATE),
 }
-PUBLIC_IPV4_HOUR = Price(PUBLIC_IPV4_USD_PER_HOUR, 1, "hour of a public IPv4 address in use", VPC)
 DYNAMODB_WRITE = Price(0.625, 1_000_000, "write request units, on-demand (Standard table class)", DYNAMODB)
 DYNAMODB_READ = Price(0.125, 1_000_000, "read request units, on-demand (Standard table class)", DYNAMODB)
 LOGS_INGESTED_GB = Price(0.50, 1, "GB of CloudWatch Logs ingested (Standard; vended logs' first tier)", CLOUDWATCH)
 DATA_API_REQUEST = Price(0.35, 1_000_000, "RDS Data API requests (first billion, up to 32 KB each)", AURORA)
-AURORA_ACU_HOUR = Price(AURORA_ACU_USD_PER_HOUR, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
 SECRETS_MANAGER_CALL = Price(0.05, 10_000, "Secrets Manager API calls", SECRETS_MANAGER)
 KMS_REQUEST = Price(0.03, 10_000, "KMS requests (symmetric keys)", KMS)
 XRAY_TRACE = Price(5.00, 1_000_000, "X-Ray traces recorded", XRAY)
