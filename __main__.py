@@ -17,7 +17,7 @@ from app.environment import handler_environment
 from app.heavy import heavy_definition
 from app.migrations import migrate_on_deploy
 from app.settings import load_stack_configuration
-from components.bucket import Bucket, BucketArgs, Expiration
+from components.bucket import Bucket, BucketArgs, BucketExpiration
 from components.database import ServerlessDatabase, ServerlessDatabaseArgs
 from components.fargate import FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
@@ -36,33 +36,74 @@ VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the E
 
 profile, settings = load_stack_configuration()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
-key = EncryptionKey("data", EncryptionKeyArgs(profile), aws) if profile.customer_managed_keys else None
+key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args), aws) if profile.customer_managed_keys else None
 
 # Storage
 access_logs = (
     Bucket(
         "access-logs",
-        BucketArgs(profile, receives_access_logs=True, expirations=[Expiration("", profile.access_log_retention_days)]),
+        BucketArgs(
+            profile=profile.args,
+            receives_access_logs=True,
+            expirations=[BucketExpiration(prefix="", days=profile.access_log_retention_days)],
+        ),
         aws,
     )
     if profile.access_logging
     else None
 )
-expirations = [Expiration(UPLOAD_PREFIX, settings.upload_expiration_days)] if settings.upload_expiration_days else []
-uploads = Bucket(
-    "uploads", BucketArgs(profile, key, event_bridge=True, expirations=expirations, access_logs=access_logs), aws
+expirations = (
+    [BucketExpiration(prefix=UPLOAD_PREFIX, days=settings.upload_expiration_days)]
+    if settings.upload_expiration_days
+    else []
 )
-results = Bucket("results", BucketArgs(profile, key, access_logs=access_logs), aws)
-images = Table("images", TableArgs(profile, partition_key=OBJECT_KEY, attributes={OBJECT_KEY: "S"}, key=key), aws)
-idempotency = Table(
-    "idempotency",
-    TableArgs(profile, partition_key="id", attributes={"id": "S"}, key=key, ttl_attribute="expiration"),
+kms_key_arn = key.arn if key else None
+# The log bucket's `access_log_target` (not its `name`): it resolves once the log bucket's policy lets S3 deliver.
+access_log_bucket = access_logs.access_log_target if access_logs else None
+uploads = Bucket(
+    "uploads",
+    BucketArgs(
+        profile=profile.args,
+        kms_key_arn=kms_key_arn,
+        event_bridge=True,
+        expirations=expirations,
+        access_log_bucket=access_log_bucket,
+    ),
     aws,
 )
-network = Network("network", NetworkArgs(profile, key), aws)
+results = Bucket(
+    "results", BucketArgs(profile=profile.args, kms_key_arn=kms_key_arn, access_log_bucket=access_log_bucket), aws
+)
+images = Table(
+    "images",
+    TableArgs(profile=profile.args, partition_key=OBJECT_KEY, attributes={OBJECT_KEY: "S"}, kms_key_arn=kms_key_arn),
+    aws,
+)
+idempotency = Table(
+    "idempotency",
+    TableArgs(
+        profile=profile.args,
+        partition_key="id",
+        attributes={"id": "S"},
+        kms_key_arn=kms_key_arn,
+        ttl_attribute="expiration",
+    ),
+    aws,
+)
+network = Network("network", NetworkArgs(profile=profile.args, kms_key_arn=kms_key_arn), aws)
 catalog = (
     ServerlessDatabase(
-        "catalog", ServerlessDatabaseArgs(profile, network.database_subnet_ids, network.vpc_id, key), aws
+        "catalog",
+        ServerlessDatabaseArgs(
+            profile=profile.args,
+            subnet_ids=network.database_subnet_ids,
+            vpc_id=network.vpc_id,
+            kms_key_arn=kms_key_arn,
+            # The names the cluster was created with: changing either replaces the cluster, and its data with it.
+            database_name="catalog",
+            master_username="catalog_owner",
+        ),
+        aws,
     )
     if settings.catalog
     else None
@@ -80,29 +121,47 @@ environment = handler_environment(
 )  # fmt: skip
 validator = Function(
     "validate",
-    FunctionArgs(profile, LAMBDA_CODE, "pipeline.validate.handler", "Validates, describes and routes an upload",
-                 environment, key, memory_mb=VALIDATE_MEMORY_MB, timeout_seconds=VALIDATE_TIMEOUT_SECONDS),
+    FunctionArgs(
+        profile=profile.args,
+        code=LAMBDA_CODE.args,
+        handler="pipeline.validate.handler",
+        description="Validates, describes and routes an upload",
+        environment=environment,
+        kms_key_arn=kms_key_arn,
+        memory_mb=VALIDATE_MEMORY_MB,
+        timeout_seconds=VALIDATE_TIMEOUT_SECONDS,
+    ),
     aws,
-)  # fmt: skip
+)
 renderer = Function(
     "render",
-    FunctionArgs(profile, LAMBDA_CODE, "pipeline.render.handler", "Makes and stores an upload's renditions",
-                 environment, key),
+    FunctionArgs(
+        profile=profile.args,
+        code=LAMBDA_CODE.args,
+        handler="pipeline.render.handler",
+        description="Makes and stores an upload's renditions",
+        environment=environment,
+        kms_key_arn=kms_key_arn,
+    ),
     aws,
-)  # fmt: skip
+)
 worker_security_group = network.security_group("worker", "The Fargate worker: no ingress, HTTPS out only")
 worker = FargateTask(
     "worker",
     FargateTaskArgs(
-        profile,
-        WORKER_IMAGE,
-        TaskPlacement(network.task_placement.subnet_ids, [worker_security_group.id],
-                      network.task_placement.assign_public_ip),
+        profile=profile.args,
+        image=WORKER_IMAGE,
+        placement=TaskPlacement(
+            subnet_ids=network.task_subnet_ids,
+            security_group_ids=[worker_security_group.id],
+            assign_public_ip=network.task_assign_public_ip,
+        ),
+        container_name="worker",  # the task definition's container since the first release
         environment={**environment, WORKER_MEMORY_ENV: str(profile.fargate.memory_mb)},
-        key=key,
+        kms_key_arn=kms_key_arn,
     ),
     aws,
-)  # fmt: skip
+)
 for processor in (validator, renderer, worker):
     uploads.grant_read(processor, prefix=UPLOAD_PREFIX)
     uploads.grant_list(processor, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
@@ -115,17 +174,28 @@ for processor in (renderer, worker):
 
 # Orchestration
 done = finish(images, catalog, catalog_writer)
+heavy = heavy_definition(worker, images, done, timeout_seconds=profile.fargate.timeout_seconds)
 heavy_path = Workflow(
     "heavy-path",
-    WorkflowArgs(profile, heavy_definition(worker, images, done, timeout_seconds=profile.fargate.timeout_seconds), key,
-                 type=WorkflowType.STANDARD),
+    WorkflowArgs(
+        profile=profile.args, **heavy.workflow_args(profile), type=WorkflowType.STANDARD, kms_key_arn=kms_key_arn
+    ),
     aws,
-)  # fmt: skip
+)
+upload = upload_definition(validator, renderer, images, heavy_path, done)
 workflow = Workflow(
-    "process-upload", WorkflowArgs(profile, upload_definition(validator, renderer, images, heavy_path, done), key), aws
+    "process-upload", WorkflowArgs(profile=profile.args, **upload.workflow_args(profile), kms_key_arn=kms_key_arn), aws
 )
 trigger = ObjectCreatedTrigger(
-    "on-upload", ObjectCreatedTriggerArgs(profile, uploads, UPLOAD_PREFIX, workflow, key), aws
+    "on-upload",
+    ObjectCreatedTriggerArgs(
+        profile=profile.args,
+        bucket_name=uploads.name,
+        prefix=UPLOAD_PREFIX,
+        state_machine_arn=workflow.arn,
+        kms_key_arn=kms_key_arn,
+    ),
+    aws,
 )
 
 pulumi.export("uploadsBucket", uploads.name)
@@ -134,7 +204,7 @@ pulumi.export("resultsBucket", results.name)
 pulumi.export("imagesTable", images.name)
 pulumi.export("stateMachineArn", workflow.arn)
 pulumi.export("heavyPathStateMachineArn", heavy_path.arn)
-pulumi.export("workerImage", worker.image.ref)
+pulumi.export("workerImage", worker.image_ref)
 pulumi.export("deadLetterQueueUrl", trigger.dead_letter_queue_url)
 if catalog:
     pulumi.export("catalogClusterArn", catalog.cluster_arn)

@@ -12,8 +12,8 @@ LAMBDA_CODE = CodeSource(
 )
 """The worker/ package is left out: it is the Fargate task's entrypoint, shipped in its container image."""
 WORKER_IMAGE = ContainerImage(
-    context=HANDLERS_DIR,
-    dockerfile=HANDLERS_DIR / "worker" / "Dockerfile",
-    include=("imaging", "pipeline", "worker", "requirements.txt"),
+    context=str(HANDLERS_DIR),
+    dockerfile=str(HANDLERS_DIR / "worker" / "Dockerfile"),
+    include=["imaging", "pipeline", "worker", "requirements.txt"],
 )
 """What the Dockerfile copies; their content is the image's tag."""

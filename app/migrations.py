@@ -38,10 +38,10 @@ def migrate_on_deploy(
     migrate = Function(
         "migrate-catalog",
         FunctionArgs(
-            profile,
-            LAMBDA_CODE,
-            "catalog.migrate.handler",
-            "Applies the image catalog's pending schema migrations and sets its login roles' passwords",
+            profile=profile.args,
+            code=LAMBDA_CODE.args,
+            handler="catalog.migrate.handler",
+            description="Applies the image catalog's pending schema migrations and sets its login roles' passwords",
             environment={
                 "CLUSTER_ARN": catalog.cluster_arn,
                 "SECRET_ARN": catalog.secret_arn,
@@ -49,7 +49,7 @@ def migrate_on_deploy(
                 **{login_secret_variable(role): by_role[role].secret_arn for role in LOGIN_ROLES},
                 "POWERTOOLS_SERVICE_NAME": "image-pipeline-catalog",
             },
-            key=key,
+            kms_key_arn=key.arn if key else None,
             timeout_seconds=MIGRATE_TIMEOUT_SECONDS,
             # It runs once per deployment: a reservation would hold concurrency back from every other function.
             reserve_concurrency=False,

@@ -33,8 +33,9 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 
 import images  # noqa: E402  (bench/images.py, the rendition benchmark's photos)
 
+from app.demo.cloud import Outcome, PipelineCloud  # noqa: E402
 from emulator.adaptations import MOTO_VERSION  # noqa: E402
-from emulator.cloud import LocalCloud, Outcome, Upload  # noqa: E402
+from emulator.cloud import Upload  # noqa: E402
 from emulator.stack import parse_overrides, synthesize_stack  # noqa: E402
 from synth.program import close_runtime  # noqa: E402
 
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     photo = images.generate(BUILD)[args.image].read_bytes()  # the cache `make bench` uses
     program = synthesize_stack(args.stack, parse_overrides(args.set))
-    with LocalCloud(program.synthesis, region=program.region, workdir=BUILD / "e2e") as cloud:
+    with PipelineCloud(program.synthesis, region=program.region, workdir=BUILD / "e2e") as cloud:
         cloud.wait([cloud.upload("bench/warm-up.jpg", photo, "image/jpeg")])
         with cloud.stretched_timeouts(BURST_STRETCH):
             burst_seconds, burst = _burst(cloud, photo, args.uploads)
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if all(o.status == "COMPLETE" for o in [*burst, *paced]) else 1
 
 
-def _burst(cloud: LocalCloud, photo: bytes, count: int) -> tuple[float, list[Outcome]]:
+def _burst(cloud: PipelineCloud, photo: bytes, count: int) -> tuple[float, list[Outcome]]:
     started = time.time()
     uploads = [cloud.upload(f"bench/burst/{index:04d}.jpg", photo, "image/jpeg") for index in range(count)]
     outcomes = cloud.wait(uploads, timeout=count * 5.0)
@@ -82,7 +83,7 @@ def _burst(cloud: LocalCloud, photo: bytes, count: int) -> tuple[float, list[Out
     return ended - started, outcomes
 
 
-def _paced(cloud: LocalCloud, photo: bytes, count: int, rate: float) -> list[Outcome]:
+def _paced(cloud: PipelineCloud, photo: bytes, count: int, rate: float) -> list[Outcome]:
     uploads: list[Upload] = []
     start = time.monotonic()
     for index in range(count):

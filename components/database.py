@@ -1,13 +1,13 @@
-"""An Aurora PostgreSQL Serverless v2 cluster that the pipeline reaches through the RDS Data API.
+"""An Aurora PostgreSQL Serverless v2 cluster that its callers reach through the RDS Data API.
 
 The Data API is an HTTPS endpoint in front of the cluster: Lambdas and Step Functions run SQL with IAM permissions
 and the cluster's managed secret, so none of them needs a VPC, a NAT gateway or a connection pool. The cluster's
 security group therefore starts with no ingress at all; `allow_from` opens PostgreSQL to one named security group
 (a Fargate task, a bastion) when something really has to connect.
 
-What the profile decides, and how the two stack files set it:
+What the profile decides, and how a dev-like and a production-like profile set it:
 
-    what                                      decided by                     Pulumi.dev.yaml    Pulumi.prod.yaml
+    what                                      decided by                     dev-like           production-like
     capacity floor (0 ACU pauses when idle)   database.minCapacity           0, pauses          0.5, always warm
     automated backups                         database.backupRetentionDays   1 day              14 days
     storage, secret and log encryption        encryption                     AWS-managed keys   the stack's CMK
@@ -18,7 +18,8 @@ What the profile decides, and how the two stack files set it:
     Performance Insights                      database.minCapacity >= 2      off                off
 
 Always: encrypted, private, IAM database authentication, a master password that RDS generates and keeps in
-Secrets Manager (no `master_password` anywhere in the program or state), a non-default master user, TLS forced by
+Secrets Manager (no `master_password` anywhere in the program or state), a master user of the caller's naming
+(`master_username`, never `postgres` or `admin`), TLS forced by
 the parameter group, PostgreSQL logs exported to a log group of our own, tags copied to snapshots.
 
 The master user is for the schema migration only. Everything else runs as a login role of its own
@@ -31,17 +32,17 @@ one secret; the migration alone has the transactions and the master secret.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement
-from components.key import EncryptionKey
 from components.logs import log_group
 from components.naming import NamingError, physical_name
-from components.profile import EnvironmentProfile, RetrySettings
+from components.profile import RetrySettings, profile_from_args
+from components.profile_args import ProfileArgs
 from components.states import Catch, DefinitionError, IntegrationPattern, Task, retrier, service_resource
 
 ENGINE = "aurora-postgresql"
@@ -54,9 +55,11 @@ AUTO_PAUSE_MINIMUM_VERSIONS = {16: (16, 3), 15: (15, 7), 14: (14, 12), 13: (13, 
 PARAMETER_GROUP_FAMILY = f"aurora-postgresql{ENGINE_VERSION.split('.')[0]}"
 INSTANCE_CLASS = "db.serverless"
 POSTGRES_PORT = 5432
-DEFAULT_DATABASE_NAME = "catalog"
-MASTER_USERNAME = "catalog_owner"
+DEFAULT_DATABASE_NAME = "app"
+DEFAULT_MASTER_USERNAME = "app_owner"
 """Not `postgres` or `admin` (RDS.24). Nobody logs in with it: the Data API reads it from the managed secret."""
+WELL_KNOWN_MASTER_USERNAMES = frozenset({"postgres", "admin"})
+"""The master usernames RDS.24 flags: the first ones an attacker tries."""
 RESERVED_DATABASE_NAMES = frozenset({"postgres", "template0", "template1", "rdsadmin"})
 LOG_EXPORTS = ("postgresql",)
 
@@ -67,7 +70,7 @@ CLUSTER_PARAMETERS = {
     "log_lock_waits": "1",
 }
 """TLS for every connection; log statements slower than a second, every schema change and lock waits over
-deadlock_timeout. Not `log_statement = all`: the catalog's rows would end up in CloudWatch Logs. All four are
+deadlock_timeout. Not `log_statement = all`: the tables' rows would end up in CloudWatch Logs. All four are
 dynamic parameters, applied immediately; a static one would need `apply_method="pending-reboot"`."""
 
 PERFORMANCE_INSIGHTS_MIN_ACU = 2.0
@@ -93,6 +96,8 @@ SECRET_RECOVERY_WINDOW_DAYS = 30
 """How long a deleted login secret can be restored, when the profile protects data; otherwise it is deleted at once
 (0), so that a disposable stack can be recreated with the same secret name."""
 USERNAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+MASTER_USERNAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+"""RDS wants the master username to start with a letter."""
 RESERVED_USERNAME = re.compile(r"(pg_|rds).*|postgres|public|none|current_user|session_user|current_role")
 
 DATA_API_RESUMING_ERRORS = ("RdsData.DatabaseResumingException",)
@@ -111,8 +116,8 @@ RESUME_RETRY = RetrySettings(max_attempts=6, interval_seconds=5, backoff_rate=1.
 pause). No jitter, so that the total stays long enough. Only a cluster that can pause (0 ACU minimum) gets it, and it
 counts in an Express workflow's five-minute budget (components/budget.py)."""
 STATEMENT_TIMEOUT_SECONDS = 5
-"""A task's limit for one ExecuteStatement: the statements the pipeline runs through a task touch one row, and a
-paused cluster answers DatabaseResumingException at once."""
+"""A task's limit for one ExecuteStatement: a statement run through a workflow task is meant to touch a row or a
+few (anything longer belongs in a function), and a paused cluster answers DatabaseResumingException at once."""
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 INSTANCE_SUFFIX = "-reader-15"
@@ -122,30 +127,28 @@ SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
 NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-@dataclass(frozen=True)
-class ServerlessDatabaseArgs:
-    profile: EnvironmentProfile
-    """Capacity, backups and protection come from `profile.database` and the profile's protection switches."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets in at least two Availability Zones (a DB subnet group requires two)."""
+class ServerlessDatabaseArgs(TypedDict):
+    """Arguments of a ServerlessDatabase. Capacity, backups and protection come from the profile's `database`
+    section and its protection switches."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
+    subnet_ids: list[pulumi.Input[str]]
+    """Private subnets in at least two Availability Zones (a DB subnet group requires two): a Network's
+    `database_subnet_ids`."""
     vpc_id: pulumi.Input[str]
     """The VPC of the subnets, for the cluster's security group."""
-    key: EncryptionKey | None = None
-    """Encrypts storage, the master user secret, Performance Insights and the log group; None uses AWS-managed keys."""
-    database_name: str = DEFAULT_DATABASE_NAME
-    """The database created in the cluster, and the one the Data API statements run in."""
-
-    def __post_init__(self) -> None:
-        if len(self.subnet_ids) < 2:
-            raise ValueError(
-                f"subnet_ids has {len(self.subnet_ids)} subnet(s); a DB subnet group needs private subnets in at "
-                "least two Availability Zones: pass one private subnet per zone"
-            )
-        if not DATABASE_NAME.fullmatch(self.database_name) or self.database_name in RESERVED_DATABASE_NAMES:
-            raise ValueError(
-                f"database_name {self.database_name!r} is not allowed; use 1-63 lowercase letters, digits and "
-                f"underscores, starting with a letter, other than {', '.join(sorted(RESERVED_DATABASE_NAMES))}"
-            )
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the storage, the master user secret, the login secrets, Performance Insights and
+    the log group. Default: none, AWS-managed keys."""
+    database_name: NotRequired[str]
+    """The database created in the cluster, and the one the Data API statements run in (1-63 lowercase letters,
+    digits and underscores). Changing it replaces the cluster, and its data with it. Default: "app"
+    (`DEFAULT_DATABASE_NAME`)."""
+    master_username: NotRequired[str]
+    """The master user, for schema migrations only (never `postgres` or `admin`). Changing it replaces the cluster,
+    and its data with it. Default: "app_owner" (`DEFAULT_MASTER_USERNAME`)."""
 
 
 @dataclass(frozen=True)
@@ -153,15 +156,15 @@ class DatabaseUser:
     """A login role of the database and the Secrets Manager secret the Data API signs in with.
 
     The component declares the secret, empty; the role and its privileges come from the schema's migrations, and the
-    migration function stores the password in the secret and gives it to the role (handlers/catalog/logins.py)."""
+    migration function stores the password in the secret and gives it to the role."""
 
     name: str
     """The logical name given to `database_user`, e.g. `writer`."""
     username: str
-    """The PostgreSQL role, e.g. `catalog_writer`."""
+    """The PostgreSQL role, e.g. `app_writer`."""
     secret: aws.secretsmanager.Secret
     secret_arn: pulumi.Output[str]
-    key: EncryptionKey | None
+    kms_key_arn: pulumi.Input[str] | None
     """The key the secret is encrypted with; None is Secrets Manager's AWS-managed key."""
 
 
@@ -179,15 +182,22 @@ class DataApiTask(Task):
 
 
 class ServerlessDatabase(Component):
-    """One Serverless v2 writer; callers use the Data API, so the security group starts closed."""
+    """An encrypted, private Aurora PostgreSQL Serverless v2 cluster (a writer, and readers per the profile) that
+    callers reach through the RDS Data API, with IAM and Secrets Manager instead of passwords in the program: its
+    security group starts closed, TLS is forced, and the master password is generated and kept by RDS."""
 
     cluster_arn: pulumi.Output[str]
+    """The cluster: the Data API's `resourceArn`."""
     secret_arn: pulumi.Output[str]
     """The master user secret RDS manages (and rotates); the Data API authenticates with it."""
     endpoint: pulumi.Output[str]
+    """The writer's endpoint, for a client that connects (from a security group let in by `allow_from`)."""
     port: pulumi.Output[int]
+    """PostgreSQL's port."""
     database_name: str
+    """The database the cluster holds: the Data API's `database`."""
     security_group_id: pulumi.Output[str]
+    """The cluster's security group, without ingress: add an ingress rule from another security group to connect."""
 
     def __init__(
         self,
@@ -196,8 +206,14 @@ class ServerlessDatabase(Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        profile = profile_from_args(args["profile"])
+        _check(args)
         super().__init__(name, opts, transform)
         self._args = args
+        self._profile = profile
+        self._kms_key_arn = args.get("kms_key_arn")
+        self._master_username = args.get("master_username", DEFAULT_MASTER_USERNAME)
+        self.database_name = args.get("database_name", DEFAULT_DATABASE_NAME)
         self._ingress: dict[str, aws.vpc.SecurityGroupIngressRule] = {}
         self._users: dict[str, DatabaseUser] = {}
         self.identifier = cluster_identifier(name)
@@ -211,13 +227,12 @@ class ServerlessDatabase(Component):
         # a cluster's instances over the subnet group's zones).
         self.readers = [
             self._create_instance(name, f"reader-{index}", promotion_tier=1)
-            for index in range(1, args.profile.database.readers + 1)
+            for index in range(1, profile.database.readers + 1)
         ]
         self.cluster_arn = self.cluster.arn
         self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
         self.endpoint = self.cluster.endpoint
         self.port = self.cluster.port
-        self.database_name = args.database_name
         self.security_group_id = self.security_group.id
         self.finish(
             {
@@ -249,14 +264,15 @@ class ServerlessDatabase(Component):
     def database_user(self, name: str, username: str) -> DatabaseUser:
         """Declare the secret of login role `username`, which the schema's migrations create; callers then run SQL
         as that role (`execute_statement_task(..., user=...)`, `grant_data_api(grantee, user)`)."""
-        if not USERNAME.fullmatch(username) or RESERVED_USERNAME.fullmatch(username) or username == MASTER_USERNAME:
+        master = self._master_username
+        if not USERNAME.fullmatch(username) or RESERVED_USERNAME.fullmatch(username) or username == master:
             raise ValueError(
                 f"username {username!r} is not allowed; use 1-63 lowercase letters, digits and underscores, not "
-                f"starting with a digit, other than {MASTER_USERNAME!r}, 'postgres' and names starting 'pg_' or 'rds'"
+                f"starting with a digit, other than {master!r}, 'postgres' and names starting 'pg_' or 'rds'"
             )
         if name in self._users or username in {user.username for user in self._users.values()}:
             raise ValueError(f"database_user({name!r}, {username!r}) repeats a user of {self.logical_name!r}")
-        profile, key = self._args.profile, self._args.key
+        profile, key_arn = self._profile, self._kms_key_arn
         secret = aws.secretsmanager.Secret(
             f"{self.logical_name}-{name}-secret",
             name=physical_name(f"{self.logical_name}-{name}", "secret"),
@@ -264,12 +280,12 @@ class ServerlessDatabase(Component):
                 f"Login of PostgreSQL role {username} in the {self.logical_name} Aurora cluster, for the Data API. "
                 "Filled by the schema migration function, never by Pulumi."
             ),
-            kms_key_id=key.arn if key else None,
+            kms_key_id=key_arn,
             recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if profile.protect else 0,
             # Stateful like the cluster: the role's password lives here, and only the migration can make a new one.
             opts=profile.stateful(self),
         )
-        self._users[name] = DatabaseUser(name, username, secret, secret.arn, key)
+        self._users[name] = DatabaseUser(name, username, secret, secret.arn, key_arn)
         return self._users[name]
 
     def _data_api_statements(self, user: DatabaseUser | None = None, *, transactions: bool = False) -> list[Statement]:
@@ -281,9 +297,9 @@ class ServerlessDatabase(Component):
             Statement(actions=actions, resources=[self.cluster_arn], sid="DataApi"),
             Statement(actions=SECRET_ACTIONS, resources=[secret_arn], sid="ReadDatabaseSecret"),
         ]
-        if self._args.key is not None:
+        if self._kms_key_arn is not None:
             statements.append(
-                Statement(actions=SECRET_KEY_ACTIONS, resources=[self._args.key.arn], sid="DecryptDatabaseSecret")
+                Statement(actions=SECRET_KEY_ACTIONS, resources=[self._kms_key_arn], sid="DecryptDatabaseSecret")
             )
         return statements
 
@@ -301,9 +317,8 @@ class ServerlessDatabase(Component):
         if users:
             secrets = [self._checked(user).secret_arn for user in users]
             statements.append(Statement(actions=SECRET_WRITE_ACTIONS, resources=secrets, sid="FillLoginSecrets"))
-            if self._args.key is not None:
-                key_arn = self._args.key.arn
-                statements.append(Statement(SECRET_KEY_WRITE_ACTIONS, [key_arn], sid="EncryptLoginSecrets"))
+            if self._kms_key_arn is not None:
+                statements.append(Statement(SECRET_KEY_WRITE_ACTIONS, [self._kms_key_arn], sid="EncryptLoginSecrets"))
         return grantee.add_to_role_policy(f"migrate-{self.logical_name}", statements)
 
     def execute_statement_task(
@@ -350,7 +365,7 @@ class ServerlessDatabase(Component):
             catch=catch,
             result_path=result_path,
             comment=comment,
-            can_pause=self._args.profile.database.min_capacity == 0,
+            can_pause=self._profile.database.min_capacity == 0,
         )
 
     def _checked(self, user: DatabaseUser) -> DatabaseUser:
@@ -361,16 +376,14 @@ class ServerlessDatabase(Component):
     def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
         # RDS writes to exactly this name; ours exists first, with retention (and the CMK), or RDS makes its own.
         group_name = f"/aws/rds/cluster/{self.identifier}/postgresql"
-        return log_group(
-            f"{name}-logs", group_name, self._args.profile, self._args.key.arn if self._args.key else None, self
-        )
+        return log_group(f"{name}-logs", group_name, self._profile, self._kms_key_arn, self)
 
     def _create_subnet_group(self, name: str) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(
             f"{name}-subnets",
             name=self.identifier,
             description=f"Private subnets of the {name} Aurora cluster",
-            subnet_ids=list(self._args.subnet_ids),
+            subnet_ids=list(self._args["subnet_ids"]),
             opts=self.child(),
         )
 
@@ -380,7 +393,7 @@ class ServerlessDatabase(Component):
             f"{name}-security-group",
             name=self.identifier,
             description=f"{name} Aurora cluster: no ingress except from security groups named by allow_from",
-            vpc_id=self._args.vpc_id,
+            vpc_id=self._args["vpc_id"],
             opts=self.child(),
         )
 
@@ -399,7 +412,7 @@ class ServerlessDatabase(Component):
         )
 
     def _create_cluster(self, name: str) -> aws.rds.Cluster:
-        profile, key = self._args.profile, self._args.key
+        profile, key_arn = self._profile, self._kms_key_arn
         settings = profile.database
         scaling: dict[str, Any] = {"min_capacity": settings.min_capacity, "max_capacity": settings.max_capacity}
         if settings.min_capacity == 0:
@@ -412,15 +425,15 @@ class ServerlessDatabase(Component):
             engine_mode="provisioned",
             engine_version=ENGINE_VERSION,
             serverlessv2_scaling_configuration=scaling,
-            database_name=self._args.database_name,
+            database_name=self.database_name,
             port=POSTGRES_PORT,
-            master_username=MASTER_USERNAME,
+            master_username=self._master_username,
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=key.arn if key else None,
+            master_user_secret_kms_key_id=key_arn,
             iam_database_authentication_enabled=True,
             enable_http_endpoint=True,
             storage_encrypted=True,
-            kms_key_id=key.arn if key else None,
+            kms_key_id=key_arn,
             db_subnet_group_name=self.subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             db_cluster_parameter_group_name=self.parameter_group.name,
@@ -437,7 +450,7 @@ class ServerlessDatabase(Component):
         )
 
     def _create_instance(self, name: str, role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
-        profile, key = self._args.profile, self._args.key
+        profile, key_arn = self._profile, self._kms_key_arn
         insights = profile.database.min_capacity >= PERFORMANCE_INSIGHTS_MIN_ACU
         # Stateful like the cluster: a retained cluster without its writer could not be read.
         return aws.rds.ClusterInstance(
@@ -453,8 +466,35 @@ class ServerlessDatabase(Component):
             auto_minor_version_upgrade=True,
             performance_insights_enabled=insights,
             performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS if insights else None,
-            performance_insights_kms_key_id=key.arn if insights and key else None,
+            performance_insights_kms_key_id=key_arn if insights else None,
             opts=profile.stateful(self),
+        )
+
+
+def _check(args: ServerlessDatabaseArgs) -> None:
+    """Refuse, before anything is declared, what RDS would refuse at deployment or RDS.24 would flag."""
+    subnet_ids = args["subnet_ids"]
+    if len(subnet_ids) < 2:
+        raise ValueError(
+            f"subnet_ids has {len(subnet_ids)} subnet(s); a DB subnet group needs private subnets in at "
+            "least two Availability Zones: pass one private subnet per zone"
+        )
+    database_name = args.get("database_name", DEFAULT_DATABASE_NAME)
+    if not DATABASE_NAME.fullmatch(database_name) or database_name in RESERVED_DATABASE_NAMES:
+        raise ValueError(
+            f"database_name {database_name!r} is not allowed; use 1-63 lowercase letters, digits and "
+            f"underscores, starting with a letter, other than {', '.join(sorted(RESERVED_DATABASE_NAMES))}"
+        )
+    master = args.get("master_username", DEFAULT_MASTER_USERNAME)
+    if (
+        not MASTER_USERNAME.fullmatch(master)
+        or RESERVED_USERNAME.fullmatch(master)
+        or master in WELL_KNOWN_MASTER_USERNAMES
+    ):
+        raise ValueError(
+            f"master_username {master!r} is not allowed; use 1-63 lowercase letters, digits and underscores, "
+            f"starting with a letter, other than {', '.join(sorted(WELL_KNOWN_MASTER_USERNAMES))} and names starting "
+            "'pg_' or 'rds'"
         )
 
 

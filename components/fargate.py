@@ -7,10 +7,10 @@ new task definition revision. The task definition pins the image by digest.
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -20,13 +20,16 @@ from components import iam
 from components.base import ChildTransform, Component
 from components.environment import secret_looking
 from components.iam import Statement
-from components.key import EncryptionKey
+from components.key import decrypt_statement
 from components.logs import log_group
 from components.naming import physical_name
-from components.profile import EnvironmentProfile
+from components.profile import profile_from_args
+from components.profile_args import ProfileArgs
 from components.states import Catch, IntegrationPattern, Task, service_resource
 
-CONTAINER_NAME = "worker"
+DEFAULT_CONTAINER_NAME = "main"
+CONTAINER_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,255}")
+"""What ECS accepts as a container name."""
 CONTAINER_USER = "10001:10001"
 SCRATCH_VOLUME = "scratch"
 SCRATCH_PATH = "/tmp"
@@ -48,44 +51,71 @@ PLACEMENT_FAILED = "AmazonECS.Unknown"
 (https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html): the task never existed, so it is retried."""
 
 
-@dataclass(frozen=True)
-class ContainerImage:
-    context: Path
-    """The build context directory."""
-    dockerfile: Path
-    include: Sequence[str] = ()
-    """Paths under the context whose content makes the image (hashed into the tag); empty means all of it."""
+class ContainerImage(TypedDict):
+    """The container image of a FargateTask, built from a Dockerfile for linux/arm64 and pushed to the task's
+    repository, tagged with the hash of the files that make it."""
+
+    context: str
+    """The build context directory, as a path (relative paths are relative to the program's working directory)."""
+    dockerfile: str
+    """The Dockerfile, as a path (usually inside the context)."""
+    include: NotRequired[list[str]]
+    """Paths under the context whose content makes the image (hashed into the tag). Default: [] (all of the
+    context)."""
 
 
-@dataclass(frozen=True)
-class TaskPlacement:
-    subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_ids: Sequence[pulumi.Input[str]]
+class TaskPlacement(TypedDict):
+    """Where a FargateTask's tasks run: a Network gives `task_subnet_ids` and `task_assign_public_ip`."""
+
+    subnet_ids: list[pulumi.Input[str]]
+    """The subnets a task may start in (at least one)."""
+    security_group_ids: list[pulumi.Input[str]]
+    """The task's security groups (at least one); grants no ingress of its own."""
     assign_public_ip: bool
+    """Give the task a public IP: only where that is its way out (a Network in `public-ip` mode)."""
 
 
-@dataclass(frozen=True)
-class FargateTaskArgs:
-    profile: EnvironmentProfile
+class FargateTaskArgs(TypedDict):
+    """Arguments of a FargateTask."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
     image: ContainerImage
+    """The image the task runs, built and pushed during the deployment."""
     placement: TaskPlacement
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Plain settings only; secrets go in `secrets` (name -> Secrets Manager or SSM ARN) and never here."""
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    key: EncryptionKey | None = None
-
-    def __post_init__(self) -> None:
-        leaked = secret_looking(self.environment)
-        if leaked:
-            raise ValueError(f"environment variables {leaked} look like secrets; pass them in `secrets` instead")
+    """Subnets, security groups and public IP of every task `run_task` starts."""
+    container_name: NotRequired[str]
+    """The task's one container, named in its log streams and in run-time overrides (1-255 letters, digits,
+    hyphens and underscores). Default: "main" (`DEFAULT_CONTAINER_NAME`)."""
+    environment: NotRequired[dict[str, pulumi.Input[str]]]
+    """Plain settings only, never a secret's value: a name that looks like a secret (`DB_PASSWORD`) is refused.
+    Default: {}."""
+    secrets: NotRequired[dict[str, pulumi.Input[str]]]
+    """Variable name -> ARN of a Secrets Manager secret, injected by ECS at start (the execution role may read
+    exactly these). Default: {}."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the repository and the log group (the execution role may decrypt with it).
+    Default: none, AWS-managed encryption."""
 
 
 class FargateTask(iam.RoleOwner, Component):
-    """Grants given to a FargateTask (`bucket.grant_read(task)`) go to its task role, never its execution role."""
+    """A Fargate task a Standard workflow runs to completion: an ECS cluster, an image repository, the image built
+    from a Dockerfile, a read-only non-root container, and separate execution and task roles. Grants given to a
+    FargateTask (`bucket.grant_read(task)`) go to its task role, never its execution role."""
 
     cluster_arn: pulumi.Output[str]
+    """The ECS cluster the tasks run in."""
     task_definition_arn: pulumi.Output[str]
-    role: aws.iam.Role
+    """The task definition's current revision."""
+    image_ref: pulumi.Output[str]
+    """The pushed image, pinned by digest (`<repository>:<tag>@sha256:...`)."""
+    task_role_arn: pulumi.Output[str]
+    """The role the container runs as: what grants extend."""
+    execution_role_arn: pulumi.Output[str]
+    """The role ECS starts the task with: pulls the image, writes the logs, reads `secrets`."""
+    container_name: str
+    """The task's container: the `Name` of a RunTask's `ContainerOverrides`."""
 
     def __init__(
         self,
@@ -94,28 +124,35 @@ class FargateTask(iam.RoleOwner, Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        profile = profile_from_args(args["profile"])
+        _check(args)
         super().__init__(name, opts, transform)
         self._args = args
+        self._profile = profile
+        self._kms_key_arn = args.get("kms_key_arn")
+        self.container_name = args.get("container_name", DEFAULT_CONTAINER_NAME)
         self.family = physical_name(name, "task-family")
         self.cluster = self._create_cluster(name)
         self.repository = self._create_repository(name)
         self.image = self._build_image(name)
-        self.log_group = log_group(
-            f"{name}-logs", f"/ecs/{self.family}", args.profile, args.key.arn if args.key else None, self
-        )
+        self.log_group = log_group(f"{name}-logs", f"/ecs/{self.family}", self._profile, self._kms_key_arn, self)
         self.execution_role = self._create_role(name, "execution")
         self.role = self._create_role(name, "task")
         self.execution_policy = self._allow_pull_and_logs(name)
         self.task_definition = self._create_task_definition(name)
         self.cluster_arn = self.cluster.arn
         self.task_definition_arn = self.task_definition.arn
+        self.image_ref = self.image.ref
+        self.task_role_arn = self.role.arn
+        self.execution_role_arn = self.execution_role.arn
         self.finish(
             {
                 "cluster_arn": self.cluster_arn,
                 "task_definition_arn": self.task_definition_arn,
-                "image_ref": self.image.ref,
-                "task_role_arn": self.role.arn,
-                "execution_role_arn": self.execution_role.arn,
+                "image_ref": self.image_ref,
+                "task_role_arn": self.task_role_arn,
+                "execution_role_arn": self.execution_role_arn,
+                "container_name": self.container_name,
             }
         )
 
@@ -160,7 +197,7 @@ class FargateTask(iam.RoleOwner, Component):
             {"Name": key.removesuffix(".$"), ("Value.$" if key.endswith(".$") else "Value"): value}
             for key, value in environment.items()
         ]
-        placement = self._args.placement
+        placement = self._args["placement"]
         return Task(
             name=name,
             resource=service_resource("ecs", "runTask", IntegrationPattern.RUN_JOB),
@@ -172,12 +209,12 @@ class FargateTask(iam.RoleOwner, Component):
                 "TaskDefinition": self.task_definition.arn,
                 "NetworkConfiguration": {
                     "AwsvpcConfiguration": {
-                        "Subnets": list(placement.subnet_ids),
-                        "SecurityGroups": list(placement.security_group_ids),
-                        "AssignPublicIp": "ENABLED" if placement.assign_public_ip else "DISABLED",
+                        "Subnets": list(placement["subnet_ids"]),
+                        "SecurityGroups": list(placement["security_group_ids"]),
+                        "AssignPublicIp": "ENABLED" if placement["assign_public_ip"] else "DISABLED",
                     }
                 },
-                "Overrides": {"ContainerOverrides": [{"Name": CONTAINER_NAME, "Environment": overrides}]},
+                "Overrides": {"ContainerOverrides": [{"Name": self.container_name, "Environment": overrides}]},
                 "PropagateTags": "TASK_DEFINITION",
             },
             statements=iam.statements_of(self.grant_run),
@@ -190,7 +227,7 @@ class FargateTask(iam.RoleOwner, Component):
         )
 
     def _create_cluster(self, name: str) -> aws.ecs.Cluster:
-        insights = "enabled" if self._args.profile.fargate.container_insights else "disabled"
+        insights = "enabled" if self._profile.fargate.container_insights else "disabled"
         return aws.ecs.Cluster(
             f"{name}-cluster",
             name=physical_name(name, "cluster"),
@@ -199,17 +236,17 @@ class FargateTask(iam.RoleOwner, Component):
         )
 
     def _create_repository(self, name: str) -> aws.ecr.Repository:
-        key = self._args.key
+        key_arn = self._kms_key_arn
         repository = aws.ecr.Repository(
             f"{name}-repository",
             name=physical_name(name, "repository"),
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[
-                {"encryption_type": "KMS", "kms_key": key.arn} if key else {"encryption_type": "AES256"}
+                {"encryption_type": "KMS", "kms_key": key_arn} if key_arn else {"encryption_type": "AES256"}
             ],
-            force_delete=self._args.profile.force_destroy,
-            opts=self._args.profile.stateful(self),
+            force_delete=self._profile.force_destroy,
+            opts=self._profile.stateful(self),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-repository-lifecycle",
@@ -220,14 +257,14 @@ class FargateTask(iam.RoleOwner, Component):
         return repository
 
     def _build_image(self, name: str) -> docker_build.Image:
-        image = self._args.image
+        image = self._args["image"]
         token = aws.ecr.get_authorization_token_output(
             registry_id=self.repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         return docker_build.Image(
             f"{name}-image",
-            context={"location": str(image.context)},
-            dockerfile={"location": str(image.dockerfile)},
+            context={"location": image["context"]},
+            dockerfile={"location": image["dockerfile"]},
             platforms=[docker_build.Platform.LINUX_ARM64],
             tags=[self.repository.repository_url.apply(lambda url: f"{url}:{context_digest(image)}")],
             push=True,
@@ -257,12 +294,11 @@ class FargateTask(iam.RoleOwner, Component):
             Statement(AUTH_ACTIONS, ["*"], "EcrLoginHasNoResourceScope"),
             Statement(LOG_ACTIONS, [streams], "WriteOwnLogGroup"),
         ]
-        if self._args.secrets:
-            statements.append(
-                Statement(["secretsmanager:GetSecretValue"], list(self._args.secrets.values()), "Secrets")
-            )
-        if self._args.key is not None:
-            statements += iam.statements_of(self._args.key.grant_decrypt)
+        secrets = self._args.get("secrets") or {}
+        if secrets:
+            statements.append(Statement(["secretsmanager:GetSecretValue"], list(secrets.values()), "Secrets"))
+        if self._kms_key_arn is not None:
+            statements.append(decrypt_statement(self._kms_key_arn))
         return aws.iam.RolePolicy(
             f"{name}-execution-policy",
             role=self.execution_role.id,
@@ -271,14 +307,16 @@ class FargateTask(iam.RoleOwner, Component):
         )
 
     def _create_task_definition(self, name: str) -> aws.ecs.TaskDefinition:
-        settings = self._args.profile.fargate
+        settings = self._profile.fargate
         container = pulumi.Output.all(
             image=self.image.ref,
             group=self.log_group.name,
             region=self.region,
-            environment=dict(self._args.environment),
-            secrets=dict(self._args.secrets),
-        ).apply(lambda values: json.dumps([_container(memory_mb=settings.memory_mb, **values)]))
+            environment=dict(self._args.get("environment") or {}),
+            secrets=dict(self._args.get("secrets") or {}),
+        ).apply(
+            lambda values: json.dumps([_container(name=self.container_name, memory_mb=settings.memory_mb, **values)])
+        )
         return aws.ecs.TaskDefinition(
             f"{name}-task-definition",
             family=self.family,
@@ -296,13 +334,30 @@ class FargateTask(iam.RoleOwner, Component):
         )
 
 
+def _check(args: FargateTaskArgs) -> None:
+    """Refuse, before anything is declared, what ECS would refuse at deployment or what would leak a secret."""
+    leaked = secret_looking(args.get("environment") or {})
+    if leaked:
+        raise ValueError(f"environment variables {leaked} look like secrets; pass them in `secrets` instead")
+    container_name = args.get("container_name", DEFAULT_CONTAINER_NAME)
+    if not CONTAINER_NAME_PATTERN.fullmatch(container_name):
+        raise ValueError(
+            f"container_name {container_name!r} is not allowed; use 1-255 letters, digits, hyphens and underscores"
+        )
+    placement = args["placement"]
+    for field in ("subnet_ids", "security_group_ids"):
+        if not placement[field]:
+            raise ValueError(f"placement.{field} is empty; a Fargate task needs at least one (a Network gives them)")
+
+
 def context_digest(image: ContainerImage) -> str:
     """Hash of the files that make the image: same content, same tag (the repository's tags are immutable)."""
-    roots = [image.context / path for path in image.include] or [image.context]
-    files = sorted({file for root in [*roots, image.dockerfile] for file in _files(root)})
+    context = Path(image["context"])
+    roots = [context / path for path in image.get("include") or []] or [context]
+    files = sorted({file for root in [*roots, Path(image["dockerfile"])] for file in _files(root)})
     digest = hashlib.sha256()
     for file in files:
-        digest.update(file.relative_to(image.context).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+        digest.update(file.relative_to(context).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
 
@@ -313,11 +368,11 @@ def _files(root: Path) -> list[Path]:
 
 
 def _container(
-    *, image: str, group: str, region: str, environment: dict, secrets: dict, memory_mb: int
+    *, name: str, image: str, group: str, region: str, environment: dict, secrets: dict, memory_mb: int
 ) -> dict[str, Any]:
     """Read-only root filesystem, a non-root user, no privileges; the only writable place is the scratch volume."""
     return {
-        "name": CONTAINER_NAME,
+        "name": name,
         "image": image,
         "essential": True,
         "user": CONTAINER_USER,
@@ -331,7 +386,7 @@ def _container(
         "stopTimeout": 30,
         "logConfiguration": {
             "logDriver": "awslogs",
-            "options": {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": CONTAINER_NAME},
+            "options": {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": name},
         },
     }
 

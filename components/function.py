@@ -1,8 +1,9 @@
 """A Lambda function that builds its own deployment package, logs to its own group and owns a least-privilege role."""
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -11,11 +12,11 @@ from components import iam
 from components.base import ChildTransform, Component
 from components.environment import secret_looking
 from components.iam import Statement
-from components.key import EncryptionKey
 from components.logs import log_group
 from components.naming import physical_name
-from components.packaging import CodeSource, build_package
-from components.profile import EnvironmentProfile
+from components.packaging import CodeSource, FunctionCode, build_package
+from components.profile import LambdaSettings, profile_from_args
+from components.profile_args import ProfileArgs
 from components.states import LAMBDA_TRANSIENT_ERRORS, Catch, Task
 
 PYTHON_RUNTIME = "python3.13"
@@ -25,41 +26,54 @@ BUILD_DIR = Path(__file__).resolve().parent.parent / ".build" / "lambda"
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 """X-Ray has no resource-level permissions: these are the one place the role uses `"Resource": "*"`."""
+OVERRIDE_LIMITS = {
+    spec.name: (spec.metadata["low"], spec.metadata["high"])
+    for spec in dataclasses.fields(LambdaSettings)
+    if spec.name in ("memory_mb", "timeout_seconds")
+}
+"""What Lambda accepts for a function's own memory and timeout: the bounds the profile's settings have."""
 
 
-@dataclass(frozen=True)
-class FunctionArgs:
-    profile: EnvironmentProfile
-    code: CodeSource
+class FunctionArgs(TypedDict):
+    """The arguments of a Function."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
+    code: FunctionCode
+    """Where the code is (`CodeSource.args` in Python): the zip is built from it, with its dependencies."""
     handler: str
     """`module.function` inside the package, e.g. `pipeline.validate.handler`."""
-    description: str = ""
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    key: EncryptionKey | None = None
-    """Encrypts the environment variables and the log group; None uses AWS-managed keys."""
-    memory_mb: int | None = None
-    """Overrides the profile's memory for a function with unusual needs."""
-    timeout_seconds: int | None = None
-    """Overrides the profile's timeout; a workflow task invoking the function times out with it."""
-    reserve_concurrency: bool = True
+    description: NotRequired[str]
+    """What the function does, shown in the Lambda console. Default: empty."""
+    environment: NotRequired[dict[str, pulumi.Input[str]]]
+    """Environment variables: plain settings only, never a secret's value (a name that looks like a secret, such as
+    `DB_PASSWORD`, is refused; pass the secret's ARN instead). Default: none."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the environment variables and the log group. Default: none, AWS-managed keys."""
+    memory_mb: NotRequired[int]
+    """Memory (and so CPU) of this function, for one with unusual needs. Default: the profile's `lambda.memoryMb`."""
+    timeout_seconds: NotRequired[int]
+    """Timeout of this function; a workflow task invoking it times out with it. Default: the profile's
+    `lambda.timeoutSeconds`."""
+    reserve_concurrency: NotRequired[bool]
     """Apply the profile's reserved concurrency. Off for a function that runs once per deployment (a schema
-    migration): a reservation would take concurrency from the account's pool for a function that is idle."""
-
-    def __post_init__(self) -> None:
-        secrets = secret_looking(self.environment)
-        if secrets:
-            raise ValueError(
-                f"environment variables {secrets} look like secrets; keep secrets in Secrets Manager and pass "
-                "the secret's ARN instead"
-            )
+    migration): a reservation would take concurrency from the account's pool for a function that is idle.
+    Default: true."""
 
 
 class Function(iam.RoleOwner, Component):
-    """arm64, Python 3.13, JSON logs to an explicit group, X-Ray active tracing, and a role with nothing by default."""
+    """A Lambda function on arm64 (by default) and Python 3.13 that builds its own deployment package: JSON logs to
+    an explicit group, X-Ray active tracing, and a role with nothing but its own logs and traces."""
 
     name: pulumi.Output[str]
+    """The function's name."""
     arn: pulumi.Output[str]
-    role: aws.iam.Role
+    """The function's ARN: what a workflow's task invokes."""
+    role_arn: pulumi.Output[str]
+    """The function's execution role, which grants extend."""
+    timeout_seconds: int
+    """The function's timeout: a workflow task invoking it should time out with it."""
 
     def __init__(
         self,
@@ -68,31 +82,38 @@ class Function(iam.RoleOwner, Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        profile = profile_from_args(args["profile"])
+        _check(args)
         super().__init__(name, opts, transform)
-        settings = args.profile.lambda_
+        settings = profile.lambda_
+        kms_key_arn = args.get("kms_key_arn")
+        environment = dict(args.get("environment") or {})
         self.physical_name = physical_name(name, "function")
-        self.timeout_seconds = args.timeout_seconds or settings.timeout_seconds
+        self.timeout_seconds = args.get("timeout_seconds") or settings.timeout_seconds
         self.package = build_package(
-            args.code, python_version=PYTHON_VERSION, architecture=settings.architecture.value, build_dir=BUILD_DIR
+            CodeSource.from_args(args["code"]),
+            python_version=PYTHON_VERSION,
+            architecture=settings.architecture.value,
+            build_dir=BUILD_DIR,
         )
-        self.log_group = log_group(
-            f"{name}-logs", f"/aws/lambda/{self.physical_name}", args.profile, args.key.arn if args.key else None, self
-        )
+        self.log_group = log_group(f"{name}-logs", f"/aws/lambda/{self.physical_name}", profile, kms_key_arn, self)
         self.role = self._create_role(name)
         self.base_policy = self._allow_logs_and_traces()
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=self.physical_name,
-            description=args.description,
+            description=args.get("description", ""),
             runtime=PYTHON_RUNTIME,
             architectures=[settings.architecture.value],
-            handler=args.handler,
+            handler=args["handler"],
             code=pulumi.FileArchive(str(self.package.path)),
             source_code_hash=self.package.sha256_base64,
             role=self.role.arn,
-            memory_size=args.memory_mb or settings.memory_mb,
+            memory_size=args.get("memory_mb") or settings.memory_mb,
             timeout=self.timeout_seconds,
-            reserved_concurrent_executions=settings.reserved_concurrency if args.reserve_concurrency else None,
+            reserved_concurrent_executions=(
+                settings.reserved_concurrency if args.get("reserve_concurrency", True) else None
+            ),
             tracing_config={"mode": "Active"},
             logging_config={
                 "log_format": "JSON",
@@ -100,14 +121,17 @@ class Function(iam.RoleOwner, Component):
                 "application_log_level": "INFO",
                 "system_log_level": "WARN",
             },
-            environment={"variables": dict(args.environment)} if args.environment else None,
-            kms_key_arn=args.key.arn if args.key else None,
+            environment={"variables": environment} if environment else None,
+            kms_key_arn=kms_key_arn,
             # The function must not run before it may write its logs and traces.
             opts=self.child(depends_on=[self.base_policy, self.log_group]),
         )
         self.name = self.function.name
         self.arn = self.function.arn
-        self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
+        self.role_arn = self.role.arn
+        self.finish(
+            {"name": self.name, "arn": self.arn, "role_arn": self.role_arn, "timeout_seconds": self.timeout_seconds}
+        )
 
     def grant_invoke(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
         """Invoke this function and its versions/aliases, nothing else."""
@@ -162,3 +186,17 @@ class Function(iam.RoleOwner, Component):
                 Statement(actions=TRACE_ACTIONS, resources=["*"], sid="XRayHasNoResourceScope"),
             ],
         )
+
+
+def _check(args: FunctionArgs) -> None:
+    """Refuse args that cannot be deployed as given, before anything is declared."""
+    secrets = secret_looking(args.get("environment") or {})
+    if secrets:
+        raise ValueError(
+            f"environment: variables {secrets} look like secrets; keep secrets in Secrets Manager and pass the "
+            "secret's ARN instead"
+        )
+    for key, (low, high) in OVERRIDE_LIMITS.items():
+        value = args.get(key)
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{key}: {value} is not allowed; expected {low} to {high}")

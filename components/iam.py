@@ -10,12 +10,26 @@ integration's, a resource policy's): `statements_of(table.grant_update)`.
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, cast, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
 
 Condition = Mapping[str, Mapping[str, pulumi.Input[str] | Sequence[pulumi.Input[str]]]]
+
+
+class PolicyStatement(TypedDict):
+    """One Allow statement as plain data (`Statement.args`), for args that carry permissions: a Workflow's tasks."""
+
+    actions: list[str]
+    """IAM actions, each named in full (no wildcards), e.g. `lambda:InvokeFunction`."""
+    resources: list[pulumi.Input[str]]
+    """The ARNs the actions apply to (at least one)."""
+    sid: NotRequired[str]
+    """The statement's id; a policy numbers repeated ids. Default: none."""
+    conditions: NotRequired[dict[str, dict[str, Any]]]
+    """IAM condition block, operator -> condition key -> value or list of values, e.g.
+    `{"StringLike": {"s3:prefix": ["uploads/*"]}}`. Default: none."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,26 @@ class Statement:
             raise ValueError(f"wildcard actions are not allowed, name each action: {wildcards}")
         if not self.actions or not self.resources:
             raise ValueError("a statement needs at least one action and one resource")
+
+    @property
+    def args(self) -> PolicyStatement:
+        """This statement as plain data, for a component's args (`WorkflowArgs.statements`)."""
+        plain: PolicyStatement = {"actions": list(self.actions), "resources": list(self.resources)}
+        if self.sid:
+            plain["sid"] = self.sid
+        if self.conditions:
+            plain["conditions"] = {operator: dict(keys) for operator, keys in self.conditions.items()}
+        return plain
+
+    @classmethod
+    def from_args(cls, args: PolicyStatement) -> "Statement":
+        """The statement `args` describes, checked as any other (ValueError for wildcards or an empty list)."""
+        return cls(
+            actions=tuple(args["actions"]),
+            resources=tuple(args["resources"]),
+            sid=args.get("sid"),
+            conditions=args.get("conditions") or {},
+        )
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -120,8 +154,9 @@ def statements_of(grant: Callable[[Permissions], object]) -> list[Statement]:
 class RoleOwner:
     """Mixin for components that own a role: each grant becomes one inline policy named `<component>-<grant>`."""
 
-    role: aws.iam.Role
-    logical_name: str
+    if TYPE_CHECKING:  # for type checkers only: a class-level annotation would be an output in the package schema
+        role: aws.iam.Role
+        logical_name: str
 
     def add_to_role_policy(self, grant_name: str, statements: Sequence[Statement]) -> aws.iam.RolePolicy:
         return aws.iam.RolePolicy(

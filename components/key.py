@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -10,7 +10,8 @@ import pulumi_aws as aws
 from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement
 from components.naming import physical_name
-from components.profile import EnvironmentProfile
+from components.profile import profile_from_args
+from components.profile_args import ProfileArgs
 
 KEY_ADMIN_ACTIONS = (
     "kms:DescribeKey",
@@ -54,17 +55,24 @@ SERVICE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReE
                    "kms:DescribeKey")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class EncryptionKeyArgs:
-    profile: EnvironmentProfile
-    description: str = "Encrypts the stack's data at rest: buckets, tables, queues and log groups"
+KEY_DESCRIPTION = "Encrypts the stack's data at rest: buckets, tables, queues and log groups"
+
+
+class EncryptionKeyArgs(TypedDict):
+    """The arguments of an EncryptionKey."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
 
 
 class EncryptionKey(Component):
     """One key per stack keeps the cost at $1/month while still making every data store revocable and audited."""
 
     arn: pulumi.Output[str]
+    """The key's ARN: what other components' `kms_key_arn` takes."""
     key_id: pulumi.Output[str]
+    """The key's id."""
 
     def __init__(
         self,
@@ -74,13 +82,14 @@ class EncryptionKey(Component):
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
         super().__init__(name, opts, transform)
+        profile = profile_from_args(args["profile"])
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=args.description,
+            description=KEY_DESCRIPTION,
             enable_key_rotation=True,
-            deletion_window_in_days=args.profile.kms_deletion_window_days,
+            deletion_window_in_days=profile.kms_deletion_window_days,
             policy=pulumi.Output.all(self.account_id, self.region).apply(lambda ar: _key_policy(*ar)),
-            opts=args.profile.stateful(self),
+            opts=profile.stateful(self),
         )
         self.alias = aws.kms.Alias(
             f"{name}-alias",

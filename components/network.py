@@ -19,6 +19,7 @@ address ranges stay reserved, so switching modes never renumbers the private sub
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -26,10 +27,10 @@ import pulumi_aws as aws
 from components import iam
 from components.base import ChildTransform, Component
 from components.iam import Statement
-from components.key import EncryptionKey
 from components.logs import log_group
 from components.naming import physical_name
-from components.profile import EgressMode, EnvironmentProfile
+from components.profile import EgressMode, profile_from_args
+from components.profile_args import ProfileArgs
 
 ZONE_COUNT = 2
 """Two zones: an outage of one leaves the other running, and Aurora needs subnets in at least two."""
@@ -55,17 +56,20 @@ encryption, and the service must not create another."""
 NAME_TAG_KIND = "name-tag"
 
 
-@dataclass(frozen=True)
-class NetworkArgs:
-    profile: EnvironmentProfile
-    """Supplies `network` (address range, egress mode, flow-log traffic), log retention and protection."""
-    key: EncryptionKey | None = None
-    """Encrypts the flow-log group; None uses CloudWatch Logs' own encryption."""
+class NetworkArgs(TypedDict):
+    """Arguments of a Network."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the flow-log group. Default: none, CloudWatch Logs' own encryption."""
 
 
 @dataclass(frozen=True)
 class TaskSubnets:
-    """Where an ECS task of this network runs: pass both to the task's `network_configuration`."""
+    """Where an ECS task of this network runs: pass both to the task's `network_configuration` (in Python; other
+    languages read the `task_subnet_ids` and `task_assign_public_ip` outputs)."""
 
     subnet_ids: Sequence[pulumi.Output[str]]
     assign_public_ip: bool
@@ -73,16 +77,25 @@ class TaskSubnets:
 
 
 class Network(Component):
-    """A two-zone VPC whose egress costs nothing idle in dev and has no internet route at all in prod."""
+    """A two-zone VPC for Fargate tasks and databases, with egress chosen by the profile's `network.egress`: public
+    IPs (nothing billed while idle), NAT gateways, or interface endpoints and no internet route at all. Flow logs,
+    a default security group without rules, and S3 and DynamoDB gateway endpoints in every mode."""
 
     vpc_id: pulumi.Output[str]
+    """The VPC: where a consumer creates the security groups of its tasks and databases (in Python,
+    `security_group()`: no ingress, HTTPS out, which is all a task needs to reach AWS APIs in every egress mode)."""
     cidr_block: pulumi.Output[str]
+    """The VPC's address range."""
     public_subnet_ids: list[pulumi.Output[str]]
-    """Empty in `endpoints` mode."""
+    """One per zone; empty in `endpoints` mode."""
     private_subnet_ids: list[pulumi.Output[str]]
+    """One per zone, in every mode."""
     database_subnet_ids: list[pulumi.Output[str]]
-    """Always the private subnets: a database is never reachable from the internet, whatever the egress mode."""
-    task_placement: TaskSubnets
+    """Where databases go: always the private subnets, never reachable from the internet, whatever the egress mode."""
+    task_subnet_ids: list[pulumi.Output[str]]
+    """Where tasks run: the public subnets in `public-ip` mode, the private ones otherwise."""
+    task_assign_public_ip: bool
+    """Whether a task must get a public IP: true only in `public-ip` mode, where it is the task's only way out."""
 
     def __init__(
         self,
@@ -91,11 +104,13 @@ class Network(Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        profile = profile_from_args(args["profile"])
+        public_ranges, private_ranges = subnet_ranges(profile.network.cidr_block)
         super().__init__(name, opts, transform)
         self._name = name
-        self._args = args
-        self._egress = args.profile.network.egress
-        public_ranges, private_ranges = subnet_ranges(args.profile.network.cidr_block)
+        self._profile = profile
+        self._kms_key_arn = args.get("kms_key_arn")
+        self._egress = profile.network.egress
         zones = self._choose_zones()
 
         self.vpc = self._create_vpc()
@@ -121,6 +136,8 @@ class Network(Component):
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets]
         self.database_subnet_ids = self.private_subnet_ids
         self.task_placement = self._place_tasks()
+        self.task_subnet_ids = list(self.task_placement.subnet_ids)
+        self.task_assign_public_ip = self.task_placement.assign_public_ip
         self.finish(
             {
                 "vpc_id": self.vpc_id,
@@ -128,10 +145,8 @@ class Network(Component):
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
                 "database_subnet_ids": self.database_subnet_ids,
-                "task_placement": {
-                    "subnet_ids": list(self.task_placement.subnet_ids),
-                    "assign_public_ip": self.task_placement.assign_public_ip,
-                },
+                "task_subnet_ids": self.task_subnet_ids,
+                "task_assign_public_ip": self.task_assign_public_ip,
             }
         )
 
@@ -193,7 +208,7 @@ class Network(Component):
     def _create_vpc(self) -> aws.ec2.Vpc:
         return aws.ec2.Vpc(
             f"{self._name}-vpc",
-            cidr_block=self._args.profile.network.cidr_block,
+            cidr_block=self._profile.network.cidr_block,
             # Both are needed for the interface endpoints' private DNS names to resolve inside the VPC.
             enable_dns_support=True,
             enable_dns_hostnames=True,
@@ -331,7 +346,7 @@ class Network(Component):
             ip_protocol="tcp",
             from_port=HTTPS,
             to_port=HTTPS,
-            cidr_ipv4=self._args.profile.network.cidr_block,
+            cidr_ipv4=self._profile.network.cidr_block,
             opts=self.child(),
         )
         # No egress rule, on purpose: an endpoint only answers, and security groups are stateful, so replies need
@@ -363,12 +378,9 @@ class Network(Component):
         return self.region.apply(lambda region: f"com.amazonaws.{region}.{service}")
 
     def _create_flow_log_delivery(self) -> tuple[aws.cloudwatch.LogGroup, aws.iam.Role, aws.iam.RolePolicy]:
-        profile = self._args.profile
         prefix = "/vpc/flow-logs/"
         group_name = prefix + physical_name(self._name, "log-group", reserve=len(prefix))
-        group = log_group(
-            f"{self._name}-flow-logs", group_name, profile, self._args.key.arn if self._args.key else None, self
-        )
+        group = log_group(f"{self._name}-flow-logs", group_name, self._profile, self._kms_key_arn, self)
         # Only flow logs of this account and region may use the role (confused deputy); a flow log's id is
         # unknown until it exists, hence the wildcard.
         source_arn = pulumi.Output.all(self.region, self.account_id).apply(
@@ -398,7 +410,7 @@ class Network(Component):
         return aws.ec2.FlowLog(
             f"{self._name}-flow-log",
             vpc_id=self.vpc.id,
-            traffic_type=self._args.profile.network.flow_log_traffic.value,
+            traffic_type=self._profile.network.flow_log_traffic.value,
             log_destination_type="cloud-watch-logs",
             log_destination=self.flow_log_group.arn,
             iam_role_arn=self.flow_log_role.arn,

@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import pulumi
 
@@ -33,6 +34,7 @@ __all__ = [
     "LAMBDA_UNZIPPED_LIMIT_BYTES",
     "LAMBDA_ZIPPED_LIMIT_BYTES",
     "CodeSource",
+    "FunctionCode",
     "Package",
     "PackagingError",
     "build_package",
@@ -76,6 +78,21 @@ class PackagingError(pulumi.RunError):
     A `RunError`, so the Pulumi CLI prints the message without a traceback."""
 
 
+class FunctionCode(TypedDict):
+    """The code of a Function as plain data (`CodeSource.args` in Python): the zip is built from it during the
+    deployment, with its dependencies for the function's architecture."""
+
+    root: str
+    """Directory whose listed entries are placed at the zip root, so `handler = "pkg.module.handler"` imports. A
+    relative path is relative to the program's working directory."""
+    packages: list[str]
+    """Entries directly under `root` to include: package directories or single `.py` modules (at least one)."""
+    requirements: NotRequired[str | None]
+    """Fully pinned lock file (every line `name==version`), installed with `pip --no-deps`; a relative path is
+    relative to the program's working directory. Leave out boto3/botocore: the Lambda Python runtime provides them.
+    Default: none, no dependencies."""
+
+
 @dataclass(frozen=True)
 class CodeSource:
     """The code of one Lambda function: what goes at the zip root, and the lock file of its dependencies."""
@@ -87,6 +104,25 @@ class CodeSource:
     requirements: Path | None = None
     """Fully pinned lock file, installed with `pip --no-deps`; None (or only comments) means no dependencies.
     Leave out boto3/botocore: the Lambda Python runtime provides them."""
+
+    @property
+    def args(self) -> FunctionCode:
+        """This source as plain data, for `FunctionArgs.code`."""
+        code: FunctionCode = {"root": str(self.root), "packages": list(self.packages)}
+        if self.requirements is not None:
+            code["requirements"] = str(self.requirements)
+        return code
+
+    @classmethod
+    def from_args(cls, code: FunctionCode) -> "CodeSource":
+        """The source `code` describes; its paths stay as given (relative ones resolve against the working
+        directory, as every file operation here does)."""
+        requirements = code.get("requirements")
+        return cls(
+            root=Path(code["root"]),
+            packages=tuple(code["packages"]),
+            requirements=Path(requirements) if requirements else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class ProfileError(ConfigError):
 
 
 class Encryption(enum.StrEnum):
+    """Which KMS keys encrypt data at rest."""
+
     CUSTOMER_MANAGED = "customer-managed"
     """A KMS key of the stack's own, with rotation: auditable and revocable, $1/month."""
     AWS_MANAGED = "aws-managed"
@@ -70,6 +72,8 @@ class Encryption(enum.StrEnum):
 
 
 class WorkflowType(enum.StrEnum):
+    """Step Functions workflow type."""
+
     EXPRESS = "EXPRESS"
     """$1 per million requests plus duration: right for short, frequent workflows."""
     STANDARD = "STANDARD"
@@ -77,8 +81,12 @@ class WorkflowType(enum.StrEnum):
 
 
 class Architecture(enum.StrEnum):
+    """Lambda instruction set."""
+
     ARM64 = "arm64"
+    """Graviton: 20% less per GB-second."""
     X86_64 = "x86_64"
+    """Intel/AMD, for dependencies without arm64 builds."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,8 @@ class WorkflowSettings:
 
 
 class EgressMode(enum.StrEnum):
+    """How tasks in the VPC reach AWS APIs and the internet."""
+
     PUBLIC_IP = "public-ip"
     """The task gets a public IP in a public subnet; its security group allows only outbound 443. No idle cost."""
     NAT = "nat"
@@ -124,8 +134,12 @@ class EgressMode(enum.StrEnum):
 
 
 class FlowLogTraffic(enum.StrEnum):
+    """Which traffic VPC flow logs record."""
+
     REJECT = "REJECT"
+    """Refused connections only: what an audit of the security groups needs, at a fraction of the volume."""
     ALL = "ALL"
+    """Accepted and refused traffic."""
 
 
 @dataclass(frozen=True)

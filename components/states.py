@@ -1,18 +1,21 @@
 """Amazon States Language built in Python: each state renders its own JSON and declares the IAM it needs.
 
-The Workflow component collects `permissions()` from every state, so the role can never drift from the definition,
-and checks each integration against the workflow type. Values may be Pulumi Outputs (ARNs, names).
+A Definition gives a Workflow's args with `workflow_args(profile)`: the rendered document, with the profile's
+retries, and the IAM statements of every state, so the role can never drift from the definition. The Workflow checks
+each integration against the workflow type on the rendered document (`check_integrations`), which is all another
+language passes. Values may be Pulumi Outputs (ARNs, names).
 """
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 
-from components.iam import Statement
-from components.profile import RetrySettings, WorkflowType
+from components.iam import PolicyStatement, Statement
+from components.profile import EnvironmentProfile, RetrySettings, WorkflowType
 
 
 class DefinitionError(pulumi.RunError):
@@ -28,6 +31,9 @@ class IntegrationPattern(enum.Enum):
 
 
 EXPRESS_PATTERNS = frozenset({IntegrationPattern.REQUEST_RESPONSE})
+WAITING_RESOURCE = re.compile(r"^arn:[\w-]+:states:::[\w-]+:\w+(?P<suffix>\.sync|\.waitForTaskToken)(:\d+)?$")
+"""An integration ARN that waits: `arn:aws:states:::ecs:runTask.sync`, `...:startExecution.sync:2`,
+`...:sqs:sendMessage.waitForTaskToken`."""
 
 LAMBDA_TRANSIENT_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
                            "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException")  # fmt: skip
@@ -238,6 +244,13 @@ class Fail(State):
         return {"Type": "Fail"} | {key: value for key, value in fields.items() if value is not None}
 
 
+class WorkflowDefinition(TypedDict):
+    """What a Definition gives a Workflow's args (`Definition.workflow_args`)."""
+
+    definition: dict[str, Any]
+    statements: list[PolicyStatement]
+
+
 @dataclass(frozen=True)
 class Definition:
     start_at: str
@@ -257,15 +270,15 @@ class Definition:
 
     def validate_for(self, workflow_type: WorkflowType) -> None:
         """Express workflows cannot wait for a job or a task token: refuse rather than fail at deployment."""
-        if workflow_type is not WorkflowType.EXPRESS:
-            return
-        waiting = [s for s in self.states if s.pattern not in EXPRESS_PATTERNS]
-        if waiting:
-            details = ", ".join(f"{s.name!r} ({s.pattern.name}, '{s.pattern.value}')" for s in waiting)
-            raise DefinitionError(
-                f"EXPRESS workflows support only request-response integrations, but {details} wait(s) for "
-                "completion; use a STANDARD workflow for these states, or start one from this workflow"
-            )
+        check_integrations(self.render(RetrySettings()), workflow_type)  # retries do not change what waits
+
+    def workflow_args(self, profile: EnvironmentProfile) -> WorkflowDefinition:
+        """The `definition` and `statements` of a Workflow's args: the document rendered with the profile's retry
+        policy, and the IAM statements its states need."""
+        return {
+            "definition": self.render(profile.workflow.retry),
+            "statements": [statement.args for statement in self.permissions()],
+        }
 
     def permissions(self) -> list[Statement]:
         return [statement for state in self.states for statement in state.permissions()]
@@ -302,6 +315,31 @@ class Definition:
                 seen.add(name)
                 pending.extend(self._by_name[name].targets())
         return seen
+
+
+def integration_of(resource: Any) -> IntegrationPattern:
+    """How a Task with this `Resource` waits: the suffix of an integration ARN; anything else (a Lambda function's
+    ARN, a value known only at deployment) is request-response."""
+    match = WAITING_RESOURCE.match(resource) if isinstance(resource, str) else None
+    if match is None:
+        return IntegrationPattern.REQUEST_RESPONSE
+    return IntegrationPattern(match["suffix"])
+
+
+def check_integrations(definition: Mapping[str, Any], workflow_type: WorkflowType) -> None:
+    """Express workflows cannot wait for a job or a task token: refuse a rendered definition (ASL) whose tasks do,
+    rather than fail at deployment."""
+    if workflow_type is not WorkflowType.EXPRESS:
+        return
+    patterns = {name: integration_of(state.get("Resource")) for name, state in definition["States"].items()
+                if state.get("Type") == "Task"}  # fmt: skip
+    waiting = {name: pattern for name, pattern in patterns.items() if pattern not in EXPRESS_PATTERNS}
+    if waiting:
+        details = ", ".join(f"{name!r} ({pattern.name}, '{pattern.value}')" for name, pattern in waiting.items())
+        raise DefinitionError(
+            f"EXPRESS workflows support only request-response integrations, but {details} wait(s) for "
+            "completion; use a STANDARD workflow for these states, or start one from this workflow"
+        )
 
 
 def retrier(errors: Sequence[str], retry: RetrySettings) -> dict[str, Any]:

@@ -1,17 +1,18 @@
 """A DynamoDB table: on-demand, point-in-time recovery, encrypted, deletion-protected where the profile says."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement, statements_of
-from components.key import EncryptionKey
+from components.key import decrypt_statement
 from components.naming import physical_name
-from components.profile import EnvironmentProfile
+from components.profile import profile_from_args
+from components.profile_args import ProfileArgs
 from components.states import (
     DYNAMODB_TRANSIENT_ERRORS,
     SERVICE_CALL_TIMEOUT_SECONDS,
@@ -33,44 +34,61 @@ UPDATE_ACTIONS = ("dynamodb:UpdateItem",)
 DELETE_ACTIONS = ("dynamodb:DeleteItem",)
 """Only when asked: records change state, they are not removed (TTL expires them)."""
 
-AttributeType = str  # "S" | "N" | "B"
+
+class TableIndexProjection(StrEnum):
+    """Which attributes a global secondary index copies from the table."""
+
+    ALL = "ALL"
+    """Every attribute: a query on the index needs no second read of the table."""
+    KEYS_ONLY = "KEYS_ONLY"
+    """Only the table's and the index's keys: the smallest index."""
 
 
-@dataclass(frozen=True)
-class GlobalIndex:
+DEFAULT_PROJECTION = TableIndexProjection.ALL
+
+
+class TableIndex(TypedDict):
+    """A global secondary index."""
+
     name: str
+    """The index's name."""
     partition_key: str
-    sort_key: str | None = None
-    projection: str = "ALL"
+    """The index's partition key attribute (typed in the table's `attributes`)."""
+    sort_key: NotRequired[str | None]
+    """The index's sort key attribute (typed in the table's `attributes`). Default: none."""
+    projection: NotRequired[TableIndexProjection]
+    """Which attributes the index copies. Default: "ALL"."""
 
 
-@dataclass(frozen=True)
-class TableArgs:
-    profile: EnvironmentProfile
+class TableArgs(TypedDict):
+    """The arguments of a Table."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
     partition_key: str
-    attributes: dict[str, AttributeType]
-    """Types of the key attributes (table and index keys only: DynamoDB is schemaless otherwise)."""
-    sort_key: str | None = None
-    key: EncryptionKey | None = None
-    ttl_attribute: str | None = None
-    indexes: Sequence[GlobalIndex] = field(default_factory=tuple)
-
-    def __post_init__(self) -> None:
-        keys = {self.partition_key, self.sort_key, *(i.partition_key for i in self.indexes)}
-        keys |= {i.sort_key for i in self.indexes}
-        missing = sorted(k for k in keys if k and k not in self.attributes)
-        if missing:
-            raise ValueError(f"key attributes {missing} need a type in `attributes` (S, N or B)")
-        unused = sorted(set(self.attributes) - keys)
-        if unused:
-            raise ValueError(f"attributes {unused} are not keys; declare only key attributes (DynamoDB rejects others)")
+    """The table's partition key attribute."""
+    attributes: dict[str, str]
+    """Types of the key attributes, S, N or B (table and index keys only: DynamoDB is schemaless otherwise)."""
+    sort_key: NotRequired[str | None]
+    """The table's sort key attribute. Default: none."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """ARN of a customer-managed KMS key for encryption at rest (grants then include kms:Decrypt of it). Default:
+    none, the AWS-owned key (no cost)."""
+    ttl_attribute: NotRequired[str | None]
+    """The attribute holding each item's expiry time (epoch seconds), after which DynamoDB deletes it. Default:
+    none (items never expire)."""
+    indexes: NotRequired[list[TableIndex]]
+    """Global secondary indexes. Default: none."""
 
 
 class Table(Component):
     """Pay-per-request so that an idle table costs nothing and a burst of uploads needs no capacity planning."""
 
     name: pulumi.Output[str]
+    """The table's physical name."""
     arn: pulumi.Output[str]
+    """The table's ARN."""
 
     def __init__(
         self,
@@ -79,21 +97,26 @@ class Table(Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        indexes = _checked(name, args)
         super().__init__(name, opts, transform)
-        self._args = args
-        profile = args.profile
+        profile = profile_from_args(args["profile"])
+        self._kms_key_arn = args.get("kms_key_arn")
+        self._has_indexes = bool(indexes)
+        ttl_attribute = args.get("ttl_attribute")
         self.table = aws.dynamodb.Table(
             f"{name}-table",
             name=physical_name(name, "table"),
             billing_mode="PAY_PER_REQUEST",
-            hash_key=args.partition_key,
-            range_key=args.sort_key,
-            attributes=[{"name": attr, "type": kind} for attr, kind in sorted(args.attributes.items())],
-            global_secondary_indexes=[_index(index) for index in args.indexes] or None,
+            hash_key=args["partition_key"],
+            range_key=args.get("sort_key"),
+            attributes=[{"name": attr, "type": kind} for attr, kind in sorted(args["attributes"].items())],
+            global_secondary_indexes=[_index(index) for index in indexes] or None,
             point_in_time_recovery={"enabled": profile.point_in_time_recovery},
-            server_side_encryption={"enabled": True, "kms_key_arn": args.key.arn} if args.key else None,
+            server_side_encryption=(
+                {"enabled": True, "kms_key_arn": self._kms_key_arn} if self._kms_key_arn is not None else None
+            ),
             deletion_protection_enabled=profile.deletion_protection,
-            ttl={"attribute_name": args.ttl_attribute, "enabled": True} if args.ttl_attribute else None,
+            ttl={"attribute_name": ttl_attribute, "enabled": True} if ttl_attribute else None,
             opts=profile.stateful(self),
         )
         self.name = self.table.name
@@ -163,18 +186,36 @@ class Table(Component):
         or GenerateDataKey for the caller, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
         encryption.howitworks.html)."""
         resources: list[pulumi.Input[str]] = [self.arn]
-        if self._args.indexes:
+        if self._has_indexes:
             resources.append(self.arn.apply(lambda arn: f"{arn}/index/*"))
         statements = [Statement(actions=actions, resources=resources, sid="Table")]
-        if self._args.key is not None:
-            statements += statements_of(self._args.key.grant_decrypt)
+        if self._kms_key_arn is not None:
+            statements.append(decrypt_statement(self._kms_key_arn))
         return statements
 
 
-def _index(index: GlobalIndex) -> dict:
+def _checked(name: str, args: TableArgs) -> list[TableIndex]:
+    """The indexes, once every key attribute has a type and every typed attribute is a key (DynamoDB rejects
+    others); raises ValueError naming the arg to change, before anything is declared."""
+    indexes = list(args.get("indexes") or [])
+    keys = {args["partition_key"], args.get("sort_key")}
+    keys |= {index["partition_key"] for index in indexes} | {index.get("sort_key") for index in indexes}
+    attributes = args["attributes"]
+    missing = sorted(k for k in keys if k and k not in attributes)
+    if missing:
+        raise ValueError(f"Table {name!r}: key attributes {missing} need a type in `attributes` (S, N or B)")
+    unused = sorted(set(attributes) - keys)
+    if unused:
+        raise ValueError(
+            f"Table {name!r}: attributes {unused} are not keys; declare only key attributes (DynamoDB rejects others)"
+        )
+    return indexes
+
+
+def _index(index: TableIndex) -> dict:
     return {
-        "name": index.name,
-        "hash_key": index.partition_key,
-        "range_key": index.sort_key,
-        "projection_type": index.projection,
+        "name": index["name"],
+        "hash_key": index["partition_key"],
+        "range_key": index.get("sort_key"),
+        "projection_type": TableIndexProjection(index.get("projection", DEFAULT_PROJECTION)).value,
     }

@@ -6,38 +6,53 @@ delivery a retry policy and a dead-letter queue, so an event that cannot start t
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
 from components.base import ChildTransform, Component
-from components.bucket import Bucket
-from components.key import EncryptionKey
 from components.naming import physical_name
-from components.profile import EnvironmentProfile
-from components.workflow import Workflow
+from components.profile import EnvironmentProfile, profile_from_args
+from components.profile_args import ProfileArgs
+from components.workflow import start_execution_statement
 
 MAX_EVENT_AGE_SECONDS = 24 * 60 * 60
 MAX_DELIVERY_ATTEMPTS = 185
 """EventBridge's own maximum: retries with backoff for the whole 24 hours before dead-lettering."""
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
+START_GRANT = "start-workflow"
+"""Names the start-execution policy `<trigger>-start-workflow`: the trigger knows the workflow by its ARN alone."""
 
 
-@dataclass(frozen=True)
-class ObjectCreatedTriggerArgs:
-    profile: EnvironmentProfile
-    bucket: Bucket
+class ObjectCreatedTriggerArgs(TypedDict):
+    """The arguments of an ObjectCreatedTrigger."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
+    bucket_name: pulumi.Input[str]
+    """The bucket whose new objects start the workflow; it must send its events to EventBridge (a Bucket with
+    `event_bridge`)."""
     prefix: str
-    workflow: Workflow
-    key: EncryptionKey | None = None
-    """Encrypts the dead-letter queue; None uses SQS-managed encryption."""
+    """Only objects whose key starts with this prefix (e.g. `uploads/`); empty for every object."""
+    state_machine_arn: pulumi.Input[str]
+    """The workflow each object starts (a Workflow's `arn`): the trigger's role may start exactly this one."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the dead-letter queue. Default: none, SQS-managed encryption."""
 
 
 class ObjectCreatedTrigger(iam.RoleOwner, Component):
+    """Starts a workflow for every object created under a prefix of a bucket: an EventBridge rule whose delivery
+    retries for a day, then keeps the event in an encrypted dead-letter queue."""
+
     rule_arn: pulumi.Output[str]
+    """The EventBridge rule's ARN."""
     dead_letter_queue_url: pulumi.Output[str]
+    """The queue that keeps the events that could not start the workflow."""
+    dead_letter_queue_arn: pulumi.Output[str]
+    """The dead-letter queue's ARN, for an alarm on its depth or a redrive."""
 
     def __init__(
         self,
@@ -46,26 +61,30 @@ class ObjectCreatedTrigger(iam.RoleOwner, Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
+        profile = profile_from_args(args["profile"])
+        prefix = args["prefix"]
         super().__init__(name, opts, transform)
         self.rule = aws.cloudwatch.EventRule(
             f"{name}-rule",
             name=physical_name(name, "rule"),
-            description=f"Objects created under {args.prefix!r} start the workflow",
-            event_pattern=args.bucket.name.apply(lambda bucket: _event_pattern(bucket, args.prefix)),
+            description=f"Objects created under {prefix!r} start the workflow",
+            event_pattern=pulumi.Output.from_input(args["bucket_name"]).apply(
+                lambda bucket: _event_pattern(bucket, prefix)
+            ),
             opts=self.child(),
         )
-        self.dead_letter_queue = self._create_dead_letter_queue(name, args)
+        self.dead_letter_queue = self._create_dead_letter_queue(name, profile, args.get("kms_key_arn"))
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
             assume_role_policy=iam.trust_policy("events.amazonaws.com", self.account_id, self.rule.arn),
             opts=self.child(),
         )
-        self.start_policy = args.workflow.grant_start_execution(self)
+        self.start_policy = self.add_to_role_policy(START_GRANT, [start_execution_statement(args["state_machine_arn"])])
         self.target = aws.cloudwatch.EventTarget(
             f"{name}-target",
             rule=self.rule.name,
-            arn=args.workflow.arn,
+            arn=args["state_machine_arn"],
             role_arn=self.role.arn,
             retry_policy={
                 "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
@@ -76,19 +95,28 @@ class ObjectCreatedTrigger(iam.RoleOwner, Component):
         )
         self.rule_arn = self.rule.arn
         self.dead_letter_queue_url = self.dead_letter_queue.url
-        self.finish({"rule_arn": self.rule_arn, "dead_letter_queue_url": self.dead_letter_queue_url})
+        self.dead_letter_queue_arn = self.dead_letter_queue.arn
+        self.finish(
+            {
+                "rule_arn": self.rule_arn,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+                "dead_letter_queue_arn": self.dead_letter_queue_arn,
+            }
+        )
 
-    def _create_dead_letter_queue(self, name: str, args: ObjectCreatedTriggerArgs) -> aws.sqs.Queue:
+    def _create_dead_letter_queue(
+        self, name: str, profile: EnvironmentProfile, kms_key_arn: pulumi.Input[str] | None
+    ) -> aws.sqs.Queue:
         encryption = (
-            {"kms_master_key_id": args.key.arn, "kms_data_key_reuse_period_seconds": 3600}
-            if args.key
+            {"kms_master_key_id": kms_key_arn, "kms_data_key_reuse_period_seconds": 3600}
+            if kms_key_arn is not None
             else {"sqs_managed_sse_enabled": True}
         )
         queue = aws.sqs.Queue(
             f"{name}-dlq",
             name=physical_name(f"{name}-dlq", "queue"),
             message_retention_seconds=DLQ_RETENTION_SECONDS,
-            opts=args.profile.stateful(self),
+            opts=profile.stateful(self),
             **encryption,
         )
         aws.sqs.QueuePolicy(

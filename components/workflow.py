@@ -1,9 +1,14 @@
-"""A Step Functions state machine whose role is derived from its states, logging everything to its own group."""
+"""A Step Functions state machine whose role is derived from its states, logging everything to its own group.
+
+Its args are plain data, as another language passes them: the Amazon States Language document and the IAM
+statements its tasks need. In Python both come from a `components.states.Definition`:
+`WorkflowArgs(profile=profile.args, **definition.workflow_args(profile))`.
+"""
 
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -11,18 +16,18 @@ import pulumi_aws as aws
 from components import iam
 from components.base import ChildTransform, Component
 from components.budget import EXPRESS_LIMIT_SECONDS, WorstCase, worst_case
-from components.iam import Statement
-from components.key import EncryptionKey
+from components.iam import PolicyStatement, Statement
 from components.logs import log_group
 from components.naming import physical_name
-from components.profile import EnvironmentProfile, WorkflowType
+from components.profile import WorkflowType, profile_from_args
+from components.profile_args import ProfileArgs
 from components.states import (
     SERVICE_CALL_TIMEOUT_SECONDS,
     Catch,
-    Definition,
     DefinitionError,
     IntegrationPattern,
     Task,
+    check_integrations,
     service_resource,
 )
 
@@ -39,25 +44,45 @@ START_TRANSIENT_ERRORS = ("StepFunctions.SdkClientException", "StepFunctions.AWS
 code the SDK has no class for (Step Functions' throttling). Modelled errors are named `StepFunctions.` + the shape +
 `Exception` (`ExecutionAlreadyExists` -> `StepFunctions.ExecutionAlreadyExistsException`); checked by
 tests/program/test_error_names.py."""
+START_EXECUTION_ACTIONS = ("states:StartExecution",)
+INTEGER_FIELDS = frozenset({"TimeoutSeconds", "HeartbeatSeconds", "IntervalSeconds", "MaxAttempts",
+                            "MaxDelaySeconds", "Seconds"})  # fmt: skip
+"""ASL fields that Step Functions accepts only as integers: a number sent from another language arrives as a float
+(`30.0`), which the state machine's validation would refuse."""
 
 
-@dataclass(frozen=True)
-class WorkflowArgs:
-    profile: EnvironmentProfile
-    definition: Definition
-    key: EncryptionKey | None = None
-    """Encrypts the log group (which, with level ALL, holds the execution history)."""
-    type: WorkflowType | None = None
-    """Defaults to the profile's workflow type."""
+class WorkflowArgs(TypedDict):
+    """The arguments of a Workflow."""
+
+    profile: ProfileArgs
+    """The environment profile as plain data: `EnvironmentProfile.args` in Python, the stack's `platform:profile`
+    object in other languages."""
+    definition: pulumi.Input[dict[str, Any]]
+    """The state machine's Amazon States Language document (`StartAt`, `States`, ...) as an object whose values may
+    be outputs (ARNs, names); `Definition.workflow_args` in Python. Every Task needs `TimeoutSeconds`: an EXPRESS
+    workflow that could outlive five minutes is refused, and a STANDARD one without `TimeoutSeconds` gets its worst
+    case."""
+    statements: NotRequired[list[PolicyStatement]]
+    """The IAM statements the tasks need (invoke a function, update a table...): the role's task policy. Default:
+    none."""
+    type: NotRequired[WorkflowType]
+    """EXPRESS or STANDARD (`.sync` and task-token integrations need STANDARD). Default: the profile's
+    `workflow.type`."""
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]
+    """Customer-managed KMS key for the log group, which (logging level ALL) holds the execution history. Default:
+    none, AWS-managed encryption."""
 
 
 class Workflow(iam.RoleOwner, Component):
-    """Logging level ALL with execution data (for Express this is the only execution history) and X-Ray tracing."""
+    """A Step Functions state machine: logging level ALL with execution data (for Express this is the only execution
+    history), X-Ray tracing, and a role with exactly the statements its tasks need."""
 
     name: pulumi.Output[str]
+    """The state machine's name."""
     arn: pulumi.Output[str]
-    role: aws.iam.Role
-    definition_json: pulumi.Output[str]
+    """The state machine's ARN: what a trigger or another workflow starts."""
+    role_arn: pulumi.Output[str]
+    """The state machine's role, which grants extend."""
 
     def __init__(
         self,
@@ -66,11 +91,17 @@ class Workflow(iam.RoleOwner, Component):
         opts: pulumi.ResourceOptions | None = None,
         transform: Mapping[str, ChildTransform] | None = None,
     ) -> None:
-        workflow_type = args.type or args.profile.workflow.type
-        # Checked before anything is declared: a definition that cannot run as written fails the preview.
-        args.definition.validate_for(workflow_type)
-        rendered = args.definition.render(args.profile.workflow.retry)
-        self.worst_case = _bounded(name, workflow_type, rendered)
+        profile = profile_from_args(args["profile"])
+        workflow_type = _workflow_type(args.get("type"), profile.workflow.type)
+        statements = _statements(args.get("statements", []))
+        # Checked before anything is declared: a definition that cannot run as written fails the preview. A
+        # definition that arrives as one output (from another language) is checked once its value is known.
+        definition = args["definition"]
+        self.worst_case: WorstCase | None = None
+        if isinstance(definition, pulumi.Output):
+            rendered = definition.apply(lambda known: _checked(name, workflow_type, known)[0])
+        else:
+            rendered, self.worst_case = _checked(name, workflow_type, definition)
         super().__init__(name, opts, transform)
         self.type = workflow_type
         self.physical_name = physical_name(name, "state-machine")
@@ -79,14 +110,14 @@ class Workflow(iam.RoleOwner, Component):
             "arn:aws:states:{0}:{1}:stateMachine:{2}", self.region, self.account_id, self.physical_name
         )
         group_name = f"/aws/vendedlogs/states/{self.physical_name}"
-        self.log_group = log_group(f"{name}-logs", group_name, args.profile, args.key.arn if args.key else None, self)
+        self.log_group = log_group(f"{name}-logs", group_name, profile, args.get("kms_key_arn"), self)
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
             assume_role_policy=iam.trust_policy("states.amazonaws.com", self.account_id, expected_arn),
             opts=self.child(),
         )
-        self.task_policy = self.add_to_role_policy("tasks", [*args.definition.permissions(), *_service_statements()])
+        self.task_policy = self.add_to_role_policy("tasks", [*statements, *_service_statements()])
         self.definition_json = pulumi.Output.from_input(rendered).apply(_to_json)
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
@@ -105,12 +136,12 @@ class Workflow(iam.RoleOwner, Component):
         )
         self.name = self.state_machine.name
         self.arn = self.state_machine.arn
-        self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role.arn})
+        self.role_arn = self.role.arn
+        self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role_arn})
 
     def grant_start_execution(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
         """Start executions of this workflow (an event rule, another workflow), and nothing more."""
-        statement = Statement(actions=["states:StartExecution"], resources=[self.arn], sid="StartExecution")
-        return grantee.add_to_role_policy(f"start-{self.logical_name}", [statement])
+        return grantee.add_to_role_policy(f"start-{self.logical_name}", [start_execution_statement(self.arn)])
 
     def start_execution_task(
         self,
@@ -139,6 +170,54 @@ class Workflow(iam.RoleOwner, Component):
         )
 
 
+def start_execution_statement(state_machine_arn: pulumi.Input[str]) -> Statement:
+    """Start executions of the state machine `state_machine_arn`, and nothing more: `grant_start_execution`'s
+    statement, for a component that has only the ARN (an ObjectCreatedTrigger)."""
+    return Statement(actions=START_EXECUTION_ACTIONS, resources=[state_machine_arn], sid="StartExecution")
+
+
+def _workflow_type(value: WorkflowType | str | None, default: WorkflowType) -> WorkflowType:
+    if value is None:
+        return default
+    try:
+        return WorkflowType(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in WorkflowType)
+        raise ValueError(f"type: {value!r} is not allowed; expected one of {allowed}") from None
+
+
+def _statements(statements: Any) -> list[Statement]:
+    if isinstance(statements, pulumi.Output):
+        raise ValueError(
+            "statements: arrived as a single output (a secret, or an engine that does not send output values); "
+            "pass a plain list, whose resources may be outputs"
+        )
+    checked = []
+    for index, statement in enumerate(statements):
+        try:
+            checked.append(Statement.from_args(statement))
+        except (KeyError, ValueError) as error:
+            raise ValueError(f"statements[{index}]: {error}") from error
+    return checked
+
+
+def _checked(name: str, workflow_type: WorkflowType, definition: Any) -> tuple[dict[str, Any], WorstCase]:
+    """The definition to deploy, checked against the workflow type and bounded in time (a copy: the caller's
+    document is left as it was)."""
+    if (
+        not isinstance(definition, Mapping)
+        or not isinstance(definition.get("States"), Mapping)
+        or ("StartAt" not in definition)
+    ):
+        raise ValueError(
+            f"definition: workflow {name!r} needs an Amazon States Language document with StartAt and States; "
+            f"got {type(definition).__name__}"
+        )
+    rendered = dict(definition)
+    check_integrations(rendered, workflow_type)
+    return rendered, _bounded(name, workflow_type, rendered)
+
+
 def _bounded(name: str, workflow_type: WorkflowType, rendered: dict) -> WorstCase:
     """Refuse an Express definition that can outlive the five minutes Express allows (the execution would be cut
     off with nothing recorded); bound a Standard execution by its own worst case, so a hung task cannot hold it
@@ -164,4 +243,18 @@ def _service_statements() -> list[Statement]:
 
 
 def _to_json(definition: dict) -> str:
-    return json.dumps(definition, indent=2)
+    return json.dumps(_integers(definition), indent=2)
+
+
+def _integers(value: Any) -> Any:
+    """`value` with the whole floats of its INTEGER_FIELDS as ints, at any depth; every other number as it was."""
+    if isinstance(value, Mapping):
+        return {
+            key: int(item)
+            if key in INTEGER_FIELDS and isinstance(item, float) and item.is_integer()
+            else _integers(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_integers(item) for item in value]
+    return value

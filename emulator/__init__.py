@@ -1,9 +1,11 @@
-"""The local cloud: the program's stack deployed into an in-process AWS emulator (moto), the handlers and the
-worker running in-process, for `make demo` and the end-to-end tests. See emulator/cloud.py.
+"""The local cloud: the program's stack deployed into an in-process AWS emulator (moto), its Lambda handlers and
+container entrypoints running in-process, for an application's demo and end-to-end tests. See emulator/cloud.py:
+the application says where its functions' code is and how its handler packages take their clients; the emulator
+knows nothing else of it.
 
 What the emulator checks as AWS would: the account guard (it runs as the account the program was synthesized for, by
 default its deploy role's or else its first allowed account, and refuses a program whose AWS provider does not allow
-that account before deploying anything, see emulator/accounts.py); every call a Lambda handler, the worker task, a
+that account before deploying anything, see emulator/accounts.py); every call a Lambda handler, an ECS task, a
 workflow's integrations or an event target makes is authorized against that principal's own role (emulator/iam.py: its
 inline and attached policies evaluated with moto's evaluator, conditions included; bucket policies' explicit denies;
 trust policies when credentials are minted; iam:PassRole and ecs:TagResource for RunTask; the Data API reading its
@@ -14,9 +16,10 @@ answered with failures fails as AmazonECS.Unknown; a task whose state ended firs
 working).
 
 What the emulator does not check, so that nobody mistakes a green local run for more than it is:
-- Lambda: one shared process, no memory, concurrency or cold-start limits; the handlers run from handlers/ on this
-  machine's Python, not from the arm64 / Python 3.13 zip; no X-Ray. Timeouts are wall-clock in a process that many
-  executions share: a run with hundreds in flight stretches them (`LocalCloud.stretched_timeouts`).
+- Lambda: one shared process, no memory, concurrency or cold-start limits; the handlers run from the code roots the
+  caller gives (the zip's sources) on this machine's Python, not from the built zip; no X-Ray. Timeouts are
+  wall-clock in a process that many executions share: a run with hundreds in flight stretches them
+  (`LocalCloud.stretched_timeouts`).
 - ECS: no container image, no read-only root, user, CPU or memory limits; tasks go RUNNING -> STOPPED directly; a
   stopped task is not sent SIGTERM (its credentials are revoked instead); the container gets its task role's
   credentials in its environment, where ECS serves them from its credentials endpoint.

@@ -115,7 +115,7 @@ class Hooks:
     entrypoints: dict[str, str]
     """Container image reference -> the module its ENTRYPOINT runs with `python -m`."""
     scratch: str
-    """The directory a task's scratch volume stands for (the worker's TMPDIR)."""
+    """The directory a task's scratch volume stands for (the container's TMPDIR)."""
     authorizer: Authorizer
     """Mints each principal's credentials and authorizes every call made with them (emulator/iam.py)."""
     faults: FaultPlan = field(default_factory=FaultPlan)
@@ -180,8 +180,8 @@ _REASONS = {
 def send_object_created(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
     """moto 5.2.5 sends every S3 event to EventBridge with the same `id` and the same `sequencer`, the ETag under
     `eTag` (S3 sends `etag`), `version-id: "null"` for unversioned buckets (S3 leaves it out), a Unix float
-    `time` and the event type as `reason`; and it swallows every delivery error. The pipeline orders uploads by
-    sequencer, names executions after the event id and validates the event, so Object Created events are built
+    `time` and the event type as `reason`; and it swallows every delivery error. Consumers order uploads by
+    sequencer, name executions after the event id and validate the event, so Object Created events are built
     here as S3 documents them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html): a fresh UUID,
     a sequencer that grows with every upload, ISO time. They go to the default event bus only, as S3's do."""
     if event_name not in _REASONS:

@@ -1,12 +1,16 @@
-"""The local cloud: the program's stack deployed into an in-process moto, its handlers running in-process.
+"""The local cloud: a synthesized stack deployed into an in-process moto, its functions and tasks running in-process.
 
-    with LocalCloud(synthesis, region="eu-west-1", workdir=Path(".build/demo")) as cloud:
-        upload = cloud.upload("uploads/cat.jpg", data)      # S3 -> EventBridge -> Step Functions, as deployed
-        [outcome] = cloud.wait([upload])                     # every execution it started, ended
-        outcome.record["status"], outcome.renditions
+    with LocalCloud(synthesis, region="eu-west-1", workdir=Path(".build/local"),
+                    code_roots=[CODE.root]) as cloud:                   # CODE: the functions' CodeSource
+        upload = cloud.put_object(bucket, "uploads/cat.jpg", data)     # S3 -> EventBridge -> Step Functions
+        [settled] = cloud.settle([upload])                             # every execution it started, ended
+        settled.executions, cloud.history(settled.executions[0].arn)
 
-What reaches the pipeline goes through the emulator's APIs only: an upload is a PutObject, and everything after
-it (the event, the rule, the executions, the handlers, the worker, the writes) follows from what was deployed.
+What reaches the stack goes through the emulator's APIs only: an upload is a PutObject, and everything after it
+(the event, the rule, the executions, the functions, the tasks, their writes) follows from what was deployed. The
+emulator knows nothing of the application: where its functions' code is (`code_roots`) and how its handler
+packages take their clients (`injections`) are given by the caller; what an upload's records mean is the
+application's to read, through `client()`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +32,6 @@ from typing import IO, Any
 from unittest import mock
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
 from emulator import adaptations
@@ -37,8 +40,7 @@ from emulator.adaptations import Delivery, Hooks
 from emulator.deploy import Deployment, deploy
 from emulator.faults import FaultPlan
 from emulator.iam import OPERATOR_KEY, Authorizer, Denial
-from emulator.runtime import Runtime
-from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS, ROUTE, STATUS
+from emulator.runtime import Injection, Runtime
 from synth.program import Synthesis
 
 MOTO_CONFIG: dict[str, Any] = {
@@ -56,8 +58,6 @@ EMULATOR_LOGGERS = ("moto",)
 """moto's Step Functions interpreter logs every Fail state as an error; in a run they belong to the run's log."""
 POLL_SECONDS = 0.05
 
-_deserializer = TypeDeserializer()
-
 
 class UndeliveredEvent(RuntimeError):
     """The rule took the upload's event but could not start the workflow (it went to the dead-letter queue)."""
@@ -65,6 +65,9 @@ class UndeliveredEvent(RuntimeError):
 
 @dataclass(frozen=True)
 class Upload:
+    """An object put into a bucket, and the event S3 sent to EventBridge for it."""
+
+    bucket: str
     key: str
     etag: str
     version_id: str | None
@@ -86,25 +89,14 @@ class Execution:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """Where one upload ended: its executions, its record in the images table, and its renditions."""
+class Settled:
+    """An upload whose executions have all ended: those its event started, directly or through another workflow."""
 
     upload: Upload
     executions: list[Execution]
-    record: dict[str, Any] | None
+    """Oldest first."""
     settled_at: float
-
-    @property
-    def status(self) -> str:
-        return str(self.record.get(STATUS)) if self.record else "NOT RECORDED"
-
-    @property
-    def route(self) -> str:
-        return str(self.record.get(ROUTE, "")) if self.record else ""
-
-    @property
-    def renditions(self) -> list[dict[str, Any]]:
-        return list(self.record.get(RENDITIONS, [])) if self.record else []
+    """time.time() when every execution was seen ended."""
 
     @property
     def seconds(self) -> float:
@@ -116,10 +108,25 @@ class Outcome:
 class LocalCloud:
     """Synthesized program -> emulator, with the adaptations applied and the in-process runtime ready."""
 
-    def __init__(self, synthesis: Synthesis, *, region: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        synthesis: Synthesis,
+        *,
+        region: str,
+        workdir: Path,
+        code_roots: Sequence[Path] = (),
+        injections: Sequence[Injection] = (),
+    ) -> None:
+        """`code_roots`: the directories the functions' handler packages are imported from (what each function's
+        zip is built from, e.g. its `CodeSource.root`); a function whose package none of them holds stops the
+        deployment before it starts (emulator.deploy.CodeNotFound). Images need none: they run from their build
+        context. `injections`: how handler packages with module-level clients take those of the function running
+        (emulator.runtime.Injection); none by default."""
         self.synthesis = synthesis
         self.region = region
         self.workdir = workdir
+        self.code_roots = [Path(root) for root in code_roots]
+        self.injections = tuple(injections)
         self.faults = FaultPlan()
         self._stack = ExitStack()
         self._known: dict[str, Execution] = {}
@@ -150,7 +157,7 @@ class LocalCloud:
         scratch = self.workdir / "scratch"
         scratch.mkdir(exist_ok=True)
         self.log = self._stack.enter_context(open(self.workdir / "handlers.log", "w", encoding="utf-8"))  # noqa: SIM115
-        # The worker points `tempfile` at its scratch directory while it runs (several at once here): put it back.
+        # A task's code may point `tempfile` at its scratch volume while it runs (several at once here): put it back.
         self._stack.callback(setattr, tempfile, "tempdir", tempfile.tempdir)
         self._stack.enter_context(mock.patch.dict(os.environ, self._process_environment()))
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # restored on exit with the rest of the environment
@@ -161,8 +168,8 @@ class LocalCloud:
         self._stack.enter_context(self.authorizer.installed())
         self.session = boto3.Session(aws_access_key_id=OPERATOR_KEY, aws_secret_access_key="operator",
                                      region_name=self.region)  # fmt: skip
-        deployment = Deployment(self.synthesis)
-        runtime = Runtime(deployment.code_roots, _Locked(self.log), self.authorizer)
+        deployment = Deployment(self.synthesis, code_roots=list(self.code_roots))
+        runtime = Runtime(deployment.code_roots, _Locked(self.log), self.authorizer, self.injections)
         self._stack.callback(runtime.close)
         self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), self.authorizer, self.faults,
                            databases=deployment.databases)  # fmt: skip
@@ -240,34 +247,18 @@ class LocalCloud:
         """Every call IAM refused so far: principal, action, resource and why."""
         return list(self.authorizer.denials)
 
-    @property
-    def uploads_bucket(self) -> str:
-        return str(self.deployment.output("uploadsBucket"))
-
-    @property
-    def upload_prefix(self) -> str:
-        return str(self.deployment.output("uploadPrefix"))
-
-    @property
-    def results_bucket(self) -> str:
-        return str(self.deployment.output("resultsBucket"))
-
-    @property
-    def images_table(self) -> str:
-        return str(self.deployment.output("imagesTable"))
-
-    def upload(self, name: str, body: bytes, content_type: str = "application/octet-stream") -> Upload:
-        """PutObject under the upload prefix; returns the upload with the event S3 sent for it."""
-        key = name if name.startswith(self.upload_prefix) else f"{self.upload_prefix}{name}"
-        put = self.client("s3").put_object(Bucket=self.uploads_bucket, Key=key, Body=body, ContentType=content_type)
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> Upload:
+        """PutObject, as a client would; returns the upload with the event S3 sent for it. Raises when no rule
+        took the event, or UndeliveredEvent when the rules that took it started no execution."""
+        put = self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         etag = put["ETag"].strip('"')
         uploaded_at = time.time()
-        deliveries = [d for d in self.deliveries() if _names(d.event, self.uploads_bucket, key, etag)]
+        deliveries = [d for d in self.deliveries() if _names(d.event, bucket, key, etag)]
         if not deliveries:
             raise RuntimeError(f"no rule took the event of {key}; deployment failures: {self.deployment.failed}")
         if not any(d.execution_arn for d in deliveries):
             raise UndeliveredEvent(f"the event of {key} started no execution: {[d.error for d in deliveries]}")
-        return Upload(key, etag, put.get("VersionId"), uploaded_at, deliveries[-1].event)
+        return Upload(bucket, key, etag, put.get("VersionId"), uploaded_at, deliveries[-1].event)
 
     def deliver_again(self, upload: Upload) -> None:
         """EventBridge delivers at least once: hand the same event to every rule again, as a duplicate would be."""
@@ -281,9 +272,11 @@ class LocalCloud:
         with self.hooks.lock:
             return list(self.hooks.deliveries)
 
-    def wait(self, uploads: Iterable[Upload], timeout: float = 60.0) -> list[Outcome]:
+    def settle(self, uploads: Iterable[Upload], timeout: float = 60.0) -> list[Settled]:
         """Wait until every execution each upload's event started (directly, or through another workflow) has
-        ended, polling the Step Functions API; a workflow's hand-over starts the child before the parent ends."""
+        ended, polling the Step Functions API; a workflow's hand-over starts the child before the parent ends.
+        An execution belongs to the event whose `id` its input carries (the rule's target passes the whole event;
+        a workflow that hands over passes the id on)."""
         pending = {upload.event["id"]: upload for upload in uploads}
         settled: dict[str, float] = {}
         deadline = time.monotonic() + timeout
@@ -300,10 +293,7 @@ class LocalCloud:
                 raise TimeoutError(f"{len(missing)} upload(s) still running after {timeout} s: {missing[:10]}")
             time.sleep(POLL_SECONDS)
         by_event = self._executions_by_event()
-        return [
-            Outcome(upload, by_event[event_id], self.record(upload.key), settled[event_id])
-            for event_id, upload in pending.items()
-        ]
+        return [Settled(upload, by_event[event_id], settled[event_id]) for event_id, upload in pending.items()]
 
     def executions(self, upload: Upload) -> list[Execution]:
         """The executions the upload's event started, directly (the rule's) or through another workflow."""
@@ -343,26 +333,10 @@ class LocalCloud:
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         return self.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
 
-    def record(self, key: str) -> dict[str, Any] | None:
-        item = self.client("dynamodb").get_item(TableName=self.images_table, Key={OBJECT_KEY: {"S": key}})
-        if "Item" not in item:
-            return None
-        return {name: _deserializer.deserialize(value) for name, value in item["Item"].items()}
-
-    def records(self) -> list[dict[str, Any]]:
-        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.images_table)
-        return [{n: _deserializer.deserialize(v) for n, v in item.items()} for page in pages for item in page["Items"]]
-
-    def rendition(self, key: str) -> bytes:
-        return self.client("s3").get_object(Bucket=self.results_bucket, Key=key)["Body"].read()
-
-    def rendition_keys(self) -> list[str]:
-        pages = self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.results_bucket)
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-
     def original(self, upload: Upload) -> bytes:
+        """The object as it was uploaded (its version, when the bucket keeps versions)."""
         extra = {"VersionId": upload.version_id} if upload.version_id else {}
-        return self.client("s3").get_object(Bucket=self.uploads_bucket, Key=upload.key, **extra)["Body"].read()
+        return self.client("s3").get_object(Bucket=upload.bucket, Key=upload.key, **extra)["Body"].read()
 
 
 def _stretched(definition: str, factor: int) -> str:

@@ -9,8 +9,10 @@ a type in neither table fails the deployment: a new resource type must be placed
 
 from __future__ import annotations
 
+import importlib.machinery
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from botocore.client import BaseClient
 
 from emulator import adaptations
 from synth.program import RecordedResource, Synthesis
+
+FUNCTION = "aws:lambda/function:Function"
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,19 @@ class Deployment:
     entrypoints: dict[str, str] = field(default_factory=dict)
     """Image reference -> entrypoint module (from the image's Dockerfile)."""
     code_roots: list[Path] = field(default_factory=list)
+    """Where the code that runs in-process is imported from: the directories the caller gives for its functions'
+    packages (a function's zip is built from them; the emulator cannot read it back), then each image's build
+    context as its resource is deployed."""
     databases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def output(self, name: str) -> Any:
-        """A stack output of the program (`uploadsBucket`, `stateMachineArn`, ...)."""
+        """A stack output of the program, by its exported name."""
         return self.synthesis.outputs[name]
+
+
+class CodeNotFound(LookupError):
+    """A function's handler package is in none of the code roots the local cloud was given: nothing could run it.
+    Raised before anything is deployed; the message names the functions and what to pass."""
 
 
 class _Context:
@@ -66,7 +78,9 @@ Deployer = Callable[[_Context, RecordedResource], str]
 
 
 def deploy(deployment: Deployment, session: boto3.Session) -> Deployment:
-    """Create every resource of `deployment.synthesis` in the emulator; one that fails is recorded, not fatal."""
+    """Create every resource of `deployment.synthesis` in the emulator; one that fails is recorded, not fatal.
+    Raises CodeNotFound, before creating anything, when a function's package is in none of the code roots."""
+    _check_code(deployment)
     context = _Context(session, deployment)
     for resource in deployment.synthesis.resources:
         if not resource.custom or resource.is_provider:
@@ -92,6 +106,25 @@ def deploy(deployment: Deployment, session: boto3.Session) -> Deployment:
 
 def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _check_code(deployment: Deployment) -> None:
+    """Every function's handler package must be importable from the code roots given, and from nothing else (not
+    from whatever happens to be on `sys.path`), so that a missing root fails here, naming it, not as an execution
+    failing later with an import error."""
+    roots = [str(root) for root in deployment.code_roots]
+    missing: dict[str, list[str]] = {}
+    for function in deployment.synthesis.of_type(FUNCTION):
+        package = str(function.inputs.get("handler", "")).split(".")[0]
+        if not package or importlib.machinery.PathFinder.find_spec(package, roots) is None:
+            missing.setdefault(package, []).append(f"{function.name} ({function.inputs.get('handler')})")
+    if missing:
+        searched = ", ".join(roots) or "none given"
+        packages = "; ".join(f"package {package!r} of {', '.join(names)}" for package, names in missing.items())
+        raise CodeNotFound(
+            f"no code root holds {packages} (code roots: {searched}); pass the directory each function's package "
+            "is built from, e.g. LocalCloud(..., code_roots=[CodeSource.root])"
+        )
 
 
 # Identity, logs, keys ---------------------------------------------------------------------------------------------
@@ -294,8 +327,6 @@ def _security_group(context: _Context, r: RecordedResource) -> str:
 
 def _function(context: _Context, r: RecordedResource) -> str:
     inputs = r.inputs
-    if _lambda_code_root() not in context.deployment.code_roots:
-        context.deployment.code_roots.append(_lambda_code_root())
     context.client("lambda").create_function(
         FunctionName=inputs["name"],
         Runtime=inputs["runtime"],
@@ -310,13 +341,6 @@ def _function(context: _Context, r: RecordedResource) -> str:
         TracingConfig={"Mode": (inputs.get("tracingConfig") or {}).get("mode", "PassThrough")},
     )
     return f"{inputs['handler']} runs in-process from the source the package is built from"
-
-
-def _lambda_code_root() -> Path:
-    """The directory the Lambda package's zip root is built from (the program's CodeSource)."""
-    from app.code import LAMBDA_CODE
-
-    return LAMBDA_CODE.root
 
 
 def _placeholder_zip(handler: str) -> bytes:
@@ -336,7 +360,8 @@ def _invocation(context: _Context, r: RecordedResource) -> str:
 
 
 def _image(context: _Context, r: RecordedResource) -> str:
-    """Not built (no Docker): its ENTRYPOINT module runs in-process from the build context."""
+    """Not built (no Docker): its entrypoint module runs in-process, imported from the build context, which is
+    taken to be laid out as the image's import root (what the Dockerfile copies keeps its relative paths)."""
     context_dir = Path(r.inputs["context"]["location"])
     entrypoint = _entrypoint_module(Path(r.inputs["dockerfile"]["location"]))
     if context_dir not in context.deployment.code_roots:
@@ -345,13 +370,36 @@ def _image(context: _Context, r: RecordedResource) -> str:
     return f"not built; `python -m {entrypoint}` runs in-process from {context_dir.name}/"
 
 
+_PYTHON = re.compile(r"(.*/)?python(\d+(\.\d+)?)?")
+"""`python`, `python3`, `python3.13`, with or without a directory."""
+
+
 def _entrypoint_module(dockerfile: Path) -> str:
-    """The module of `ENTRYPOINT ["python", "-m", "<module>"]`, the only form the local runtime can run."""
-    lines = [line for line in dockerfile.read_text().splitlines() if line.startswith("ENTRYPOINT")]
-    command = json.loads(lines[-1].removeprefix("ENTRYPOINT").strip()) if lines else []
-    if len(command) != 3 or command[:2] != ["python", "-m"]:
-        raise ValueError(f"{dockerfile}: ENTRYPOINT {command} is not `python -m <module>`")
-    return command[2]
+    """The module of the final stage's `ENTRYPOINT ["python", "-m", "<module>"]` (or of its `CMD`, when it has no
+    ENTRYPOINT): the only form the local runtime can run, as `<module>.main(argv, environ)`."""
+    lines = [line.strip() for line in dockerfile.read_text().splitlines()]
+    stages = [index for index, line in enumerate(lines) if _instruction(line) == "FROM"]
+    final = lines[stages[-1] if stages else 0 :]
+    found = [line for line in final if _instruction(line) == "ENTRYPOINT"]
+    found = found or [line for line in final if _instruction(line) == "CMD"]
+    if not found:
+        raise ValueError(f"{dockerfile}: no ENTRYPOINT or CMD; the local runtime runs `python -m <module>`")
+    instruction, _, argument = found[-1].partition(" ")
+    try:
+        command = json.loads(argument)
+    except ValueError:
+        command = None
+    if not (isinstance(command, list) and len(command) == 3 and _PYTHON.fullmatch(str(command[0]))
+            and command[1] == "-m"):  # fmt: skip
+        raise ValueError(
+            f'{dockerfile}: {instruction} {argument.strip()} is not the exec form ["python", "-m", "<module>"], '
+            "the only one the local runtime can run"
+        )
+    return str(command[2])
+
+
+def _instruction(line: str) -> str:
+    return line.split(maxsplit=1)[0].upper() if line and not line.startswith("#") else ""
 
 
 def _repository(context: _Context, r: RecordedResource) -> str:
@@ -550,7 +598,7 @@ DEPLOYERS: dict[str, Deployer] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/subnet:Subnet": _subnet,
     "aws:ec2/securityGroup:SecurityGroup": _security_group,
-    "aws:lambda/function:Function": _function,
+    FUNCTION: _function,
     "aws:lambda/invocation:Invocation": _invocation,
     "docker-build:index:Image": _image,
     "aws:ecr/repository:Repository": _repository,

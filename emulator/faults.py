@@ -1,12 +1,12 @@
 """Fault injection: make the emulator answer a chosen request with the error (or the delay) a service would.
 
     cloud.faults.inject("s3", "GetObject", error="SlowDown", times=1)              # one transient S3 error
-    cloud.faults.inject("s3", "PutObject", error="AccessDenied", key="renditions/")  # every rendition write fails
-    cloud.faults.inject("dynamodb", "PutItem", delay=3.0, within="image-pipeline-dev-render")  # a slow call
+    cloud.faults.inject("s3", "PutObject", error="AccessDenied", key="results/")  # every write under results/ fails
+    cloud.faults.inject("dynamodb", "PutItem", delay=3.0, within="orders-dev-create")  # a slow call in one function
     cloud.faults.refuse_placement("RESOURCE:ENI")        # RunTask answers with failures and starts nothing
     cloud.faults.fail_task_start("CannotPullContainerError: pull access denied")  # the task stops, no exit code
 
-Every request any in-process client makes (the handlers', the worker's, the Step Functions interpreter's) reaches
+Every request any in-process client makes (the functions', the tasks', the Step Functions interpreter's) reaches
 moto through one callable, the `BotocoreStubber` registered on botocore's `before-send` event; the plan wraps it.
 An injected error is answered instead of executing the request, so a retried write happens once, as on AWS.
 The answer has the service's wire format, so botocore parses and retries it exactly as it would AWS's.

@@ -7,9 +7,9 @@ sees comes from the emulator's copy of the resource: the environment, the timeou
 that changes a function's configuration through the Lambda API changes what the next invocation sees.
 
 Several invocations run at once in moto's Step Functions threads, so nothing here mutates `os.environ` per call.
-The handler packages keep their AWS clients in module-level singletons (`pipeline.context`, `catalog.dataapi`);
-each gets a stand-in (`_ThreadBound`) once, which forwards to the dependencies of the function this thread is
-running, built from that function's environment.
+A handler package that keeps its AWS clients in a module-level singleton says how to replace it through an
+`Injection`, which the application gives the local cloud; the singleton then gets a stand-in (`_ThreadBound`) once,
+which forwards to the dependencies of the function this thread is running, built from that function's environment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +47,7 @@ class FunctionConfig:
     name: str
     arn: str
     handler: str
-    """`package.module.function`, e.g. `pipeline.validate.handler`."""
+    """`package.module.function`, e.g. `orders.create.handler`."""
     role: str
     """The execution role: the handler's calls carry its credentials, as Lambda gives them."""
     environment: Mapping[str, str]
@@ -114,46 +114,36 @@ class _ThreadBound:
 @dataclass(frozen=True)
 class Injection:
     """How one handler package takes its clients and settings: the setter it offers tests and runners, and how
-    to build the object from a function's environment."""
+    to build the object from a function's environment. The application lists its packages' injections (the
+    emulator knows no handler package); a package with none runs with whatever clients it builds itself."""
 
-    package: str
     setter: str
-    """`module:function`, e.g. `pipeline.context:set_dependencies`."""
+    """`module:function` that replaces a package's singleton, e.g. `orders.context:set_dependencies`: it applies
+    to the handlers of the package it belongs to (`orders.create.handler`, ...)."""
     build: Callable[[Mapping[str, str], boto3.Session], object]
+    """The object to inject, from the function's environment and a session of its role's credentials."""
 
-
-def _pipeline_dependencies(environ: Mapping[str, str], session: boto3.Session) -> object:
-    from pipeline.context import Dependencies
-
-    return Dependencies.from_environment(environ, session)
-
-
-def _catalog_data_api(environ: Mapping[str, str], session: boto3.Session) -> object:
-    from catalog.dataapi import DataApi
-
-    return DataApi.from_environment(environ, session)
-
-
-def _catalog_logins(environ: Mapping[str, str], session: boto3.Session) -> object:
-    from catalog.logins import Logins
-
-    return Logins.from_environment(environ, session)
-
-
-INJECTIONS = (
-    Injection("pipeline", "pipeline.context:set_dependencies", _pipeline_dependencies),
-    Injection("catalog", "catalog.dataapi:set_data_api", _catalog_data_api),
-    Injection("catalog", "catalog.logins:set_logins", _catalog_logins),
-)
+    @property
+    def package(self) -> str:
+        """The top-level package whose handlers take this injection: the setter's."""
+        return self.setter.split(".")[0].split(":")[0]
 
 
 class Runtime:
     """Runs Lambda handlers and container entrypoints from the code roots, against the emulator."""
 
-    def __init__(self, code_roots: list[Path], log_stream: IO[str], authorizer: Authorizer) -> None:
+    def __init__(
+        self,
+        code_roots: list[Path],
+        log_stream: IO[str],
+        authorizer: Authorizer,
+        injections: Sequence[Injection] = (),
+    ) -> None:
         """`code_roots` is read at every import: the deployment adds a root as it deploys the code's resource.
-        Each function's calls go through a session of its own role's credentials (see `_session_of`)."""
+        Each function's calls go through a session of its own role's credentials (see `_session_of`), and through
+        the clients `injections` build for its package."""
         self._code_roots = code_roots
+        self._injections = tuple(injections)
         self._authorizer = authorizer
         self._credentials: dict[tuple[str, str], dict[str, str]] = {}
         self._log_stream = log_stream
@@ -271,7 +261,7 @@ class Runtime:
     # Shared
 
     def module(self, name: str) -> ModuleType:
-        """A module of the deployed code (e.g. `imaging`), imported from the code roots as the handlers are."""
+        """A module of the deployed code, imported from the code roots as the handlers are."""
         return self._import(name)
 
     def _import(self, module_name: str) -> ModuleType:
@@ -283,7 +273,7 @@ class Runtime:
             module = importlib.import_module(module_name)
             self._redirect_logs(module)
             package = module_name.split(".")[0]
-            for injection in INJECTIONS:
+            for injection in self._injections:
                 if injection.package == package and injection.setter not in self._bound:
                     stand_in = _ThreadBound(injection.setter)
                     setter_module, _, setter_name = injection.setter.partition(":")
@@ -296,7 +286,7 @@ class Runtime:
     def _bound_to(self, function: str, handler: str, environ: Mapping[str, str]) -> Iterator[None]:
         """Bind the function's dependencies (built once per function and environment) to this thread."""
         package = handler.split(".")[0]
-        injections = [i for i in INJECTIONS if i.package == package]
+        injections = [i for i in self._injections if i.package == package]
         environment = tuple(sorted(environ.items()))
         with self._lock:  # boto3 sessions are not safe to build clients from concurrently
             for injection in injections:

@@ -5,5 +5,6 @@ needs to judge a change, from the program run under Pulumi's mocks.
     python -m review.snapshot --write     # refresh the committed graph snapshots, review/snapshots/<stack>.json
 
 The report holds the resource tree, a Mermaid graph of the components, the policy pack's results, who may do what
-(IAM), what the stack costs while idle and what a million images cost with the stack's settings.
+(IAM) and what the stack costs while idle; an application adds its own sections through one optional module
+(review/extension.py: `app.review`, whose sections here say what a million images cost).
 """

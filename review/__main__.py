@@ -2,8 +2,9 @@
 
     python -m review --stack dev [--output-dir .build/review] [--quiet]
 
-Needs no credentials and no Pulumi CLI: the program runs under mocks. Exit 0 with the report, 2 for an unknown
-stack, 1 when the program itself fails (its error printed as the CLI would).
+Needs no credentials and no Pulumi CLI: the program runs under mocks. The application's own sections come from
+`app.review` when it exists (review/extension.py). Exit 0 with the report, 2 for an unknown stack, 1 when the
+program itself fails (its error printed as the CLI would).
 """
 
 import argparse
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 from review import policies
-from review.assumptions import Assumptions, with_benchmark
+from review.extension import app_sections
 from review.report import build_report
 from synth.cli import check_stack, run_tool
 from synth.program import PROJECT_DIR, close_runtime, synthesize
@@ -32,7 +33,7 @@ def _review(options: argparse.Namespace) -> int:
     check_stack(options.stack)
     try:
         synthesis = synthesize(options.stack)
-        report = build_report(synthesis, with_benchmark(Assumptions()), policies.evaluate(synthesis, options.stack))
+        report = build_report(synthesis, policies.evaluate(synthesis, options.stack), app_sections(synthesis))
     finally:
         close_runtime()
     options.output_dir.mkdir(parents=True, exist_ok=True)

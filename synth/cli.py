@@ -1,5 +1,5 @@
-"""What the command-line tools share (`python -m app.demo`, `python -m review.preview`, `python -m review`): how they
-refuse an argument and how they report the program's own error.
+"""What the command-line tools share (`python -m review`, `python -m review.preview`, and an application's own, such
+as a demo on the local cloud): how they refuse an argument and how they report the program's own error.
 
 An argument that names something missing (a stack, a file, a setting) is refused in one line on stderr with
 argparse's usage exit code, before any work starts: a synthesis takes seconds and a local deployment more, and a

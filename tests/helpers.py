@@ -1,11 +1,18 @@
 """Shared test helpers: run components under the offline mocks and read what they declared."""
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from components.packaging import CodeSource
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.provider.server import ProviderServicer
+
+from components.base import PACKAGE, type_token
+from components.config import camel_keys
+from components.packaging import CodeSource, FunctionCode
 from components.profile import Encryption, EnvironmentProfile
 from synth.program import RecordedResource, Synthesis, synthesize
 
@@ -31,6 +38,23 @@ def run(build: Callable[[], Any], *, preview: bool = False) -> Synthesis:
     return synthesize("unit", preview=preview, config={"aws:region": REGION}, program=lambda: build() and None)
 
 
+def from_another_language(component: type, name: str, inputs: dict[str, Any]) -> Callable[[], Any]:
+    """A program for `run` that constructs `component` as the package's provider does for a program in another
+    language: `inputs`, named as in the schema (camelCase) but with the profile as `EnvironmentProfile.args`, go
+    through protobuf, where every number becomes a float."""
+    from components.package import VERSION, PlatformComponentProvider
+
+    struct = struct_pb2.Struct()
+    struct.update({key: camel_keys(value) if key == "profile" else value for key, value in inputs.items()})
+    loop = asyncio.new_event_loop()
+    try:
+        wired = loop.run_until_complete(ProviderServicer._construct_inputs(struct, {}))
+    finally:
+        loop.close()
+    provider = PlatformComponentProvider([component], PACKAGE, version=VERSION)
+    return lambda: provider.construct(name, type_token(component), wired, pulumi.ResourceOptions())
+
+
 def document(resource: RecordedResource, key: str = "policy") -> dict[str, Any]:
     return json.loads(resource.inputs[key])
 
@@ -39,11 +63,11 @@ def statements(resource: RecordedResource, key: str = "policy") -> list[dict[str
     return document(resource, key)["Statement"]
 
 
-def tiny_code(root: Path) -> CodeSource:
+def tiny_code(root: Path) -> FunctionCode:
     """A one-module package without dependencies: enough for a Function, no pip involved."""
     package = root / "app"
     if not package.exists():
         package.mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text("def handler(event, context):\n    return event\n")
-    return CodeSource(root, packages=("app",))
+    return CodeSource(root, packages=("app",)).args

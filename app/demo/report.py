@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from app.demo.cloud import Outcome, PipelineCloud
 from emulator import adaptations
-from emulator.cloud import LocalCloud, Outcome
 from handlers.pipeline.contract import CATALOG, CATALOG_ERROR, CAUSE, ERROR, FAILED, RENDITIONS, ROUTE, STATUS
 
 COLUMNS = ("image", ROUTE, STATUS, RENDITIONS, "seconds", "reason")
@@ -63,7 +63,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def write_html(cloud: LocalCloud, outcomes: Sequence[Outcome], title: str) -> str:
+def write_html(cloud: PipelineCloud, outcomes: Sequence[Outcome], title: str) -> str:
     cards = "\n".join(_card(cloud, outcome) for outcome in outcomes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -87,7 +87,7 @@ code {{ font-size: 12px; }}
 """
 
 
-def _summary(cloud: LocalCloud) -> str:
+def _summary(cloud: PipelineCloud) -> str:
     deployment = cloud.deployment
     failed = "".join(f"<li><b>{html.escape(d.name)}</b> ({html.escape(d.type)}): {html.escape(d.note)}</li>"
                      for d in deployment.failed)  # fmt: skip
@@ -105,7 +105,7 @@ def _summary(cloud: LocalCloud) -> str:
 <details><summary>Adaptations to the emulator</summary><ul>{applied}</ul></details>"""
 
 
-def _denials(cloud: LocalCloud) -> str:
+def _denials(cloud: PipelineCloud) -> str:
     """Every call IAM refused, as AWS would have: who, what, on which resource. None is the expected answer."""
     denials = cloud.denials
     if not denials:
@@ -117,12 +117,12 @@ def _denials(cloud: LocalCloud) -> str:
 <table class="denials"><tr><th>principal</th><th>action</th><th>resource</th><th>why</th></tr>{rows}</table>"""
 
 
-def denial_lines(cloud: LocalCloud) -> list[str]:
+def denial_lines(cloud: PipelineCloud) -> list[str]:
     """The denials as the demo prints them: one line each."""
     return [f"  denied: {d.principal} {d.action} on {d.resource} ({d.reason})" for d in cloud.denials]
 
 
-def _card(cloud: LocalCloud, outcome: Outcome) -> str:
+def _card(cloud: PipelineCloud, outcome: Outcome) -> str:
     name = outcome.upload.key.removeprefix(cloud.upload_prefix)
     renditions = "".join(
         f"<tr><td>{r['size']}</td><td>{r['width']}&times;{r['height']}</td><td>{r['bytes']:,} bytes</td>"
@@ -141,7 +141,7 @@ def _card(cloud: LocalCloud, outcome: Outcome) -> str:
 </div></div>"""
 
 
-def _thumbnail(cloud: LocalCloud, outcome: Outcome) -> str:
+def _thumbnail(cloud: PipelineCloud, outcome: Outcome) -> str:
     if not outcome.renditions:
         return "no rendition"
     smallest = min(outcome.renditions, key=lambda r: int(r["size"]))
@@ -149,7 +149,7 @@ def _thumbnail(cloud: LocalCloud, outcome: Outcome) -> str:
     return f'<img alt="rendition" src="data:{smallest["contentType"]};base64,{data}">'
 
 
-def _timeline(cloud: LocalCloud, outcome: Outcome) -> str:
+def _timeline(cloud: PipelineCloud, outcome: Outcome) -> str:
     rows = []
     origin = outcome.upload.uploaded_at
     total = max(outcome.seconds, 0.001)

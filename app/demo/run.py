@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.demo.cloud import Outcome, PipelineCloud
 from app.demo.report import denial_lines, table, write_html
 from app.demo.samples import Sample, panorama, standard_samples
-from emulator.cloud import LocalCloud, Outcome
 from emulator.stack import OverrideError, Program, parse_overrides, synthesize_stack
 from handlers.pipeline.contract import RENDER_MEMORY_ENV
 from synth.cli import UsageError, check_stack, run_tool
@@ -37,7 +37,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = ", ".join(f"{k}={v}" for k, v in program.overrides.items()) or "as in the stack file"
     print(f"stack {program.stack} ({settings}), region {program.region}: synthesized in "
           f"{time.monotonic() - started:.1f} s")  # fmt: skip
-    with LocalCloud(program.synthesis, region=program.region, workdir=args.workdir) as cloud:
+    with PipelineCloud(program.synthesis, region=program.region, workdir=args.workdir) as cloud:
         deployment = cloud.deployment
         print(f"deployed {len(deployment.deployed)} resources into the emulator ({len(deployment.skipped)} left out)")
         for failed in deployment.failed:
@@ -89,7 +89,7 @@ def _check_image_file(path: Path) -> None:
         raise UsageError(f"cannot read {path}: permission denied")
 
 
-def _samples(cloud: LocalCloud, paths: Sequence[Path]) -> list[tuple[str, Sample]]:
+def _samples(cloud: PipelineCloud, paths: Sequence[Path]) -> list[tuple[str, Sample]]:
     samples = [(SAMPLES_FOLDER, sample) for sample in standard_samples()]
     environment = _routing_environment(cloud)
     large = panorama(cloud.hooks.runtime.module("imaging"), environment) if environment else None
@@ -105,7 +105,7 @@ def _samples(cloud: LocalCloud, paths: Sequence[Path]) -> list[tuple[str, Sample
     return samples
 
 
-def _routing_environment(cloud: LocalCloud) -> dict[str, str] | None:
+def _routing_environment(cloud: PipelineCloud) -> dict[str, str] | None:
     """The environment of a function that routes uploads (it knows the rendering function's memory)."""
     for function in cloud.synthesis.of_type("aws:lambda/function:Function"):
         variables = (function.inputs.get("environment") or {}).get("variables") or {}

@@ -9,9 +9,9 @@ when this module was last changed (the machine that wrote it had no internet acc
 quoting a figure, and update the price and the date together.
 
 Users: the idle-cost classification beside this module (rules/idle.py, hence the pack's `no-unplanned-idle-cost`
-rule and review/costs.py) and the review report's cost per million images (review/per_image.py). Plain Python with
-no Pulumi import, imported relatively by rules/idle.py, so it works both in the pack (run with policy/ as its root,
-where this is `rules.prices`) and in the offline tools (`policy.rules.prices`).
+rule and review/costs.py) and the sample application's cost per million images (app/review/per_image.py). Plain
+Python with no Pulumi import, imported relatively by rules/idle.py, so it works both in the pack (run with policy/
+as its root, where this is `rules.prices`) and in the offline tools (`policy.rules.prices`).
 """
 
 from dataclasses import dataclass
@@ -102,7 +102,7 @@ KMS_KEY_MONTH = Price(1.00, 1, "KMS key per month (customer managed; prorated ho
 AURORA_ACU_HOUR = Price(0.12, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
 SECRET_MONTH = Price(0.40, 1, "secret per month (prorated hourly)", SECRETS_MANAGER)
 
-# Per request, second or byte: what one image costs (review/per_image.py).
+# Per request, second or byte: what one image costs (app/review/per_image.py).
 S3_PUT = Price(0.005, 1_000, "PUT, COPY, POST or LIST requests (S3 Standard)", S3)
 S3_GET = Price(0.0004, 1_000, "GET, SELECT and all other requests, HEAD included (S3 Standard)", S3)
 EVENTBRIDGE_EVENT = Price(1.00, 1_000_000, "events ingested (S3 events are 'AWS opt-in data events')", EVENTBRIDGE)

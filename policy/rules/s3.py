@@ -281,8 +281,8 @@ POLICIES = [
         name="s3-cmk-encryption",
         description="Every bucket except access-log targets is encrypted with a customer-managed KMS key",
         severity=Severity.MEDIUM,
-        remediation="Set the profile's `encryption: customer-managed`; pass the stack's EncryptionKey to BucketArgs. "
-        "Access-log buckets stay on SSE-S3: S3 log delivery cannot write to SSE-KMS buckets.",
+        remediation="Set the profile's `encryption: customer-managed`; pass the stack's EncryptionKey's ARN as the "
+        "bucket's `kms_key_arn`. Access-log buckets stay on SSE-S3: S3 log delivery cannot write to SSE-KMS buckets.",
         check=_check_cmk_encryption,
         controls=["S3.17"],
         relaxable=COST,

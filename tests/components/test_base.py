@@ -23,7 +23,9 @@ def component_classes() -> list[type[Component]]:
 
 
 def declare_table(**transform):
-    return Table("images", TableArgs(DISPOSABLE, partition_key="pk", attributes={"pk": "S"}), transform=transform)
+    return Table(
+        "images", TableArgs(profile=DISPOSABLE.args, partition_key="pk", attributes={"pk": "S"}), transform=transform
+    )
 
 
 def test_every_component_of_every_stack_has_the_platform_token(program):

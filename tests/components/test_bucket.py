@@ -2,9 +2,17 @@
 
 import pytest
 
-from components.bucket import Bucket, BucketArgs, Expiration
+from components.bucket import (
+    ABORT_INCOMPLETE_MULTIPART_DAYS,
+    NONCURRENT_VERSION_EXPIRATION_DAYS,
+    Bucket,
+    BucketArgs,
+    BucketExpiration,
+)
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
+from components.package import build_schema
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, PROTECTED, document, run, statements, tiny_code
 
 BUCKET_ARN = "arn:aws:s3:::image-pipeline-unit-photos-123456789012"
@@ -12,8 +20,8 @@ BUCKET_ARN = "arn:aws:s3:::image-pipeline-unit-photos-123456789012"
 
 def declare(profile=DISPOSABLE, with_key=False, **kwargs):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
-        return Bucket("photos", BucketArgs(profile, key, **kwargs))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
+        return Bucket("photos", BucketArgs(profile=profile.args, kms_key_arn=key.arn if key else None, **kwargs))
 
     return run(build)
 
@@ -67,7 +75,7 @@ def test_customer_key_means_sse_kms_with_bucket_key():
 
 
 def test_lifecycle_aborts_incomplete_uploads_and_expires_by_prefix():
-    lifecycle = declare(expirations=[Expiration("uploads/", 7)]).one(
+    lifecycle = declare(expirations=[BucketExpiration(prefix="uploads/", days=7)]).one(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )
     rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
@@ -106,14 +114,16 @@ def test_children_are_parented_and_outputs_registered():
     assert synthesis.component_outputs[component.urn] == {
         "name": "image-pipeline-unit-photos-123456789012",
         "arn": BUCKET_ARN,
-    }
+    }, "access_log_target is registered as None (left out) for a bucket that receives no access logs"
 
 
 def grants(tmp_path, profile, with_key, grant):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
-        bucket = Bucket("photos", BucketArgs(profile, key))
-        function = Function("reader", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler"))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
+        bucket = Bucket("photos", BucketArgs(profile=profile.args, kms_key_arn=key.arn if key else None))
+        function = Function(
+            "reader", FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler")
+        )
         grant(bucket, function)
 
     synthesis = run(build)
@@ -162,27 +172,47 @@ def test_grant_list_is_limited_to_the_prefix_by_condition(tmp_path):
 
 @pytest.mark.parametrize("preview", [False, True])
 def test_declares_in_both_modes(preview):
-    assert run(lambda: Bucket("photos", BucketArgs(DISPOSABLE)), preview=preview).one("aws:s3/bucket:Bucket")
+    assert run(lambda: Bucket("photos", BucketArgs(profile=DISPOSABLE.args)), preview=preview).one(
+        "aws:s3/bucket:Bucket"
+    )
 
 
 def test_policy_document_is_json():
     assert document(declare().one("aws:s3/bucketPolicy:BucketPolicy"))["Version"] == "2012-10-17"
 
 
-def test_access_logs_go_to_the_log_bucket_under_the_bucket_name():
-    def build():
-        logs = Bucket("logs", BucketArgs(DISPOSABLE, receives_access_logs=True))
-        Bucket("photos", BucketArgs(DISPOSABLE, access_logs=logs))
+def log_bucket_and_photos() -> None:
+    logs = Bucket("logs", BucketArgs(profile=DISPOSABLE.args, receives_access_logs=True))
+    Bucket("photos", BucketArgs(profile=DISPOSABLE.args, access_log_bucket=logs.access_log_target))
 
-    synthesis = run(build)
+
+def test_access_logs_go_to_the_log_bucket_under_the_bucket_name():
+    synthesis = run(log_bucket_and_photos)
     (logging,) = synthesis.of_type("aws:s3/bucketLogging:BucketLogging")
     assert logging.inputs["targetBucket"] == "image-pipeline-unit-logs-123456789012"
     assert logging.inputs["targetPrefix"] == "photos/"
     assert logging.parent == synthesis.one("platform:index:Bucket", "photos").urn
 
 
+@pytest.mark.parametrize("preview", [False, True])
+def test_access_logging_waits_for_the_log_bucket_policy(preview):
+    """The log bucket's policy is what lets S3 deliver: its `access_log_target` output carries the policy as a
+    dependency (and stays known in a preview), so logging is configured only after the policy exists."""
+    synthesis = run(log_bucket_and_photos, preview=preview)
+    (logging,) = synthesis.of_type("aws:s3/bucketLogging:BucketLogging")
+    log_policy = next(p for p in synthesis.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.name == "logs-policy")
+    assert log_policy.urn in logging.dependencies, f"{logging.urn} must wait for {log_policy.urn}"
+    assert logging.inputs["targetBucket"] == "image-pipeline-unit-logs-123456789012", logging.urn
+    logs = synthesis.one("platform:index:Bucket", "logs")
+    assert synthesis.component_outputs[logs.urn]["access_log_target"] == "image-pipeline-unit-logs-123456789012"
+
+
+def test_no_access_logging_unless_asked():
+    assert not declare().of_type("aws:s3/bucketLogging:BucketLogging")
+
+
 def test_the_log_bucket_lets_only_s3_log_delivery_of_this_account_write():
-    policy = run(lambda: Bucket("logs", BucketArgs(DISPOSABLE, receives_access_logs=True))).one(
+    policy = run(lambda: Bucket("logs", BucketArgs(profile=DISPOSABLE.args, receives_access_logs=True))).one(
         "aws:s3/bucketPolicy:BucketPolicy"
     )
     delivery = statements(policy)[-1]
@@ -200,6 +230,19 @@ def test_the_log_bucket_lets_only_s3_log_delivery_of_this_account_write():
     ]
 
 
-def test_a_log_bucket_cannot_use_a_kms_key():
-    with pytest.raises(ValueError, match="must use SSE-S3"):
-        BucketArgs(PROTECTED, key=object(), receives_access_logs=True)
+def test_a_log_bucket_cannot_use_a_kms_key_and_nothing_of_it_is_declared():
+    def build():
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=PROTECTED.args))
+        Bucket("logs", BucketArgs(profile=PROTECTED.args, kms_key_arn=key.arn, receives_access_logs=True))
+
+    with pytest.raises(SynthesisError, match="receives_access_logs with a kms_key_arn: an access-log bucket") as failed:
+        run(build)
+    assert "leave out kms_key_arn" in str(failed.value)
+    assert [r.urn for r in failed.value.declared if r.name.startswith("logs")] == []
+
+
+def test_the_schema_documents_the_lifecycle_defaults():
+    schema = build_schema([Bucket], "platform", "0.0.0")
+    described = schema["resources"]["platform:index:Bucket"]["inputProperties"]["expirations"]["description"]
+    assert f"after {ABORT_INCOMPLETE_MULTIPART_DAYS}" in described
+    assert f"after {NONCURRENT_VERSION_EXPIRATION_DAYS}" in described

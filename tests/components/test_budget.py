@@ -70,10 +70,11 @@ def slow_lambda_flow(tmp_path, workflow_type):
     )
 
     def build():
-        function = Function("work", FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler",
+        function = Function("work", FunctionArgs(profile=DISPOSABLE.args, code=tiny_code(tmp_path),
+                                                 handler="app.main.handler",
                                                  timeout_seconds=profile.lambda_.timeout_seconds))  # fmt: skip
         definition = Definition(start_at="Work", states=[function.invoke_task("Work", next="Done"), Succeed("Done")])
-        Workflow("flow", WorkflowArgs(profile, definition, type=workflow_type))
+        Workflow("flow", WorkflowArgs(profile=profile.args, **definition.workflow_args(profile), type=workflow_type))
 
     return build
 

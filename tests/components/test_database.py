@@ -11,6 +11,8 @@ from components.database import (
     AUTO_PAUSE_MINIMUM_VERSIONS,
     DATA_API_RESUMING_ERRORS,
     DATA_API_TRANSIENT_ERRORS,
+    DEFAULT_DATABASE_NAME,
+    DEFAULT_MASTER_USERNAME,
     ENGINE_VERSION,
     PARAMETER_GROUP_FAMILY,
     RESUME_RETRY,
@@ -52,10 +54,21 @@ def uses_key(profile):
     return profile.customer_managed_keys
 
 
-def declare(profile=DEV, *, preview=False, allow=(), then=None):
+def database_args(profile, key=None, **overrides):
+    """The args of a database in SUBNETS of `vpc-main`, its names left to the defaults unless overridden."""
+    given = {
+        "profile": profile.args,
+        "subnet_ids": SUBNETS,
+        "vpc_id": "vpc-main",
+        "kms_key_arn": key.arn if key else None,
+    }
+    return ServerlessDatabaseArgs(**(given | overrides))
+
+
+def declare(profile=DEV, *, preview=False, allow=(), then=None, **names):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if uses_key(profile) else None
-        database = ServerlessDatabase("catalog", ServerlessDatabaseArgs(profile, SUBNETS, "vpc-main", key))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if uses_key(profile) else None
+        database = ServerlessDatabase("catalog", database_args(profile, key, **names))
         for name in allow:
             database.allow_from(name, f"sg-{name}")
         if then:
@@ -208,7 +221,8 @@ def test_outputs_are_the_public_attributes(mode):
     component = synthesis.one("platform:index:ServerlessDatabase")
     outputs = synthesis.component_outputs[component.urn]
     assert set(outputs) == {"cluster_arn", "secret_arn", "endpoint", "port", "database_name", "security_group_id"}
-    assert outputs["database_name"] == "catalog"
+    assert set(outputs) == set(ServerlessDatabase.__annotations__), "the package schema's outputs are the annotations"
+    assert outputs["database_name"] == DEFAULT_DATABASE_NAME
     if not mode:
         cluster = synthesis.one(CLUSTER)
         assert outputs["cluster_arn"] == cluster.outputs["arn"]
@@ -268,7 +282,9 @@ def with_writer(then=None):
 @PROFILES
 def test_grant_data_api_as_the_master_user_is_exactly_one_statement_at_a_time_its_secret_and_key(tmp_path, profile):
     def grant(database, profile, key):
-        database.grant_data_api(Function("record", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")))
+        database.grant_data_api(
+            Function("record", FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler"))
+        )
 
     synthesis = declare(profile, then=grant)
     policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "record-data-api-catalog")
@@ -278,7 +294,9 @@ def test_grant_data_api_as_the_master_user_is_exactly_one_statement_at_a_time_it
 @PROFILES
 def test_grant_data_api_as_a_user_reads_that_users_secret_and_never_the_masters(tmp_path, profile):
     def grant(database, profile, key, writer):
-        function = Function("record", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler"))
+        function = Function(
+            "record", FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler")
+        )
         database.grant_data_api(function, writer, transactions=True)
 
     synthesis = declare(profile, then=with_writer(grant))
@@ -315,7 +333,7 @@ def test_database_user_returns_the_secrets_arn():
     found = {}
     synthesis = declare(then=with_writer(lambda database, profile, key, writer: found.update(writer=writer)))
     writer = found["writer"]
-    assert (writer.name, writer.username, writer.key) == ("writer", "catalog_writer", None)
+    assert (writer.name, writer.username, writer.kms_key_arn) == ("writer", "catalog_writer", None)
     arn = synthesis.one(SECRET).outputs["arn"]
     assert arn.startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:image-pipeline-unit-catalog-writer-")
 
@@ -324,7 +342,7 @@ def test_database_user_returns_the_secrets_arn():
     ("name", "username", "message"),
     [
         ("writer", "Catalog-Writer", "username 'Catalog-Writer' is not allowed"),
-        ("writer", "catalog_owner", "username 'catalog_owner' is not allowed"),
+        ("writer", DEFAULT_MASTER_USERNAME, f"username '{DEFAULT_MASTER_USERNAME}' is not allowed"),
         ("writer", "rds_superuser", "username 'rds_superuser' is not allowed"),
         ("writer", "pg_monitor", "username 'pg_monitor' is not allowed"),
         ("reader", "catalog_writer", r"database_user\('reader', 'catalog_writer'\) repeats a user"),
@@ -341,8 +359,10 @@ def test_database_user_refuses_names_postgresql_or_rds_own_and_repeats(name, use
 
 def migration_policy(profile, tmp_path):
     def grant(database, profile, key, writer):
-        database.grant_migrate(Function("migrate", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")),
-                               [writer])  # fmt: skip
+        migrate = Function(
+            "migrate", FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler")
+        )
+        database.grant_migrate(migrate, [writer])
 
     synthesis = declare(profile, then=with_writer(grant))
     return synthesis, synthesis.one("aws:iam/rolePolicy:RolePolicy", "migrate-migrate-catalog")
@@ -372,10 +392,13 @@ def test_grant_migrate_is_the_master_with_transactions_and_the_logins_secrets_fi
 
 def test_grants_refuse_a_user_of_another_database(tmp_path):
     def build():
-        first = ServerlessDatabase("catalog", ServerlessDatabaseArgs(DEV, SUBNETS, "vpc-main"))
-        second = ServerlessDatabase("archive", ServerlessDatabaseArgs(DEV, SUBNETS, "vpc-main"))
+        first = ServerlessDatabase("catalog", database_args(DEV))
+        second = ServerlessDatabase("archive", database_args(DEV))
         writer = first.database_user("writer", "catalog_writer")
-        second.grant_data_api(Function("record", FunctionArgs(DEV, tiny_code(tmp_path), "app.main.handler")), writer)
+        second.grant_data_api(
+            Function("record", FunctionArgs(profile=DEV.args, code=tiny_code(tmp_path), handler="app.main.handler")),
+            writer,
+        )
 
     with pytest.raises(SynthesisError, match="'writer' is not a database_user of 'archive'"):
         run(build)
@@ -399,7 +422,13 @@ def record_image_flow(profile):
             user=writer,
             next="Done",
         )
-        Workflow("flow", WorkflowArgs(profile, Definition(start_at="Record", states=[task, Succeed("Done")]), key))
+        definition = Definition(start_at="Record", states=[task, Succeed("Done")])
+        Workflow(
+            "flow",
+            WorkflowArgs(
+                profile=profile.args, **definition.workflow_args(profile), kms_key_arn=key.arn if key else None
+            ),
+        )
 
     synthesis = declare(profile, then=with_writer(flow))
     definition = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
@@ -413,7 +442,7 @@ def test_execute_statement_task_calls_the_data_api_as_its_user_with_the_paramete
     assert state["Parameters"] == {
         "ResourceArn": cluster.outputs["arn"],
         "SecretArn": synthesis.one(SECRET).outputs["arn"],
-        "Database": "catalog",
+        "Database": DEFAULT_DATABASE_NAME,
         "Sql": "UPDATE images SET width = :width WHERE object_key = :object_key",
         "Parameters": parameters,
     }
@@ -447,7 +476,13 @@ def test_the_resume_retry_stays_when_the_profile_turns_retries_off():
 
     def flow(database, profile, key, writer):
         task = database.execute_statement_task("Record", "SELECT 1", [], user=writer)
-        Workflow("flow", WorkflowArgs(profile, Definition(start_at="Record", states=[task]), key))
+        definition = Definition(start_at="Record", states=[task])
+        Workflow(
+            "flow",
+            WorkflowArgs(
+                profile=profile.args, **definition.workflow_args(profile), kms_key_arn=key.arn if key else None
+            ),
+        )
 
     synthesis = declare(profile, then=with_writer(flow))
     state = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]["Record"]
@@ -468,7 +503,7 @@ def test_the_workflow_role_gets_execute_statement_and_its_users_secret_only(prof
 @pytest.mark.parametrize("user", [None, "other-database"], ids=["none", "another-databases"])
 def test_execute_statement_task_needs_a_user_of_its_own_database(user):
     def flow(database, profile, key):
-        other = ServerlessDatabase("archive", ServerlessDatabaseArgs(profile, SUBNETS, "vpc-main"))
+        other = ServerlessDatabase("archive", database_args(profile))
         login = other.database_user("writer", "catalog_writer") if user else None
         database.execute_statement_task("Record", "SELECT 1", [], user=login)
 
@@ -494,7 +529,13 @@ def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
 
     def flow(database, profile, key, writer):
         task = database.execute_statement_task("Catalog", INSERT_IMAGE_SQL, parameters, user=writer)
-        Workflow("flow", WorkflowArgs(profile, Definition(start_at="Catalog", states=[task]), key))
+        definition = Definition(start_at="Catalog", states=[task])
+        Workflow(
+            "flow",
+            WorkflowArgs(
+                profile=profile.args, **definition.workflow_args(profile), kms_key_arn=key.arn if key else None
+            ),
+        )
 
     state = json.loads(declare(then=with_writer(flow)).one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
     assert state["States"]["Catalog"]["Parameters"]["Sql"] == INSERT_IMAGE_SQL
@@ -528,16 +569,38 @@ def test_named_parameters_skip_casts_and_string_literals():
         ({"subnet_ids": ["subnet-a"]}, "at least two Availability Zones"),
         ({"database_name": "postgres"}, "database_name 'postgres' is not allowed"),
         ({"database_name": "Image-Catalog"}, "database_name 'Image-Catalog' is not allowed"),
+        ({"master_username": "postgres"}, "master_username 'postgres' is not allowed"),
+        ({"master_username": "admin"}, "master_username 'admin' is not allowed"),
+        ({"master_username": "rds_owner"}, "master_username 'rds_owner' is not allowed"),
+        ({"master_username": "_owner"}, "master_username '_owner' is not allowed"),
     ],
 )
 def test_args_are_checked_before_anything_is_declared(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ServerlessDatabaseArgs(**({"profile": DEV, "subnet_ids": SUBNETS, "vpc_id": "vpc-main"} | kwargs))
+    with pytest.raises(SynthesisError, match=message) as error:
+        run(lambda: ServerlessDatabase("catalog", database_args(DEV, **kwargs)))
+    assert not error.value.declared, "nothing may be declared before the args are checked"
+
+
+def test_names_default_to_neutral_ones_and_given_names_reach_the_cluster():
+    default = declare().one(CLUSTER).inputs
+    assert (default["databaseName"], default["masterUsername"]) == ("app", "app_owner")
+    assert (DEFAULT_DATABASE_NAME, DEFAULT_MASTER_USERNAME) == ("app", "app_owner")
+    synthesis = declare(database_name="catalog", master_username="catalog_owner")
+    cluster = synthesis.one(CLUSTER).inputs
+    assert (cluster["databaseName"], cluster["masterUsername"]) == ("catalog", "catalog_owner")
+    component = synthesis.one("platform:index:ServerlessDatabase")
+    assert synthesis.component_outputs[component.urn]["database_name"] == "catalog"
+
+    def owner_as_login(database, profile, key):
+        database.database_user("owner", "catalog_owner")
+
+    with pytest.raises(SynthesisError, match="username 'catalog_owner' is not allowed"):
+        declare(then=owner_as_login, master_username="catalog_owner")
 
 
 def test_a_name_rds_would_refuse_fails_before_the_cluster_is_declared():
     def build():
-        ServerlessDatabase("image_catalog", ServerlessDatabaseArgs(DEV, SUBNETS, "vpc-main"))
+        ServerlessDatabase("image_catalog", database_args(DEV))
 
     with pytest.raises(SynthesisError, match="Aurora cluster identifier 'image-pipeline-unit-image_catalog'") as error:
         run(build)

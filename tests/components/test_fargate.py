@@ -6,7 +6,14 @@ import json
 import pytest
 
 from components.bucket import Bucket, BucketArgs
-from components.fargate import ContainerImage, FargateTask, FargateTaskArgs, TaskPlacement, context_digest
+from components.fargate import (
+    DEFAULT_CONTAINER_NAME,
+    ContainerImage,
+    FargateTask,
+    FargateTaskArgs,
+    TaskPlacement,
+    context_digest,
+)
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.profile import FargateSettings
 from components.states import Definition
@@ -16,17 +23,22 @@ from tests.helpers import DISPOSABLE, PROTECTED, run, statements
 
 PLACEMENT = TaskPlacement(subnet_ids=["subnet-a", "subnet-b"], security_group_ids=["sg-task"], assign_public_ip=False)
 IMAGE = ContainerImage(
-    context=PROJECT_DIR / "handlers",
-    dockerfile=PROJECT_DIR / "handlers" / "worker" / "Dockerfile",
-    include=("imaging", "pipeline", "worker", "requirements.txt"),
+    context=str(PROJECT_DIR / "handlers"),
+    dockerfile=str(PROJECT_DIR / "handlers" / "worker" / "Dockerfile"),
+    include=["imaging", "pipeline", "worker", "requirements.txt"],
 )
 PREFIX = "arn:aws:ecs:eu-west-1:123456789012"
 
 
 def declare(profile=DISPOSABLE, with_key=False, placement=PLACEMENT, build=None, **kwargs):
     def program():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
-        task = FargateTask("worker", FargateTaskArgs(profile, IMAGE, placement, key=key, **kwargs))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
+        task = FargateTask(
+            "worker",
+            FargateTaskArgs(
+                profile=profile.args, image=IMAGE, placement=placement, kms_key_arn=key.arn if key else None, **kwargs
+            ),
+        )
         if build:
             build(task)
 
@@ -61,7 +73,7 @@ def test_container_is_read_only_unprivileged_non_root_with_a_scratch_volume():
 
 
 def test_logs_go_to_its_own_group_with_retention():
-    synthesis = declare()
+    synthesis = declare(container_name="worker")
     group = synthesis.one("aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["name"] == "/ecs/image-pipeline-unit-worker"
     assert group.inputs["retentionInDays"] == 7
@@ -80,8 +92,43 @@ def test_environment_holds_settings_and_secrets_go_by_reference():
     definition = container(declare(environment={"TABLE_NAME": "images"}, secrets={"DB_SECRET": secret}))
     assert definition["environment"] == [{"name": "TABLE_NAME", "value": "images"}]
     assert definition["secrets"] == [{"name": "DB_SECRET", "valueFrom": secret}]  # ECS.8
-    with pytest.raises(ValueError, match=r"\['DB_PASSWORD'\] look like secrets"):
-        FargateTaskArgs(DISPOSABLE, IMAGE, PLACEMENT, environment={"DB_PASSWORD": "x"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"environment": {"DB_PASSWORD": "x"}}, r"\['DB_PASSWORD'\] look like secrets; pass them in `secrets`"),
+        ({"container_name": "worker.1"}, "container_name 'worker.1' is not allowed"),
+        ({"placement": {**PLACEMENT, "subnet_ids": []}}, "placement.subnet_ids is empty"),
+        ({"placement": {**PLACEMENT, "security_group_ids": []}}, "placement.security_group_ids is empty"),
+    ],
+    ids=["secret-in-environment", "container-name", "no-subnet", "no-security-group"],
+)
+def test_args_are_checked_before_anything_is_declared(kwargs, message):
+    args = FargateTaskArgs(profile=DISPOSABLE.args, image=IMAGE, placement=PLACEMENT)
+    with pytest.raises(SynthesisError, match=message) as error:
+        run(lambda: FargateTask("worker", FargateTaskArgs(**(args | kwargs))))
+    assert not error.value.declared, "nothing may be declared before the args are checked"
+
+
+def test_the_container_is_named_main_unless_named():
+    assert container(declare())["name"] == DEFAULT_CONTAINER_NAME == "main"
+    assert container(declare(container_name="worker"))["name"] == "worker"
+
+
+def test_outputs_are_the_annotated_attributes_and_name_the_task_definitions_parts():
+    synthesis = declare(container_name="worker")
+    outputs = synthesis.component_outputs[synthesis.one("platform:index:FargateTask").urn]
+    assert set(outputs) == set(FargateTask.__annotations__), "the package schema's outputs are the annotations"
+    definition = synthesis.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert outputs["task_definition_arn"] == definition.outputs["arn"]
+    assert outputs["cluster_arn"] == synthesis.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    assert outputs["image_ref"] == container(synthesis)["image"]
+    assert (outputs["task_role_arn"], outputs["execution_role_arn"]) == (
+        definition.inputs["taskRoleArn"],
+        definition.inputs["executionRoleArn"],
+    )
+    assert outputs["container_name"] == "worker"
 
 
 def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images():
@@ -129,7 +176,7 @@ def test_the_image_tag_changes_with_the_code_and_only_with_it(tmp_path):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text("print(1)\n")
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    image = ContainerImage(tmp_path, tmp_path / "Dockerfile", include=("app",))
+    image = ContainerImage(context=str(tmp_path), dockerfile=str(tmp_path / "Dockerfile"), include=["app"])
     first = context_digest(image)
     (tmp_path / "notes.txt").write_text("not part of the image\n")
     assert context_digest(image) == first
@@ -168,7 +215,7 @@ def test_task_and_execution_roles_are_separate_and_trust_only_ecs_tasks_here():
 
 def test_grants_go_to_the_task_role():
     def grant(task):
-        Bucket("photos", BucketArgs(DISPOSABLE)).grant_read(task, prefix="uploads/")
+        Bucket("photos", BucketArgs(profile=DISPOSABLE.args)).grant_read(task, prefix="uploads/")
 
     policy = declare(build=grant).one("aws:iam/rolePolicy:RolePolicy", "worker-read-photos-uploads")
     assert policy.inputs["role"] == "image-pipeline-unit-worker-task"
@@ -182,7 +229,11 @@ def test_the_run_grant_is_exactly_what_sync_needs():
         )
         Workflow(
             "heavy",
-            WorkflowArgs(standard, definition, type=__import__("components.profile").profile.WorkflowType.STANDARD),
+            WorkflowArgs(
+                profile=standard.args,
+                **definition.workflow_args(standard),
+                type=__import__("components.profile").profile.WorkflowType.STANDARD,
+            ),
         )
 
     synthesis = declare(build=workflow)
@@ -221,11 +272,15 @@ def test_run_task_passes_the_work_as_container_overrides_and_follows_the_placeme
         )
         Workflow(
             "heavy",
-            WorkflowArgs(DISPOSABLE, definition, type=__import__("components.profile").profile.WorkflowType.STANDARD),
+            WorkflowArgs(
+                profile=DISPOSABLE.args,
+                **definition.workflow_args(DISPOSABLE),
+                type=__import__("components.profile").profile.WorkflowType.STANDARD,
+            ),
         )
 
-    placement = TaskPlacement(["subnet-public"], ["sg-task"], assign_public_ip=True)
-    synthesis = declare(placement=placement, build=workflow)
+    placement = TaskPlacement(subnet_ids=["subnet-public"], security_group_ids=["sg-task"], assign_public_ip=True)
+    synthesis = declare(placement=placement, build=workflow, container_name="worker")
     state = json.loads(synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["definition"])["States"]["Run"]
     assert state["Resource"] == "arn:aws:states:::ecs:runTask.sync"
     assert state["Parameters"]["Overrides"] == {
@@ -249,8 +304,10 @@ def test_an_express_workflow_cannot_run_the_task():
         Workflow(
             "heavy",
             WorkflowArgs(
-                DISPOSABLE,
-                Definition(start_at="Run", states=[task.run_task("Run", environment={}, timeout_seconds=60)]),
+                profile=DISPOSABLE.args,
+                **Definition(
+                    start_at="Run", states=[task.run_task("Run", environment={}, timeout_seconds=60)]
+                ).workflow_args(DISPOSABLE),
             ),
         )
 

@@ -9,14 +9,19 @@ import pytest
 
 from components.function import PYTHON_RUNTIME, Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
+from components.packaging import CodeSource
 from components.profile import Architecture, EnvironmentProfile, LambdaSettings
-from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
+from synth.program import SynthesisError
+from tests.helpers import DISPOSABLE, PROTECTED, from_another_language, run, statements, tiny_code
 
 
 def declare(tmp_path, profile=DISPOSABLE, with_key=False, **kwargs):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
-        return Function("resize", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler", key=key, **kwargs))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
+        args = FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler", **kwargs)
+        if key:
+            args["kms_key_arn"] = key.arn
+        return Function("resize", args)
 
     return run(build)
 
@@ -100,9 +105,44 @@ def test_role_may_only_write_its_own_logs_and_traces(tmp_path):
 def test_environment_is_passed_and_secret_looking_names_are_refused(tmp_path):
     function = declare(tmp_path, environment={"TABLE_NAME": "images"}).one("aws:lambda/function:Function")
     assert function.inputs["environment"] == {"variables": {"TABLE_NAME": "images"}}
-    with pytest.raises(ValueError, match=r"\['DB_PASSWORD', 'GITHUB_TOKEN'\] look like secrets"):
-        FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler",
-                     environment={"DB_PASSWORD": "x", "GITHUB_TOKEN": "y", "TABLE": "z"})  # fmt: skip
+    with pytest.raises(
+        SynthesisError, match=r"environment: variables \['DB_PASSWORD', 'GITHUB_TOKEN'\] look like"
+    ) as refused:
+        declare(tmp_path, environment={"DB_PASSWORD": "x", "GITHUB_TOKEN": "y", "TABLE": "z"})
+    assert isinstance(refused.value.__cause__, ValueError)
+    assert refused.value.declared == [], "refused before anything is declared"
+
+
+@pytest.mark.parametrize(("override", "value"), [("memory_mb", 64), ("timeout_seconds", 901)])
+def test_overrides_outside_what_lambda_accepts_are_refused_by_name(tmp_path, override, value):
+    with pytest.raises(SynthesisError, match=rf"{override}: {value} is not allowed; expected \d+ to \d+"):
+        declare(tmp_path, **{override: value})
+
+
+def test_outputs_are_what_another_language_needs(tmp_path):
+    synthesis = declare(tmp_path, timeout_seconds=12)
+    component = synthesis.one("platform:index:Function")
+    function, role = synthesis.one("aws:lambda/function:Function"), synthesis.one("aws:iam/role:Role")
+    assert synthesis.component_outputs[component.urn] == {
+        "name": function.outputs["name"],
+        "arn": function.outputs["arn"],
+        "role_arn": role.outputs["arn"],
+        "timeout_seconds": 12,
+    }, component.urn
+
+
+def test_code_is_plain_data_and_a_relative_root_is_the_working_directory(tmp_path, monkeypatch):
+    code = tiny_code(tmp_path / "src")
+    assert code == {"root": str(tmp_path / "src"), "packages": ["app"]}
+    assert CodeSource.from_args(code) == CodeSource(tmp_path / "src", packages=("app",))
+    absolute = declare(tmp_path / "src").one("aws:lambda/function:Function").inputs["sourceCodeHash"]
+    monkeypatch.chdir(tmp_path)
+
+    def relative():
+        Function("resize", FunctionArgs(profile=DISPOSABLE.args, code={"root": "src", "packages": ["app"]},
+                                        handler="app.main.handler"))  # fmt: skip
+
+    assert run(relative).one("aws:lambda/function:Function").inputs["sourceCodeHash"] == absolute
 
 
 def test_code_is_the_built_package_with_its_hash(tmp_path):
@@ -122,3 +162,16 @@ def test_same_code_same_hash_so_preview_shows_no_change(tmp_path):
     assert first == second
     (tmp_path / "b" / "app" / "main.py").write_text("def handler(event, context):\n    return None\n")
     assert declare(tmp_path / "b").one("aws:lambda/function:Function").inputs["sourceCodeHash"] != first
+
+
+def test_a_function_constructs_from_what_another_language_sends(tmp_path):
+    inputs = {"profile": DISPOSABLE.args, "code": tiny_code(tmp_path), "handler": "app.main.handler",
+              "environment": {"TABLE_NAME": "images"}, "memoryMb": 256, "timeoutSeconds": 20,
+              "reserveConcurrency": False, "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"}  # fmt: skip
+    synthesis = run(from_another_language(Function, "resize", inputs))
+    function = synthesis.one("aws:lambda/function:Function")
+    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (256, 20), function.urn
+    assert function.inputs["environment"] == {"variables": {"TABLE_NAME": "images"}}, function.urn
+    assert function.inputs["kmsKeyArn"] == inputs["kmsKeyArn"], function.urn
+    component = synthesis.one("platform:index:Function")
+    assert synthesis.component_outputs[component.urn]["timeout_seconds"] == 20, component.urn

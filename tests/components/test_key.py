@@ -1,13 +1,13 @@
 """EncryptionKey: rotation, deletion window, and a key policy with named actions and no bare `*` principal."""
 
-from components.key import EncryptionKey, EncryptionKeyArgs
+from components.key import KEY_DESCRIPTION, EncryptionKey, EncryptionKeyArgs
 from components.profile import EnvironmentProfile
 from tests.helpers import run, statements
 
 
 def declare(profile=None):
     profile = profile or EnvironmentProfile()
-    return run(lambda: EncryptionKey("data", EncryptionKeyArgs(profile)))
+    return run(lambda: EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)))
 
 
 def test_rotation_on_and_deletion_window_from_the_profile():
@@ -15,6 +15,15 @@ def test_rotation_on_and_deletion_window_from_the_profile():
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 14
     assert (key.protect, key.retain_on_delete) == (True, True)
+
+
+def test_description_and_outputs():
+    synthesis = declare()
+    key = synthesis.one("aws:kms/key:Key")
+    assert key.inputs["description"] == KEY_DESCRIPTION
+    component = synthesis.one("platform:index:EncryptionKey")
+    assert set(synthesis.component_outputs[component.urn]) == {"arn", "key_id"}, component.urn
+    assert synthesis.component_outputs[component.urn]["arn"] == key.outputs["arn"]
 
 
 def test_alias_names_the_stack():

@@ -46,8 +46,8 @@ def declare(egress=EgressMode.PUBLIC_IP, *, preview=False, with_key=False, consu
     profile = profile_for(egress, **profile_options)
 
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
-        network = Network("network", NetworkArgs(profile, key))
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
+        network = Network("network", NetworkArgs(profile=profile.args, kms_key_arn=key.arn if key else None))
         if consumer:
             consumer(network)
         return network
@@ -170,8 +170,11 @@ def test_gateway_endpoints_for_s3_and_dynamodb_are_on_every_route_table(egress):
 )
 def test_task_placement_follows_the_egress_mode(egress, tier, public_ip):
     synthesis = declare(egress)
-    placement = outputs(synthesis)["task_placement"]
-    assert placement == {"subnet_ids": [s.id for s in subnets(synthesis, tier)], "assign_public_ip": public_ip}
+    placement = {key: outputs(synthesis)[key] for key in ("task_subnet_ids", "task_assign_public_ip")}
+    assert placement == {
+        "task_subnet_ids": [s.id for s in subnets(synthesis, tier)],
+        "task_assign_public_ip": public_ip,
+    }
 
 
 @pytest.mark.parametrize("egress", ALL_MODES)
@@ -361,11 +364,10 @@ def test_children_are_parented_and_outputs_registered(egress):
         "public_subnet_ids": public,
         "private_subnet_ids": private,
         "database_subnet_ids": private,
-        "task_placement": {
-            "subnet_ids": public if egress is EgressMode.PUBLIC_IP else private,
-            "assign_public_ip": egress is EgressMode.PUBLIC_IP,
-        },
+        "task_subnet_ids": public if egress is EgressMode.PUBLIC_IP else private,
+        "task_assign_public_ip": egress is EgressMode.PUBLIC_IP,
     }
+    assert set(outputs(synthesis)) == set(Network.__annotations__), "the package schema's outputs are the annotations"
 
 
 @pytest.mark.parametrize("egress", ALL_MODES)

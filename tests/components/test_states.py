@@ -3,7 +3,7 @@
 import pytest
 
 from components.iam import Statement
-from components.profile import RetrySettings, WorkflowType
+from components.profile import EnvironmentProfile, RetrySettings, WorkflowSettings, WorkflowType
 from components.states import (
     Catch,
     Choice,
@@ -15,6 +15,8 @@ from components.states import (
     Succeed,
     Task,
     When,
+    check_integrations,
+    integration_of,
     service_resource,
 )
 
@@ -91,6 +93,50 @@ def test_express_refuses_integrations_that_wait(pattern):
 
 def test_express_accepts_request_response():
     Definition(start_at="Work", states=[task()]).validate_for(WorkflowType.EXPRESS)
+
+
+@pytest.mark.parametrize(
+    ("resource", "pattern"),
+    [
+        ("arn:aws:states:::ecs:runTask.sync", IntegrationPattern.RUN_JOB),
+        ("arn:aws:states:::states:startExecution.sync:2", IntegrationPattern.RUN_JOB),
+        ("arn:aws-us-gov:states:::sqs:sendMessage.waitForTaskToken", IntegrationPattern.WAIT_FOR_TASK_TOKEN),
+        ("arn:aws:states:::dynamodb:updateItem", IntegrationPattern.REQUEST_RESPONSE),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:sync", IntegrationPattern.REQUEST_RESPONSE),
+        (None, IntegrationPattern.REQUEST_RESPONSE),
+    ],
+)
+def test_a_plain_documents_integrations_are_read_from_the_resource(resource, pattern):
+    """What another language passes is the ASL alone: the resource's suffix is the integration pattern."""
+    assert integration_of(resource) is pattern
+    document = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": resource, "End": True}}}
+    check_integrations(document, WorkflowType.STANDARD)
+    if pattern is IntegrationPattern.REQUEST_RESPONSE:
+        check_integrations(document, WorkflowType.EXPRESS)
+    else:
+        with pytest.raises(DefinitionError, match=rf"'Work' \({pattern.name}, '{pattern.value}'\)"):
+            check_integrations(document, WorkflowType.EXPRESS)
+
+
+def test_a_definition_gives_a_workflow_its_document_and_statements_as_plain_data():
+    first = task(next="Done", transient_errors=("ECS.AmazonECSException",))
+    definition = Definition(start_at="Work", states=[first, Succeed("Done")])
+    profile = EnvironmentProfile(workflow=WorkflowSettings(retry=RetrySettings(max_attempts=7)))
+    args = definition.workflow_args(profile)
+    assert args["definition"] == definition.render(profile.workflow.retry)
+    assert args["definition"]["States"]["Work"]["Retry"][0]["MaxAttempts"] == 7
+    assert args["statements"] == [{"actions": ["ecs:RunTask"], "resources": ["arn:task-definition"]}]
+    assert [Statement.from_args(plain).to_json() for plain in args["statements"]] == [
+        statement.to_json() for statement in definition.permissions()
+    ]
+
+
+def test_a_statement_survives_the_trip_through_plain_data():
+    statement = Statement(actions=("s3:ListBucket",), resources=["arn:aws:s3:::b"], sid="List",
+                          conditions={"StringLike": {"s3:prefix": ["uploads/*"]}})  # fmt: skip
+    assert statement.args == {"actions": ["s3:ListBucket"], "resources": ["arn:aws:s3:::b"], "sid": "List",
+                              "conditions": {"StringLike": {"s3:prefix": ["uploads/*"]}}}  # fmt: skip
+    assert Statement.from_args(statement.args).to_json() == statement.to_json()
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ import pytest
 
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
-from components.table import GlobalIndex, Table, TableArgs
+from components.package import build_schema
+from components.table import DEFAULT_PROJECTION, Table, TableArgs, TableIndex, TableIndexProjection
+from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements, tiny_code
 
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/image-pipeline-unit-images"
@@ -12,9 +14,9 @@ TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/image-pipeline-unit-i
 
 def declare(profile=DISPOSABLE, with_key=False, **kwargs):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
         args = {"partition_key": "pk", "attributes": {"pk": "S"}} | kwargs
-        return Table("images", TableArgs(profile, key=key, **args))
+        return Table("images", TableArgs(profile=profile.args, kms_key_arn=key.arn if key else None, **args))
 
     return run(build)
 
@@ -52,12 +54,28 @@ def test_ttl_and_global_indexes_are_optional():
     table = declare(
         ttl_attribute="expiresAt",
         attributes={"pk": "S", "status": "S", "updatedAt": "S"},
-        indexes=[GlobalIndex("by-status", "status", "updatedAt")],
+        indexes=[
+            TableIndex(name="by-status", partition_key="status", sort_key="updatedAt"),
+            TableIndex(name="by-status-keys", partition_key="status", projection=TableIndexProjection.KEYS_ONLY),
+        ],
     ).one("aws:dynamodb/table:Table")
     assert table.inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
     assert table.inputs["globalSecondaryIndexes"] == [
-        {"name": "by-status", "hashKey": "status", "rangeKey": "updatedAt", "projectionType": "ALL"}
+        {"name": "by-status", "hashKey": "status", "rangeKey": "updatedAt", "projectionType": "ALL"},
+        {"name": "by-status-keys", "hashKey": "status", "projectionType": "KEYS_ONLY"},
     ]
+
+
+def test_outputs_are_registered():
+    synthesis = declare()
+    component = synthesis.one("platform:index:Table")
+    assert synthesis.component_outputs[component.urn] == {"name": "image-pipeline-unit-images", "arn": TABLE_ARN}
+
+
+def test_the_schema_documents_the_default_projection():
+    schema = build_schema([Table], "platform", "0.0.0")
+    described = schema["types"]["platform:index:TableIndex"]["properties"]["projection"]["description"]
+    assert f'Default: "{DEFAULT_PROJECTION.value}"' in described
 
 
 @pytest.mark.parametrize(
@@ -67,18 +85,34 @@ def test_ttl_and_global_indexes_are_optional():
         ({"partition_key": "pk", "attributes": {"pk": "S", "size": "N"}}, "attributes ['size'] are not keys"),
     ],
 )
-def test_attribute_definitions_must_match_the_keys(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        TableArgs(DISPOSABLE, **kwargs)
+def test_attribute_definitions_must_match_the_keys_before_anything_is_declared(kwargs, message):
+    with pytest.raises(SynthesisError, match=message.replace("[", r"\[").replace("]", r"\]")) as failed:
+        run(lambda: Table("images", TableArgs(profile=DISPOSABLE.args, **kwargs)))
+    assert "Table 'images'" in str(failed.value)
+    assert [r.urn for r in failed.value.declared if r.name.startswith("images")] == []
 
 
 def grant(tmp_path, profile, with_key, indexes, call):
     def build():
-        key = EncryptionKey("data", EncryptionKeyArgs(profile)) if with_key else None
+        key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args)) if with_key else None
         attributes = {"pk": "S", "status": "S"} if indexes else {"pk": "S"}
-        index_list = [GlobalIndex("by-status", "status")] if indexes else []
-        table = Table("images", TableArgs(profile, "pk", attributes, key=key, indexes=index_list))
-        call(table, Function("writer", FunctionArgs(profile, tiny_code(tmp_path), "app.main.handler")))
+        index_list = [TableIndex(name="by-status", partition_key="status")] if indexes else []
+        table = Table(
+            "images",
+            TableArgs(
+                profile=profile.args,
+                partition_key="pk",
+                attributes=attributes,
+                kms_key_arn=key.arn if key else None,
+                indexes=index_list,
+            ),
+        )
+        call(
+            table,
+            Function(
+                "writer", FunctionArgs(profile=profile.args, code=tiny_code(tmp_path), handler="app.main.handler")
+            ),
+        )
 
     synthesis = run(build)
     (policy,) = [p for p in synthesis.of_type("aws:iam/rolePolicy:RolePolicy") if "logs" not in p.name]

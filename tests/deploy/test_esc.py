@@ -1,8 +1,10 @@
-"""The Pulumi ESC examples (deploy/esc/<stack>.yaml): one per stack, each logging in to AWS by OIDC as a role in
-an account its stack allows, and handing the credentials to Pulumi as the AWS environment variables."""
+"""The Pulumi ESC examples (deploy/esc/<stack>.yaml): each for a stack of this project, logging in to AWS by OIDC as
+a role in an account that stack allows, and handing the credentials to Pulumi as the AWS environment variables. A
+stack may have none (a new stack works without ESC); dev and prod have one each, as the examples."""
 
 import re
 
+import pytest
 import yaml
 
 from components.profile import ROLE_ARN, load_profile
@@ -18,14 +20,19 @@ CREDENTIALS = {
 }
 
 
+ESC_STACKS = sorted(path.stem for path in ESC_DIR.glob("*.yaml"))
+
+
 def environment(stack: str) -> dict:
     return yaml.safe_load((ESC_DIR / f"{stack}.yaml").read_text())
 
 
-def test_there_is_one_environment_per_stack():
-    assert sorted(path.stem for path in ESC_DIR.glob("*.yaml")) == stack_names()
+def test_each_environment_is_for_a_stack_and_the_examples_are_there():
+    assert set(ESC_STACKS) <= set(stack_names()), f"an environment for no stack: {set(ESC_STACKS) - set(stack_names())}"
+    assert {"dev", "prod"} <= set(ESC_STACKS)
 
 
+@pytest.mark.parametrize("stack", ESC_STACKS)
 def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(stack):
     values = environment(stack)["values"]
     login = values["aws"]["login"]["fn::open::aws-login"]
@@ -40,6 +47,7 @@ def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(sta
     assert values["environmentVariables"] == CREDENTIALS
 
 
+@pytest.mark.parametrize("stack", ESC_STACKS)
 def test_the_region_stays_in_the_stack_file(stack):
     """The program validates `aws:region` from the stack's configuration; an environment setting it too would be a
     second place to change it."""

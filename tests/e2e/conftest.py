@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import run as demo
+from app.demo.cloud import PipelineCloud
 from app.demo.samples import Sample, panorama
 from emulator.cloud import LocalCloud
 from emulator.faults import FaultPlan
@@ -23,7 +24,8 @@ HERE = Path(__file__).parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks `e2e` each test of this directory that runs the local cloud, so that `-m "not e2e"` leaves them out:
     the tests using the shared `cloud` fixture, and those of a module that starts a cloud of its own (one holding
-    `LocalCloud` or the demo's `run`). The pins, probes and command-line refusals here deploy nothing."""
+    `LocalCloud`, `PipelineCloud` or the demo's `run`). The pins, probes and command-line refusals here deploy
+    nothing."""
     for item in items:
         if item.path.is_relative_to(HERE) and _runs_the_local_cloud(item):
             item.add_marker(pytest.mark.e2e)
@@ -33,7 +35,8 @@ def _runs_the_local_cloud(item: pytest.Item) -> bool:
     if "cloud" in getattr(item, "fixturenames", ()):
         return True
     module = getattr(item, "module", None)
-    return module is not None and any(value is LocalCloud or value is demo.run for value in vars(module).values())
+    starters = (LocalCloud, PipelineCloud, demo.run)
+    return module is not None and any(value is s for value in vars(module).values() for s in starters)
 
 
 @pytest.fixture(scope="session")
@@ -42,21 +45,21 @@ def local_program() -> Program:
 
 
 @pytest.fixture(scope="module")
-def cloud(local_program: Program, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(local_program: Program, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineCloud]:
     workdir: Path = tmp_path_factory.mktemp("local-cloud")
-    with LocalCloud(local_program.synthesis, region=local_program.region, workdir=workdir) as running:
+    with PipelineCloud(local_program.synthesis, region=local_program.region, workdir=workdir) as running:
         yield running
 
 
 @pytest.fixture
-def faults(cloud: LocalCloud) -> Iterator[FaultPlan]:
+def faults(cloud: PipelineCloud) -> Iterator[FaultPlan]:
     """The cloud's fault plan, emptied after the test whatever happened."""
     yield cloud.faults
     cloud.faults.clear()
 
 
 @pytest.fixture(scope="module")
-def big_png(cloud: LocalCloud) -> Sample:
+def big_png(cloud: PipelineCloud) -> Sample:
     """The smallest panorama the deployed routing sends to Fargate."""
     environment = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").inputs["environment"]
     sample = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from emulator.cloud import LocalCloud, Outcome
+from app.demo.cloud import Outcome, PipelineCloud
 from tests.e2e.conftest import unique
 from tests.handlers import images
 
@@ -43,7 +43,7 @@ def corrupt_panorama() -> bytes:
 
 
 @contextmanager
-def validator_limit(cloud: LocalCloud, max_bytes: int) -> Iterator[None]:
+def validator_limit(cloud: PipelineCloud, max_bytes: int) -> Iterator[None]:
     """The validating function reconfigured through the Lambda API (as an operator would), then restored."""
     functions = cloud.client("lambda")
     validator = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").outputs["arn"]
@@ -57,7 +57,7 @@ def validator_limit(cloud: LocalCloud, max_bytes: int) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def run(cloud: LocalCloud) -> dict[str, tuple[bytes, Outcome]]:
+def run(cloud: PipelineCloud) -> dict[str, tuple[bytes, Outcome]]:
     """Every bad input and one good image uploaded together; the outcomes by case."""
     cases = {case: make() for case, (make, _, _) in BAD_INPUTS.items()}
     cases |= {"corrupt-on-the-worker": corrupt_panorama(), "good": images.jpeg()}
@@ -102,6 +102,6 @@ def test_the_run_goes_on_around_bad_inputs(cloud, run):
     assert not [d for d in cloud.deliveries() if d.error], "every event started its execution"
 
 
-def _renditions_of(cloud: LocalCloud, outcome: Outcome) -> list[str]:
+def _renditions_of(cloud: PipelineCloud, outcome: Outcome) -> list[str]:
     folder = outcome.upload.key.removeprefix(cloud.upload_prefix)
     return [key for key in cloud.rendition_keys() if key.startswith(f"renditions/{folder}/")]

@@ -25,7 +25,7 @@ def refuse(what: str) -> Callable[..., None]:
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any synthesis or deployment fails the test; the AWS profile variables that main() drops are restored."""
     monkeypatch.setattr(stack, "synthesize", refuse("the synthesis"))
-    monkeypatch.setattr(demo, "LocalCloud", refuse("the deployment"))
+    monkeypatch.setattr(demo, "PipelineCloud", refuse("the deployment"))
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
 
@@ -77,7 +77,7 @@ def test_a_malformed_override_is_refused(no_work, capsys, assignment, message):
 
 
 def test_a_setting_the_program_refuses_is_its_message_without_a_traceback(monkeypatch, capsys):
-    monkeypatch.setattr(demo, "LocalCloud", refuse("the deployment"))
+    monkeypatch.setattr(demo, "PipelineCloud", refuse("the deployment"))
     assert demo.run(["--set", "lambda.memoryMb=64"]) == 1
     captured = capsys.readouterr()
     assert "platform:profile.lambda.memoryMb: 64 is not allowed; expected an integer from 128" in captured.err

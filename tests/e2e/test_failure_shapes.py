@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 from PIL import Image
 from pipeline.render import decode_metadata
 
+from app.demo.cloud import Outcome, PipelineCloud
 from app.demo.samples import Sample, encode
-from emulator.cloud import STATE_MACHINE, Execution, LocalCloud, Outcome
+from emulator.cloud import STATE_MACHINE, Execution
 from emulator.iam import Denial
 from tests.e2e.conftest import unique
 from tests.handlers import images
@@ -49,16 +50,16 @@ NON_ASCII_NAME = "Fotos 2024/Ça été très Ålesund ñ.jpg"
 
 
 @pytest.fixture
-def denials_before(cloud: LocalCloud) -> int:
+def denials_before(cloud: PipelineCloud) -> int:
     """How many calls IAM had refused when the test started."""
     return len(cloud.denials)
 
 
-def refused_since(cloud: LocalCloud, before: int) -> list[Denial]:
+def refused_since(cloud: PipelineCloud, before: int) -> list[Denial]:
     return cloud.denials[before:]
 
 
-def heavy_machine(cloud: LocalCloud) -> tuple[str, dict[str, Any]]:
+def heavy_machine(cloud: PipelineCloud) -> tuple[str, dict[str, Any]]:
     """The heavy-path state machine's ARN and its definition as deployed (read back through the API)."""
     [machine] = [m for m in cloud.synthesis.of_type(STATE_MACHINE) if m.inputs["name"].endswith(f"-{HEAVY_PATH}")]
     arn = str(machine.outputs["arn"])
@@ -76,12 +77,12 @@ def heavy_execution(outcome: Outcome) -> Execution:
     return execution
 
 
-def failed_tasks(cloud: LocalCloud, execution: Execution) -> list[dict[str, Any]]:
+def failed_tasks(cloud: PipelineCloud, execution: Execution) -> list[dict[str, Any]]:
     """The TaskFailed events of an execution's history: error and cause of each failed attempt."""
     return [e["taskFailedEventDetails"] for e in cloud.history(execution.arn) if e["type"] == "TaskFailed"]
 
 
-def worker_task(cloud: LocalCloud, outcome: Outcome) -> dict[str, Any]:
+def worker_task(cloud: PipelineCloud, outcome: Outcome) -> dict[str, Any]:
     """The ECS task the heavy path ran for this upload (its overrides name the upload's event), as ECS describes it."""
     _, definition = heavy_machine(cloud)
     cluster = definition["States"][RUN_WORKER]["Parameters"]["Cluster"]
@@ -96,7 +97,7 @@ def worker_task(cloud: LocalCloud, outcome: Outcome) -> dict[str, Any]:
 
 
 @contextmanager
-def worker_timeout(cloud: LocalCloud, seconds: int) -> Iterator[None]:
+def worker_timeout(cloud: PipelineCloud, seconds: int) -> Iterator[None]:
     """The heavy path as a deploy with `fargate.timeoutSeconds: <seconds>` would make it, through the Step
     Functions API, then restored. The program writes that setting in two places: RunWorker's TimeoutSeconds and the
     cause RecordTimeout records ("longer than N s"); the profile's minimum (60 s) is too long to wait for here."""
@@ -145,13 +146,13 @@ def motion_photo() -> bytes:
     return images.jpeg() + ftyp + mdat
 
 
-def renditions_of(cloud: LocalCloud, outcome: Outcome) -> list[str]:
+def renditions_of(cloud: PipelineCloud, outcome: Outcome) -> list[str]:
     """The rendition keys in the results bucket under the upload's folder, whether or not the record lists them."""
     folder = outcome.upload.key.removeprefix(cloud.upload_prefix)
     return [key for key in cloud.rendition_keys() if key.startswith(f"renditions/{folder}/")]
 
 
-def assert_renditions_readable(cloud: LocalCloud, outcome: Outcome) -> None:
+def assert_renditions_readable(cloud: PipelineCloud, outcome: Outcome) -> None:
     """Each rendition the record lists is in the results bucket, decodes at the size recorded, and names its
     source in metadata that decodes back to the upload's key."""
     s3 = cloud.client("s3")

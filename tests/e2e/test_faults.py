@@ -10,7 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from emulator.cloud import LocalCloud, UndeliveredEvent
+from app.demo.cloud import PipelineCloud
+from emulator.cloud import UndeliveredEvent
 from emulator.runtime import TIMEOUT_ERROR
 from tests.e2e.conftest import unique
 from tests.handlers import images
@@ -19,12 +20,12 @@ VALIDATE = "validate-function"
 RENDER = "render-function"
 
 
-def function_name(cloud: LocalCloud, logical: str) -> str:
+def function_name(cloud: PipelineCloud, logical: str) -> str:
     return cloud.synthesis.one("aws:lambda/function:Function", logical).inputs["name"]
 
 
 @contextmanager
-def timeout_of(cloud: LocalCloud, logical: str, seconds: int) -> Iterator[None]:
+def timeout_of(cloud: PipelineCloud, logical: str, seconds: int) -> Iterator[None]:
     """A function's timeout changed through the Lambda API for the duration, then restored."""
     functions, name = cloud.client("lambda"), function_name(cloud, logical)
     before = functions.get_function_configuration(FunctionName=name)["Timeout"]

@@ -12,15 +12,16 @@ from contextlib import contextmanager
 import boto3
 import pytest
 
+from app.demo.cloud import Outcome, PipelineCloud
 from app.demo.report import write_html
-from emulator.cloud import LocalCloud, Outcome, UndeliveredEvent
+from emulator.cloud import UndeliveredEvent
 from emulator.iam import UntrustedPrincipal
 from tests.e2e.conftest import unique
 from tests.handlers import images
 
 
 @contextmanager
-def without(cloud: LocalCloud, role_name: str, action: str) -> Iterator[None]:
+def without(cloud: PipelineCloud, role_name: str, action: str) -> Iterator[None]:
     """`action` taken out of every inline policy of the role (through IAM's API, as an operator would), then back."""
     iam = cloud.client("iam")
     saved = {name: iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
@@ -50,15 +51,15 @@ def _listed(actions: str | list[str]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
-def role(cloud: LocalCloud, logical: str) -> str:
+def role(cloud: PipelineCloud, logical: str) -> str:
     return cloud.synthesis.one("aws:iam/role:Role", f"{logical}-role").inputs["name"]
 
 
-def denied(cloud: LocalCloud, action: str, since: int) -> list[str]:
+def denied(cloud: PipelineCloud, action: str, since: int) -> list[str]:
     return [d.principal for d in cloud.denials[since:] if d.action == action]
 
 
-def upload_photo(cloud: LocalCloud, name: str) -> Outcome:
+def upload_photo(cloud: PipelineCloud, name: str) -> Outcome:
     [outcome] = cloud.wait([cloud.upload(unique(name), images.jpeg(), "image/jpeg")])
     return outcome
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.demo.cloud import Outcome, PipelineCloud
 from app.demo.samples import encode, scene
-from emulator.cloud import TERMINAL, LocalCloud, Outcome
+from emulator.cloud import TERMINAL
 from tests.e2e.conftest import unique
 
 UPLOADS = 200
@@ -19,7 +20,7 @@ sandbox of its own. The timeouts are stretched for this run so that what is meas
 
 
 @pytest.fixture(scope="module")
-def outcomes(cloud: LocalCloud) -> list[Outcome]:
+def outcomes(cloud: PipelineCloud) -> list[Outcome]:
     folder = unique("load")
     bodies = [
         b"not an image\n" if index % BAD_EVERY == 0 else encode(scene(96, 72, seed=index), "JPEG", quality=80)

@@ -4,21 +4,22 @@ renditions; and an older upload's event arriving late changes nothing."""
 
 from __future__ import annotations
 
-from emulator.cloud import LocalCloud, Outcome, Upload
+from app.demo.cloud import Outcome, PipelineCloud
+from emulator.cloud import Upload
 from tests.e2e.conftest import unique
 from tests.handlers import images
 
 
-def renditions_of(cloud: LocalCloud, upload: Upload) -> dict[str, bytes]:
+def renditions_of(cloud: PipelineCloud, upload: Upload) -> dict[str, bytes]:
     folder = upload.key.removeprefix(cloud.upload_prefix)
     return {key: cloud.rendition(key) for key in cloud.rendition_keys() if key.startswith(f"renditions/{folder}/")}
 
 
-def records_of(cloud: LocalCloud, upload: Upload) -> list[dict]:
+def records_of(cloud: PipelineCloud, upload: Upload) -> list[dict]:
     return [record for record in cloud.records() if record["objectKey"] == upload.key]
 
 
-def lambda_errors(cloud: LocalCloud, outcome: Outcome) -> list[str]:
+def lambda_errors(cloud: PipelineCloud, outcome: Outcome) -> list[str]:
     """Every error a Lambda task of the outcome's executions reported (a retried one included)."""
     return [event["lambdaFunctionFailedEventDetails"]["error"] for execution in outcome.executions
             for event in cloud.history(execution.arn) if event["type"] == "LambdaFunctionFailed"]  # fmt: skip

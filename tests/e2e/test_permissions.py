@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.demo.cloud import PipelineCloud
 from app.demo.samples import panorama, standard_samples
-from emulator.cloud import LocalCloud
 from emulator.stack import synthesize_stack
 from tests.e2e.conftest import LAMBDA_MEMORY_MB
 
@@ -16,7 +16,7 @@ from tests.e2e.conftest import LAMBDA_MEMORY_MB
 def test_the_stacks_need_no_permission_they_lack(stack, tmp_path: Path):
     """Every sample through its route (the panorama through Fargate, refusals included): not one call denied."""
     program = synthesize_stack(stack, {"lambda.memoryMb": LAMBDA_MEMORY_MB})
-    with LocalCloud(program.synthesis, region=program.region, workdir=tmp_path) as cloud:
+    with PipelineCloud(program.synthesis, region=program.region, workdir=tmp_path) as cloud:
         environment = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").inputs["environment"]
         large = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])
         samples = [*standard_samples(), large]

@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from emulator.cloud import LocalCloud, Outcome
+from app.demo.cloud import Outcome, PipelineCloud
 from emulator.deploy import DEPLOYERS, NOT_DEPLOYED, Deployment, deploy
 from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS, INSERT_IMAGE_SQL
 from tests.e2e.conftest import unique
@@ -23,11 +23,11 @@ EMULATOR_LIMITS = {"migrate-catalog-now": "BeginTransaction"}
 transactions, so the catalog's migrations (run on deploy by a Lambda) cannot be applied."""
 
 
-def rendered(cloud: LocalCloud, outcome: Outcome) -> dict[int, Image.Image]:
+def rendered(cloud: PipelineCloud, outcome: Outcome) -> dict[int, Image.Image]:
     return {int(r["size"]): Image.open(io.BytesIO(cloud.rendition(r["key"]))) for r in outcome.renditions}
 
 
-def catalog_rows(cloud: LocalCloud, key: str) -> list[dict]:
+def catalog_rows(cloud: PipelineCloud, key: str) -> list[dict]:
     return [
         {name: next(iter(value.values())) for name, value in call.parameters.items()} | {"problems": call.problems,
                                                                                        "sql": call.sql}
@@ -80,7 +80,7 @@ def test_a_panorama_too_big_for_the_lambda_is_rendered_by_the_fargate_worker(clo
     assert cloud.original(upload) == big_png.data
 
 
-def _worker_task(cloud: LocalCloud, event_id: str) -> dict:
+def _worker_task(cloud: PipelineCloud, event_id: str) -> dict:
     """The ECS task whose EVENT_ID (a container override) names this event."""
     ecs = cloud.client("ecs")
     cluster = cloud.synthesis.one("aws:ecs/cluster:Cluster").outputs["arn"]

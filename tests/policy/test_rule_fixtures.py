@@ -94,7 +94,9 @@ def unscoped_permission() -> Synthesis:
 
 def function_invoked_by_s3(tmp_path: Path) -> Synthesis:
     def build() -> None:
-        function = Function("thumbs", FunctionArgs(DISPOSABLE, tiny_code(tmp_path), "app.main.handler"))
+        function = Function(
+            "thumbs", FunctionArgs(profile=DISPOSABLE.args, code=tiny_code(tmp_path), handler="app.main.handler")
+        )
         aws.lambda_.Permission(
             "from-bucket",
             function=function.name,

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
+from app.review.assumptions import RENDER, VALIDATE, Assumptions, with_benchmark
+from app.review.per_image import estimate, lambda_milliseconds
+from app.review.workload import WorkloadError
 from app.settings import load_settings
 from policy.rules import prices
-from review.assumptions import RENDER, VALIDATE, Assumptions, with_benchmark
-from review.per_image import estimate, lambda_milliseconds
-from review.workload import WorkloadError
 from synth.program import stack_config, synthesize
 from tests.conftest import synthesized
 
@@ -85,7 +85,7 @@ def test_a_standard_upload_workflow_is_priced_by_its_state_transitions():
 
 
 def test_a_handler_without_measured_work_stops_the_model_with_its_name(monkeypatch):
-    monkeypatch.setattr("review.per_image.HANDLERS", {"pipeline.validate.handler": VALIDATE})
+    monkeypatch.setattr("app.review.per_image.HANDLERS", {"pipeline.validate.handler": VALIDATE})
     with pytest.raises(WorkloadError, match=r"pipeline\.render\.handler"):
         estimate(synthesized("dev"), ASSUME)
 

@@ -1,6 +1,6 @@
 """The cost of a million images with a stack's configuration: every billed request, second and byte an image
-causes, from the state machines the stack declares (review/workload.py), the Lambda and Fargate sizes it declares,
-and the handlers' measured calls (review/assumptions.py), each priced from policy/rules/prices.py.
+causes, from the state machines the stack declares (app/review/workload.py), the Lambda and Fargate sizes it
+declares, and the handlers' measured calls (app/review/assumptions.py), each priced from policy/rules/prices.py.
 
 Two routes: most images validate and render in Lambda; `heavy_share` of them are handed to the Fargate worker.
 The rule's state machine is walked once per route, and any workflow it hands over to with the same share.
@@ -12,10 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, WORKER, Assumptions, HandlerWork
+from app.review.workload import Execution, Step, WorkloadError, executions
+from handlers.pipeline.contract import RENDITION_SIZES_ENV, ROUTE_FARGATE, ROUTE_LAMBDA
 from policy.rules import prices
 from policy.rules.prices import HOURS_PER_MONTH, Price
-from review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, WORKER, Assumptions, HandlerWork
-from review.workload import Execution, Step, WorkloadError, executions
 from synth.program import RecordedResource, Synthesis
 
 ROUTE_VARIABLE = "$.validation.route"
@@ -73,8 +74,8 @@ class Estimate:
 def estimate(synthesis: Synthesis, assumptions: Assumptions) -> Estimate:
     """Line items per image for the stack. Raises WorkloadError when the definitions hold something unmodelled."""
     routes = {
-        "lambda": (1 - assumptions.heavy_share, {ROUTE_VARIABLE: "lambda"}),
-        "fargate": (assumptions.heavy_share, {ROUTE_VARIABLE: "fargate"}),
+        ROUTE_LAMBDA: (1 - assumptions.heavy_share, {ROUTE_VARIABLE: ROUTE_LAMBDA}),
+        ROUTE_FARGATE: (assumptions.heavy_share, {ROUTE_VARIABLE: ROUTE_FARGATE}),
     }
     ledger = Ledger()
     _upload(synthesis, ledger)
@@ -184,7 +185,7 @@ def _invocation(synthesis: Synthesis, step: Step) -> Invocation:
     if work is None:
         raise WorkloadError(
             f"{function.name}: no measured work for handler {function.inputs.get('handler')!r}; "
-            "add it to HANDLERS in review/assumptions.py"
+            "add it to HANDLERS in app/review/assumptions.py"
         )
     variables = (function.inputs.get("environment") or {}).get("variables", {})
     return Invocation(
@@ -318,7 +319,7 @@ def _container_environment(task: RecordedResource) -> dict[str, str]:
 
 
 def _renditions(environment: Mapping[str, Any]) -> int:
-    sizes = str(environment.get("RENDITION_SIZES", ""))
+    sizes = str(environment.get(RENDITION_SIZES_ENV, ""))
     if not sizes:
-        raise WorkloadError("a rendering handler has no RENDITION_SIZES in its environment (app/environment.py)")
+        raise WorkloadError(f"a rendering handler has no {RENDITION_SIZES_ENV} in its environment (app/environment.py)")
     return len(sizes.split(","))

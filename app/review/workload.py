@@ -107,7 +107,7 @@ def happy_path(definition: Mapping[str, Any], choices: Mapping[str, Any], where:
         if state.get("Type") not in WALKED_TYPES:
             raise WorkloadError(
                 f"{where}: state {name!r} is a {state.get('Type')}; the cost model walks "
-                f"{', '.join(sorted(WALKED_TYPES))} (extend review/workload.py with a share per branch or item)"
+                f"{', '.join(sorted(WALKED_TYPES))} (extend app/review/workload.py with a share per branch or item)"
             )
         path.append(Step(name, state["Type"], str(state.get("Resource", "")), state.get("Parameters") or {}))
         name = _next(state, choices, where, name)

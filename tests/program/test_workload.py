@@ -2,8 +2,8 @@
 
 import pytest
 
-from review.per_image import ROUTE_VARIABLE
-from review.workload import WorkloadError, entry_machines, executions, happy_path
+from app.review.per_image import ROUTE_VARIABLE
+from app.review.workload import WorkloadError, entry_machines, executions, happy_path
 from tests.conftest import synthesized
 
 ROUTES = {"lambda": (0.9, {ROUTE_VARIABLE: "lambda"}), "fargate": (0.1, {ROUTE_VARIABLE: "fargate"})}

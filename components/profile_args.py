@@ -1,0 +1,157 @@
+"""The environment profile as plain data, for the components' args: generated from components/profile.py
+(which documents and validates every field) by `python -m components.package`; do not edit by hand."""
+
+from typing import NotRequired, TypedDict
+
+from components.profile import Architecture, EgressMode, Encryption, FlowLogTraffic, WorkflowType
+
+
+class ProfileLambda(TypedDict):
+    """LambdaSettings of components/profile.py, as plain data."""
+
+    memory_mb: NotRequired[int]
+    """Memory (and so CPU) of each function. Default: 1024."""
+
+    timeout_seconds: NotRequired[int]
+    """Timeout of each function; a workflow task invoking it times out with it (Express: 300 s in all). Default: 30."""
+
+    reserved_concurrency: NotRequired[int]
+    """Concurrency reserved for each function; null leaves it unreserved (new accounts have only 10). Default: null."""
+
+    architecture: NotRequired[Architecture]
+    """Instruction set; arm64 costs 20% less per GB-second. Default: "arm64"."""
+
+
+class ProfileRetry(TypedDict):
+    """RetrySettings of components/profile.py, as plain data."""
+
+    max_attempts: NotRequired[int]
+    """Retries after the first attempt. Default: 3."""
+
+    interval_seconds: NotRequired[int]
+    """Wait before the first retry. Default: 2."""
+
+    backoff_rate: NotRequired[float]
+    """Multiplier for each following wait. Default: 2.0."""
+
+    max_delay_seconds: NotRequired[int]
+    """Cap on any single wait. Default: 30."""
+
+    jitter: NotRequired[bool]
+    """Randomise waits (FULL jitter) so that retries of a burst do not stay in step. Default: true."""
+
+
+class ProfileWorkflow(TypedDict):
+    """WorkflowSettings of components/profile.py, as plain data."""
+
+    type: NotRequired[WorkflowType]
+    """Step Functions type of a workflow that names none (`.sync` tasks need STANDARD). Default: "EXPRESS"."""
+
+    retry: NotRequired[ProfileRetry]
+    """Retries on service exceptions."""
+
+
+class ProfileNetwork(TypedDict):
+    """NetworkSettings of components/profile.py, as plain data."""
+
+    cidr_block: NotRequired[str]
+    """The VPC's address range (a /16 to /24 private range). Default: "10.20.0.0/16"."""
+
+    egress: NotRequired[EgressMode]
+    """How the Fargate task reaches AWS APIs. Default: "endpoints"."""
+
+    flow_log_traffic: NotRequired[FlowLogTraffic]
+    """Which traffic VPC flow logs record. Default: "ALL"."""
+
+
+class ProfileFargate(TypedDict):
+    """FargateSettings of components/profile.py, as plain data."""
+
+    cpu: NotRequired[int]
+    """CPU units of each Fargate task (1024 = 1 vCPU). Default: 2048."""
+
+    memory_mb: NotRequired[int]
+    """Memory of each Fargate task; must suit the CPU size. Default: 8192."""
+
+    ephemeral_storage_gib: NotRequired[int]
+    """Scratch space for downloads (Fargate's minimum is 21). Default: 21."""
+
+    timeout_seconds: NotRequired[int]
+    """How long a task run by a workflow may take, image pull and start included; then it is stopped. Default: 900."""
+
+    container_insights: NotRequired[bool]
+    """ECS Container Insights metrics (billed per metric). Default: true."""
+
+
+class ProfileDatabase(TypedDict):
+    """DatabaseSettings of components/profile.py, as plain data."""
+
+    min_capacity: NotRequired[float]
+    """Minimum ACUs; 0 lets the cluster pause when idle. Default: 0.5."""
+
+    max_capacity: NotRequired[float]
+    """Maximum ACUs. Default: 4.0."""
+
+    auto_pause_seconds: NotRequired[int]
+    """Idle seconds before a 0-ACU cluster pauses. Default: 300."""
+
+    backup_retention_days: NotRequired[int]
+    """Days of automated backups. Default: 7."""
+
+    readers: NotRequired[int]
+    """Reader instances to fail over to (in another zone); each bills its minimum ACUs. Default: 1."""
+
+
+class ProfileArgs(TypedDict):
+    """EnvironmentProfile of components/profile.py, as plain data."""
+
+    log_retention_days: NotRequired[int]
+    """Retention of every log group. Default: 365."""
+
+    protect: NotRequired[bool]
+    """Pulumi `protect` on stateful resources: deleting them needs an explicit unprotect. Default: true."""
+
+    retain_on_delete: NotRequired[bool]
+    """Keep stateful resources in AWS when they leave the program or stack. Default: true."""
+
+    force_destroy: NotRequired[bool]
+    """Let `pulumi destroy` empty buckets that still hold objects. Default: false."""
+
+    point_in_time_recovery: NotRequired[bool]
+    """DynamoDB point-in-time recovery (35 days of restores). Default: true."""
+
+    deletion_protection: NotRequired[bool]
+    """Deletion protection of the DynamoDB tables and the Aurora cluster. Default: true."""
+
+    encryption: NotRequired[Encryption]
+    """Which KMS keys encrypt data at rest. Default: "customer-managed"."""
+
+    kms_deletion_window_days: NotRequired[int]
+    """Waiting period before a deleted KMS key is gone. Default: 30."""
+
+    versioning: NotRequired[bool]
+    """S3 object versioning. Default: true."""
+
+    access_logging: NotRequired[bool]
+    """S3 server access logs for every bucket, kept in a log bucket of the stack. Default: true."""
+
+    access_log_retention_days: NotRequired[int]
+    """Days access logs are kept. Default: 365."""
+
+    lambda_: NotRequired[ProfileLambda]
+    """Lambda function settings."""
+
+    workflow: NotRequired[ProfileWorkflow]
+    """Step Functions settings."""
+
+    network: NotRequired[ProfileNetwork]
+    """The VPC that Fargate tasks and databases live in."""
+
+    fargate: NotRequired[ProfileFargate]
+    """Every Fargate task: size, scratch space, time limit, metrics."""
+
+    database: NotRequired[ProfileDatabase]
+    """Every Aurora Serverless v2 cluster: capacity, pausing, backups."""
+
+    tags: NotRequired[dict[str, str]]
+    """Tags added to every taggable resource, beside Project/Environment/ManagedBy. Default: {}."""
