@@ -4,12 +4,11 @@ VENV := venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-# With 256 MB for the rendering Lambda the sample panorama does not fit it: the demo shows both routes.
-DEMO_ARGS ?= --set lambda.memoryMb=256
-.PHONY: demo preview test lint review snapshots bench bench-e2e
-
-demo: $(VENV)/.installed  ## The main job: STACK deployed into an in-process AWS emulator, sample images run through it
-	$(PY) -m app.demo --stack $(STACK) $(DEMO_ARGS)
+# The application's own targets and test requirements (the sample's live in app/): a fork that deletes app/ keeps a
+# working Makefile, with the platform's targets only.
+APP_REQUIREMENTS := $(wildcard app/requirements-dev.txt)
+-include app/app.mk
+.PHONY: preview test lint review snapshots package
 
 preview: $(VENV)/.installed  ## Offline `pulumi preview`: the resource tree of STACK under mocks
 	$(PY) -m review.preview --stack $(STACK)
@@ -25,21 +24,14 @@ review: $(VENV)/.installed  ## Offline review report of STACK (Markdown): writte
 snapshots: $(VENV)/.installed  ## Refresh the committed graph snapshots, review/snapshots/<stack>.json, from every stack
 	$(PY) -m review.snapshot --write
 
+package: $(VENV)/.installed  ## Regenerate the component package's schema.json and profile_args.py (components/)
+	$(PY) -m components.package
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt handlers/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(APP_REQUIREMENTS) $(wildcard handlers/requirements.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
-
-bench: $(VENV)/.installed bench/node_modules/.installed  ## Image core vs naive Pillow vs sharp; not part of `test`
-	$(PY) bench/run.py
-
-bench-e2e: $(VENV)/.installed  ## Images/s and latency through the local cloud (200 uploads); not part of `test`
-	$(PY) bench/e2e.py
-
-bench/node_modules/.installed: bench/package.json bench/package-lock.json
-	cd bench && npm ci --no-audit --no-fund
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(addprefix -r ,$(APP_REQUIREMENTS))
 	touch $@

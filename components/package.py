@@ -12,8 +12,10 @@ tests fail while either is stale.
 
 import dataclasses
 import enum
+import importlib
 import inspect
 import json
+import pkgutil
 import sys
 import types
 import typing
@@ -28,23 +30,28 @@ from pulumi.provider.experimental import analyzer as an
 from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType, TypeDefinition
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components.base import PACKAGE
-from components.bucket import Bucket
-from components.database import ServerlessDatabase
-from components.fargate import FargateTask
-from components.function import Function
-from components.key import EncryptionKey
-from components.network import Network
+import components
+from components.base import PACKAGE, Component
 from components.profile import PROVIDER_FIELDS, EnvironmentProfile
-from components.table import Table
-from components.trigger import ObjectCreatedTrigger
-from components.workflow import Workflow
 
 VERSION = "0.1.0"
-COMPONENTS: list[type[ComponentResource]] = [
-    Bucket, Table, EncryptionKey, Function, Workflow, ObjectCreatedTrigger, FargateTask, Network, ServerlessDatabase,
-]  # fmt: skip
-"""Every component the package hosts: a new component is added here and nowhere else."""
+SKIPPED_MODULES = frozenset({"__main__", "package"})
+"""The plugin's entry point and this module: everything else in components/ may define components."""
+
+
+def component_classes() -> list[type[Component]]:
+    """Every Component subclass defined in components/: a new component module is hosted without a list to edit."""
+    found: set[type[Component]] = set()
+    for module in pkgutil.iter_modules(components.__path__):
+        if module.name not in SKIPPED_MODULES:
+            for value in vars(importlib.import_module(f"components.{module.name}")).values():
+                if isinstance(value, type) and issubclass(value, Component) and value is not Component:
+                    found.add(value)
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+COMPONENTS: list[type[ComponentResource]] = list(component_classes())
+"""Every component the package hosts."""
 HERE = Path(__file__).resolve().parent
 PROFILE_ARGS = HERE / "profile_args.py"
 SCHEMA = HERE / "schema.json"

@@ -1,25 +1,12 @@
 """The shared base: neutral type tokens, aliases from the first releases' tokens, and the `transform` escape hatch."""
 
-import importlib
-import inspect
-import pkgutil
-
 import pytest
 
-import components
-from components.base import LEGACY_TYPES, PACKAGE, Component
+from components.base import LEGACY_TYPES, PACKAGE
+from components.package import component_classes
 from components.table import Table, TableArgs
 from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, run
-
-
-def component_classes() -> list[type[Component]]:
-    found = set()
-    for module in pkgutil.iter_modules(components.__path__):
-        for _, value in inspect.getmembers(importlib.import_module(f"components.{module.name}"), inspect.isclass):
-            if issubclass(value, Component) and value is not Component:
-                found.add(value)
-    return sorted(found, key=lambda cls: cls.__name__)
 
 
 def declare_table(**transform):

@@ -5,7 +5,6 @@ import json
 
 import botocore.session
 import pytest
-from catalog.schema import INSERT_IMAGE_PARAMETERS, INSERT_IMAGE_SQL
 
 from components.database import (
     AUTO_PAUSE_MINIMUM_VERSIONS,
@@ -524,12 +523,23 @@ def test_retried_error_names_are_real_rds_data_exceptions():
         assert error in real, f"{name} is not an error of the rds-data API; it has {sorted(real)}"
 
 
-def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
-    parameters = [{"Name": name, "Value": {"StringValue.$": f"$.record.{name}"}} for name in INSERT_IMAGE_PARAMETERS]
+UPSERT_SQL = """INSERT INTO orders (order_id, revision, total_cents, lines, placed_at)
+VALUES (:order_id, :revision, :total_cents, CAST(:lines AS jsonb), CAST(:placed_at AS timestamptz))
+ON CONFLICT (order_id) DO UPDATE SET
+    revision = EXCLUDED.revision,
+    total_cents = EXCLUDED.total_cents,
+    lines = EXCLUDED.lines
+WHERE orders.revision < EXCLUDED.revision"""
+"""A multi-line upsert of the kind an application records its work with: casts, a conflict clause, a WHERE."""
+UPSERT_PARAMETERS = ("order_id", "revision", "total_cents", "lines", "placed_at")
+
+
+def test_an_upsert_fits_a_task_sending_its_declared_parameters():
+    parameters = [{"Name": name, "Value": {"StringValue.$": f"$.order.{name}"}} for name in UPSERT_PARAMETERS]
 
     def flow(database, profile, key, writer):
-        task = database.execute_statement_task("Catalog", INSERT_IMAGE_SQL, parameters, user=writer)
-        definition = Definition(start_at="Catalog", states=[task])
+        task = database.execute_statement_task("Record", UPSERT_SQL, parameters, user=writer)
+        definition = Definition(start_at="Record", states=[task])
         Workflow(
             "flow",
             WorkflowArgs(
@@ -538,7 +548,8 @@ def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
         )
 
     state = json.loads(declare(then=with_writer(flow)).one("aws:sfn/stateMachine:StateMachine").inputs["definition"])
-    assert state["States"]["Catalog"]["Parameters"]["Sql"] == INSERT_IMAGE_SQL
+    assert state["States"]["Record"]["Parameters"]["Sql"] == UPSERT_SQL
+    assert [p["Name"] for p in state["States"]["Record"]["Parameters"]["Parameters"]] == list(UPSERT_PARAMETERS)
 
 
 @pytest.mark.parametrize(

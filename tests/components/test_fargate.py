@@ -18,15 +18,13 @@ from components.key import EncryptionKey, EncryptionKeyArgs
 from components.profile import FargateSettings
 from components.states import Definition
 from components.workflow import Workflow, WorkflowArgs
-from synth.program import PROJECT_DIR, SynthesisError
+from synth.program import SynthesisError
+from tests import reference
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements
 
 PLACEMENT = TaskPlacement(subnet_ids=["subnet-a", "subnet-b"], security_group_ids=["sg-task"], assign_public_ip=False)
-IMAGE = ContainerImage(
-    context=str(PROJECT_DIR / "handlers"),
-    dockerfile=str(PROJECT_DIR / "handlers" / "worker" / "Dockerfile"),
-    include=["imaging", "pipeline", "worker", "requirements.txt"],
-)
+IMAGE = reference.image()
+"""A made-up image: a Dockerfile and the package it copies, in a directory of its own."""
 PREFIX = "arn:aws:ecs:eu-west-1:123456789012"
 
 
@@ -158,12 +156,12 @@ def test_container_insights_follow_the_profile():
     assert off == [{"name": "containerInsights", "value": "disabled"}]
 
 
-def test_the_image_is_built_for_arm64_from_the_worker_dockerfile_and_pinned_by_digest():
+def test_the_image_is_built_for_arm64_from_its_dockerfile_and_pinned_by_digest():
     synthesis = declare()
     image = synthesis.one("docker-build:index:Image")
     assert image.inputs["platforms"] == ["linux/arm64"]
-    assert image.inputs["context"] == {"location": str(PROJECT_DIR / "handlers")}
-    assert image.inputs["dockerfile"] == {"location": str(PROJECT_DIR / "handlers" / "worker" / "Dockerfile")}
+    assert image.inputs["context"] == {"location": IMAGE["context"]}
+    assert image.inputs["dockerfile"] == {"location": IMAGE["dockerfile"]}
     assert image.inputs["push"] is True
     repository_url = synthesis.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
     assert image.inputs["tags"] == [f"{repository_url}:{context_digest(IMAGE)}"]

@@ -32,8 +32,9 @@ def test_each_environment_is_for_a_stack_and_the_examples_are_there():
     assert {"dev", "prod"} <= set(ESC_STACKS)
 
 
-@pytest.mark.parametrize("stack", ESC_STACKS)
-def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(stack):
+@pytest.mark.parametrize("esc_stack", ESC_STACKS)
+def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(esc_stack):
+    stack = esc_stack
     values = environment(stack)["values"]
     login = values["aws"]["login"]["fn::open::aws-login"]
     assert set(login) == {"oidc"}, "OIDC only: no static credentials in an environment"
@@ -47,8 +48,8 @@ def test_credentials_come_from_oidc_as_a_role_in_an_account_the_stack_allows(sta
     assert values["environmentVariables"] == CREDENTIALS
 
 
-@pytest.mark.parametrize("stack", ESC_STACKS)
-def test_the_region_stays_in_the_stack_file(stack):
+@pytest.mark.parametrize("esc_stack", ESC_STACKS)
+def test_the_region_stays_in_the_stack_file(esc_stack):
     """The program validates `aws:region` from the stack's configuration; an environment setting it too would be a
     second place to change it."""
-    assert "aws:region" not in environment(stack)["values"].get("pulumiConfig", {})
+    assert "aws:region" not in environment(esc_stack)["values"].get("pulumiConfig", {})

@@ -24,9 +24,11 @@ DYNAMIC_IMPORTS = frozenset({"import_module", "__import__", "find_spec", "run_mo
 
 def sample_packages() -> tuple[str, ...]:
     """The sample's top-level names: its directories, and the packages its handlers are imported as when their
-    directory is on sys.path (`pipeline`, `catalog`, ...), as long as the sample is there."""
-    found = [path.name for path in HANDLERS_DIR.iterdir() if (path / "__init__.py").is_file()]
-    return SAMPLE + tuple(sorted(found)) if HANDLERS_DIR.is_dir() else SAMPLE
+    directory is on sys.path (`pipeline`, `catalog`, ...), as long as the sample is there; in a fork that deleted
+    it, the directory names alone, so that nothing brings the sample back."""
+    if not HANDLERS_DIR.is_dir():
+        return SAMPLE
+    return SAMPLE + tuple(sorted(path.name for path in HANDLERS_DIR.iterdir() if (path / "__init__.py").is_file()))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """Every state machine definition of every stack validated by asl-validator, the Amazon States Language validator
 from npm (pinned in tools/asl/package-lock.json): the ASL schema, transitions, terminal states, JSONPath and
-intrinsic-function expressions, and Resource ARNs. npm installs it on first use, so `make test` needs Node.js 20+."""
+intrinsic-function expressions, and Resource ARNs. npm installs it on first use, so `make test` needs Node.js 20+.
+
+Each stack's own program is validated with the reference program (tests/reference.py), whose workflows use every
+kind of task the components build (Lambda, DynamoDB, nested workflow, ECS `.sync`, the Data API), whatever state
+machines the project's program declares."""
 
 import json
 import shutil
@@ -11,6 +15,7 @@ import pytest
 
 from synth.program import Synthesis
 from tests.conftest import synthesized
+from tests.reference import reference_program
 
 TOOL_DIR = Path(__file__).resolve().parents[2] / "tools" / "asl"
 VALIDATOR = TOOL_DIR / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
@@ -52,13 +57,14 @@ def validate(command: list[str], definitions: dict[str, str], directory: Path) -
     return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=60)
 
 
-def definitions(program: Synthesis) -> dict[str, str]:
-    return {machine.name: machine.inputs["definition"] for machine in program.of_type(STATE_MACHINE)}
+def definitions(program: Synthesis, prefix: str = "") -> dict[str, str]:
+    return {prefix + machine.name: machine.inputs["definition"] for machine in program.of_type(STATE_MACHINE)}
 
 
 def test_every_state_machine_definition_is_valid_asl(asl_validator, stack, tmp_path):
-    found = definitions(synthesized(stack))
-    assert set(found) == {"process-upload-state-machine", "heavy-path-state-machine"}
+    reference = definitions(reference_program(stack), "reference-")
+    assert set(reference) == {"reference-intake-state-machine", "reference-long-run-state-machine"}
+    found = definitions(synthesized(stack)) | reference
     run = validate(asl_validator, found, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("is valid") == len(found), run.stdout
@@ -85,8 +91,8 @@ def unrooted_result_path(definition: dict) -> None:
     ],
 )
 def test_a_broken_definition_fails_the_validator(asl_validator, tmp_path, breakage, error):
-    """The real upload workflow, broken one way at a time."""
-    definition = json.loads(definitions(synthesized("prod"))["process-upload-state-machine"])
+    """A workflow as the components write it (the reference program's), broken one way at a time."""
+    definition = json.loads(definitions(reference_program("prod"))["intake-state-machine"])
     breakage(definition)
     run = validate(asl_validator, {"broken": json.dumps(definition)}, tmp_path)
     assert run.returncode != 0, run.stdout

@@ -1,7 +1,10 @@
 """Every IAM document of every stack linted by parliament (Duo Labs' IAM linter, with its community auditors):
 identity policies, trust policies, bucket, queue and key policies. A finding fails the test unless an exception
 below names its type, where it may occur and why it is acceptable; a real defect fails until it is fixed. Every
-exception must stay in use, so a stale one fails too."""
+exception must stay in use, so a stale one fails too.
+
+Each stack runs the project's program and the reference program (tests/reference.py), which has every component:
+the exceptions are the components' (by resource type and role), never one program's resources."""
 
 import json
 import re
@@ -14,6 +17,7 @@ import pytest
 
 from synth.program import RecordedResource, Synthesis, stack_names
 from tests.conftest import synthesized
+from tests.reference import reference_program
 
 NOT_IAM = {"aws:ecr/lifecyclePolicy:LifecyclePolicy"}
 """Their `policy` is an image-expiry rule set, not an IAM document."""
@@ -172,9 +176,15 @@ def all_lints(parliament: Any, program: Synthesis) -> list[Lint]:
     return [found for document in iam_documents(program) for found in lint(parliament, document)]
 
 
-def test_every_iam_document_lints_clean_or_is_a_reasoned_exception(parliament, stack):
-    program = synthesized(stack)
-    assert len(list(iam_documents(program))) > 20, "the program's IAM documents were found"
+def programs(stack: str) -> dict[str, Synthesis]:
+    return {"program": synthesized(stack), "reference": reference_program(stack)}
+
+
+@pytest.mark.parametrize("which", ["program", "reference"])
+def test_every_iam_document_lints_clean_or_is_a_reasoned_exception(parliament, stack, which):
+    program = programs(stack)[which]
+    if which == "reference":
+        assert len(list(iam_documents(program))) > 20, "the program's IAM documents were found"
     unexplained = [
         f"{found.document.label}: {found.issue} {found.detail}"
         for found in all_lints(parliament, program)
@@ -184,7 +194,10 @@ def test_every_iam_document_lints_clean_or_is_a_reasoned_exception(parliament, s
 
 
 def test_every_exception_is_still_needed(parliament):
-    lints = [found for stack in stack_names() for found in all_lints(parliament, synthesized(stack))]
+    lints = [
+        found for stack in stack_names() for program in programs(stack).values()
+        for found in all_lints(parliament, program)
+    ]  # fmt: skip
     unused = [e.reason[:60] for e in ACCEPTED if not any(e.covers(found) for found in lints)]
     assert not unused, f"exceptions that no longer match any finding (remove them): {unused}"
 

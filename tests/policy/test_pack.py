@@ -166,7 +166,7 @@ def test_the_pack_serves_the_cli_with_dev_config(served_pack):
     assert all(p.severity and p.remediation_steps for p in info.policies)
 
     served_pack.Configure(_cli_config(json.loads((PACK_DIR / "dev.json").read_text())), timeout=30)
-    table = _analyze(served_pack, "aws:dynamodb/table:Table", "images", {"billingMode": "PAY_PER_REQUEST"})
+    table = _analyze(served_pack, "aws:dynamodb/table:Table", "jobs", {"billingMode": "PAY_PER_REQUEST"})
     relaxed = table["dynamodb-point-in-time-recovery"]
     assert relaxed.enforcementLevel == analyzer_pb2.ADVISORY
     assert "throwaway records" in relaxed.message, "dev's reason reaches the CLI's output"

@@ -1,8 +1,8 @@
 """One source for prices: every AWS list price the repository uses is a `Price` in policy/rules/prices.py, with its
 pricing page, and no Python source of the project types a price anywhere else.
 
-The scan reads every Python source outside tests/ (the program, components/, app/, handlers/, policy/, review/,
-synth/, emulator/, tools/, bench/...) and refuses, outside the prices module:
+The scan reads every Python source outside tests/ (the program, components/, policy/, review/, synth/, emulator/,
+tools/, and the application's code, whatever its directories are called) and refuses, outside the prices module:
 
 - a dollar figure (`$0.045`, `$1/month`) in a string the code uses: a message, a label, a report line (f-strings
   included); docstrings and comments are prose, not scanned;
@@ -136,10 +136,25 @@ def test_no_price_is_typed_outside_the_prices_module():
     assert not found, "prices belong in policy/rules/prices.py as a Price:\n" + "\n".join(map(str, found))
 
 
+PLATFORM = ("policy", "review", "synth", "emulator", "components", "__main__.py")
+APPLICATION = ("app", "handlers", "bench")
+"""The sample application's code, scanned as long as it is there (a fork deletes it)."""
+
+
 def test_the_scan_covers_the_project_but_not_its_tests_or_dependencies():
     scanned = {path.relative_to(PROJECT_DIR).parts[0] for path in python_sources(PROJECT_DIR)}
-    assert {"policy", "review", "app", "synth", "emulator", "components", "handlers", "__main__.py"} <= scanned
+    application = {name for name in APPLICATION if (PROJECT_DIR / name).exists()}
+    assert {*PLATFORM, *application} <= scanned
     assert not scanned & {"tests", "venv", ".build", ".git"}
+
+
+def test_the_scan_reads_every_directory_it_is_given_but_tests_and_hidden_ones(tmp_path):
+    for path in ("program/__main__.py", "functions/orders/handler.py", "tests/test_x.py", ".build/deps/x.py",
+                 "venv/lib/x.py", "functions/orders/__pycache__/x.py", "lambda.py"):  # fmt: skip
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    scanned = sorted(path.relative_to(tmp_path).as_posix() for path in python_sources(tmp_path))
+    assert scanned == ["functions/orders/handler.py", "lambda.py", "program/__main__.py"]
 
 
 SCANNED_SAMPLE = '''

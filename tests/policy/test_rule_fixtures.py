@@ -1,6 +1,8 @@
-"""Every rule catches at least one deliberately bad stack: the recorded prod stack with one resource broken or
-removed, or a small program of raw resources built with tests.helpers.run. All run with prod's configuration
-(every rule mandatory), so each case also proves the violation would block a deployment."""
+"""Every rule catches at least one deliberately bad stack: the reference program (tests/reference.py: every
+component, under prod's profile) with one resource broken or removed, or a small program of raw resources built
+with tests.helpers.run. All run with prod's configuration (every rule mandatory), so each case also proves the
+violation would block a deployment; the reference program itself passes every rule (tests/policy/
+test_policy_stacks.py), so each violation is the case's own."""
 
 import json
 from collections.abc import Callable
@@ -16,13 +18,14 @@ from components.function import Function, FunctionArgs
 from policy.evaluate import evaluate
 from policy.rules import ALL_POLICIES
 from synth.program import Synthesis
-from tests.conftest import synthesized
 from tests.helpers import DISPOSABLE, run, tiny_code
 from tests.policy.fixtures import REMOVE, changed, find, name_of, violations, without
+from tests.reference import reference_program
 
 
 def prod() -> Synthesis:
-    return synthesized("prod")
+    """The reference program as stack prod: every component under prod's profile."""
+    return reference_program("prod")
 
 
 def edited(name: str, key: str, edit: Callable[[object], object]) -> Synthesis:
@@ -146,7 +149,7 @@ def nat_gateway() -> Synthesis:
 
 
 def unknown_flag() -> Synthesis:
-    return changed(prod(), "uploads-public-access-block", blockPublicAcls=Unknown())
+    return changed(prod(), "inbox-public-access-block", blockPublicAcls=Unknown())
 
 
 @dataclass(frozen=True)
@@ -161,119 +164,119 @@ class Case:
 
 CASES = [
     Case("s3-public-access-block", "ignorePublicAcls off",
-         lambda: changed(prod(), "uploads-public-access-block", ignorePublicAcls=False), "uploads-public-access-block"),
+         lambda: changed(prod(), "inbox-public-access-block", ignorePublicAcls=False), "inbox-public-access-block"),
     Case("s3-bucket-owner-enforced", "ObjectWriter ownership",
-         lambda: changed(prod(), "uploads-ownership", rule={"objectOwnership": "ObjectWriter"}), "uploads-ownership"),
+         lambda: changed(prod(), "inbox-ownership", rule={"objectOwnership": "ObjectWriter"}), "inbox-ownership"),
     Case("s3-tls-only-policy", "policy without the SecureTransport deny",
-         lambda: edited("uploads-policy", "policy", statements(lambda s: s[1:])), "uploads-policy"),
+         lambda: edited("inbox-policy", "policy", statements(lambda s: s[1:])), "inbox-policy"),
     Case("s3-default-encryption", "no encryption rule",
-         lambda: changed(prod(), "uploads-encryption", rules=[]), "uploads-encryption"),
+         lambda: changed(prod(), "inbox-encryption", rules=[]), "inbox-encryption"),
     Case("s3-abort-incomplete-uploads", "lifecycle without the abort rule",
-         lambda: edited("uploads-lifecycle", "rules", lambda rules: rules[1:]), "uploads-lifecycle"),
+         lambda: edited("inbox-lifecycle", "rules", lambda rules: rules[1:]), "inbox-lifecycle"),
     Case("s3-every-bucket-guarded", "a raw aws.s3.Bucket", bare_bucket, "bare"),
     Case("s3-every-bucket-guarded", "bucket whose public access block is gone",
-         lambda: without(prod(), "results-public-access-block"), "results-bucket"),
-    Case("s3-versioning", "versioning removed", lambda: without(prod(), "uploads-versioning"), "uploads-bucket"),
+         lambda: without(prod(), "outbox-public-access-block"), "outbox-bucket"),
+    Case("s3-versioning", "versioning removed", lambda: without(prod(), "inbox-versioning"), "inbox-bucket"),
     Case("s3-access-logging", "access logging removed",
-         lambda: without(prod(), "results-access-logging"), "results-bucket"),
+         lambda: without(prod(), "outbox-access-logging"), "outbox-bucket"),
     Case("s3-cmk-encryption", "SSE-S3 on a data bucket",
-         lambda: changed(prod(), "uploads-encryption",
-                         rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]), "uploads-bucket"),
+         lambda: changed(prod(), "inbox-encryption",
+                         rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]), "inbox-bucket"),
     Case("s3-eventbridge-notifications", "rule on a bucket that sends no events",
-         lambda: without(prod(), "uploads-notification"), "uploads-bucket"),
+         lambda: without(prod(), "inbox-notification"), "inbox-bucket"),
     Case("iam-no-wildcard-actions", "s3:* in a grant",
-         lambda: edited("render-write-results-renditions", "policy",
-                        statements(lambda s: [{**s[0], "Action": "s3:*"}, *s[1:]])), "render-write-results-renditions"),
+         lambda: edited("convert-write-outbox-converted", "policy",
+                        statements(lambda s: [{**s[0], "Action": "s3:*"}, *s[1:]])), "convert-write-outbox-converted"),
     Case("iam-no-star-resources", "s3:GetObject on *",
-         lambda: edited("render-read-uploads-uploads", "policy",
-                        statements(lambda s: [{**s[0], "Resource": "*"}, *s[1:]])), "render-read-uploads-uploads"),
+         lambda: edited("convert-read-inbox-incoming", "policy",
+                        statements(lambda s: [{**s[0], "Resource": "*"}, *s[1:]])), "convert-read-inbox-incoming"),
     Case("iam-no-broad-managed-policies", "AmazonS3FullAccess attached", admin_role, "admin-s3"),
     Case("iam-trust-pinned", "trust without a source condition",
-         lambda: edited("validate-role", "assumeRolePolicy",
-                        statements(lambda s: [{k: v for k, v in s[0].items() if k != "Condition"}])), "validate-role"),
+         lambda: edited("check-role", "assumeRolePolicy",
+                        statements(lambda s: [{k: v for k, v in s[0].items() if k != "Condition"}])), "check-role"),
     Case("iam-well-formed-documents", "an old policy Version",
-         lambda: edited("render-logs-and-traces", "policy", lambda d: {**d, "Version": "2008-10-17"}),
-         "render-logs-and-traces"),
+         lambda: edited("convert-logs-and-traces", "policy", lambda d: {**d, "Version": "2008-10-17"}),
+         "convert-logs-and-traces"),
     Case("resource-policy-no-public-allow", "bucket policy lets anyone read",
-         lambda: edited("uploads-policy", "policy", statements(lambda s: [*s, ANYONE_READS])), "uploads-policy"),
+         lambda: edited("inbox-policy", "policy", statements(lambda s: [*s, ANYONE_READS])), "inbox-policy"),
     Case("lambda-supported-runtime", "python3.8",
-         lambda: changed(prod(), "validate-function", runtime="python3.8"), "validate-function"),
+         lambda: changed(prod(), "check-function", runtime="python3.8"), "check-function"),
     Case("lambda-active-tracing", "PassThrough tracing",
-         lambda: changed(prod(), "validate-function", tracingConfig={"mode": "PassThrough"}), "validate-function"),
+         lambda: changed(prod(), "check-function", tracingConfig={"mode": "PassThrough"}), "check-function"),
     Case("lambda-explicit-limits", "memory left to the default",
-         lambda: changed(prod(), "render-function", memorySize=REMOVE), "render-function"),
+         lambda: changed(prod(), "convert-function", memorySize=REMOVE), "convert-function"),
     Case("no-secrets-in-environment", "DB_PASSWORD in a function",
-         lambda: changed(prod(), "render-function", environment={"variables": {"DB_PASSWORD": "hunter2"}}),
-         "render-function"),
+         lambda: changed(prod(), "convert-function", environment={"variables": {"DB_PASSWORD": "hunter2"}}),
+         "convert-function"),
     Case("no-secrets-in-environment", "API_TOKEN in a container",
-         lambda: edited("worker-task-definition", "containerDefinitions",
-                        container(environment=[{"name": "API_TOKEN", "value": "x"}])), "worker-task-definition"),
+         lambda: edited("batch-task-definition", "containerDefinitions",
+                        container(environment=[{"name": "API_TOKEN", "value": "x"}])), "batch-task-definition"),
     Case("lambda-scoped-permissions", "events may invoke for any rule", unscoped_permission, "anyone-on-events"),
     Case("lambda-async-failure-destination", "S3 invokes a function without a destination",
          function_invoked_by_s3, "thumbs-function", needs_tmp_path=True),
     Case("log-group-retention", "log group kept forever",
-         lambda: changed(prod(), "validate-logs", retentionInDays=REMOVE), "validate-logs"),
+         lambda: changed(prod(), "check-logs", retentionInDays=REMOVE), "check-logs"),
     Case("dynamodb-on-demand", "provisioned capacity",
-         lambda: changed(prod(), "images-table", billingMode="PROVISIONED"), "images-table"),
+         lambda: changed(prod(), "jobs-table", billingMode="PROVISIONED"), "jobs-table"),
     Case("dynamodb-point-in-time-recovery", "PITR off",
-         lambda: changed(prod(), "images-table", pointInTimeRecovery={"enabled": False}), "images-table"),
+         lambda: changed(prod(), "jobs-table", pointInTimeRecovery={"enabled": False}), "jobs-table"),
     Case("dynamodb-deletion-protection", "deletion protection off",
-         lambda: changed(prod(), "idempotency-table", deletionProtectionEnabled=False), "idempotency-table"),
+         lambda: changed(prod(), "jobs-table", deletionProtectionEnabled=False), "jobs-table"),
     Case("rds-storage-encrypted", "unencrypted storage",
-         lambda: changed(prod(), "catalog-cluster", storageEncrypted=False), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", storageEncrypted=False), "ledger-cluster"),
     Case("rds-not-public", "public writer",
-         lambda: changed(prod(), "catalog-writer", publiclyAccessible=True), "catalog-writer"),
+         lambda: changed(prod(), "ledger-writer", publiclyAccessible=True), "ledger-writer"),
     Case("rds-iam-authentication", "IAM auth off",
-         lambda: changed(prod(), "catalog-cluster", iamDatabaseAuthenticationEnabled=False), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", iamDatabaseAuthenticationEnabled=False), "ledger-cluster"),
     Case("rds-managed-master-password", "password in the program",
-         lambda: changed(prod(), "catalog-cluster", manageMasterUserPassword=REMOVE, masterPassword="hunter2hunter2"),
-         "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", manageMasterUserPassword=REMOVE, masterPassword="hunter2hunter2"),
+         "ledger-cluster"),
     Case("rds-log-exports", "no log export",
-         lambda: changed(prod(), "catalog-cluster", enabledCloudwatchLogsExports=[]), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", enabledCloudwatchLogsExports=[]), "ledger-cluster"),
     Case("rds-non-default-master-user", "postgres as master user",
-         lambda: changed(prod(), "catalog-cluster", masterUsername="postgres"), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", masterUsername="postgres"), "ledger-cluster"),
     Case("rds-copy-tags-to-snapshots", "tags not copied",
-         lambda: changed(prod(), "catalog-cluster", copyTagsToSnapshot=False), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", copyTagsToSnapshot=False), "ledger-cluster"),
     Case("rds-deletion-protection", "deletion protection off",
-         lambda: changed(prod(), "catalog-cluster", deletionProtection=False), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", deletionProtection=False), "ledger-cluster"),
     Case("rds-backup-retention", "one day of backups",
-         lambda: changed(prod(), "catalog-cluster", backupRetentionPeriod=1), "catalog-cluster"),
-    Case("rds-multi-az", "no instance at all", lambda: without(prod(), "catalog-writer"), "catalog-cluster"),
+         lambda: changed(prod(), "ledger-cluster", backupRetentionPeriod=1), "ledger-cluster"),
+    Case("rds-multi-az", "no instance at all", lambda: without(prod(), "ledger-writer"), "ledger-cluster"),
     Case("sfn-logging-all", "ERROR-level logging",
-         lambda: edited("process-upload-state-machine", "loggingConfiguration", lambda c: {**c, "level": "ERROR"}),
-         "process-upload-state-machine"),
+         lambda: edited("intake-state-machine", "loggingConfiguration", lambda c: {**c, "level": "ERROR"}),
+         "intake-state-machine"),
     Case("sfn-xray-tracing", "tracing off",
-         lambda: changed(prod(), "heavy-path-state-machine", tracingConfiguration={"enabled": False}),
-         "heavy-path-state-machine"),
+         lambda: changed(prod(), "long-run-state-machine", tracingConfiguration={"enabled": False}),
+         "long-run-state-machine"),
     Case("no-public-ip-for-workloads", "worker run with a public IP",
-         lambda: changed(prod(), "heavy-path-state-machine", definition=find(prod(), "heavy-path-state-machine")
-                         .inputs["definition"].replace('"DISABLED"', '"ENABLED"')), "heavy-path-state-machine"),
+         lambda: changed(prod(), "long-run-state-machine", definition=find(prod(), "long-run-state-machine")
+                         .inputs["definition"].replace('"DISABLED"', '"ENABLED"')), "long-run-state-machine"),
     Case("ecs-not-privileged", "privileged container",
-         lambda: edited("worker-task-definition", "containerDefinitions", container(privileged=True)),
-         "worker-task-definition"),
+         lambda: edited("batch-task-definition", "containerDefinitions", container(privileged=True)),
+         "batch-task-definition"),
     Case("ecs-read-only-root-filesystem", "writable root filesystem",
-         lambda: edited("worker-task-definition", "containerDefinitions", container(readonlyRootFilesystem=False)),
-         "worker-task-definition"),
+         lambda: edited("batch-task-definition", "containerDefinitions", container(readonlyRootFilesystem=False)),
+         "batch-task-definition"),
     Case("ecs-non-root-user", "no user: the image's root",
-         lambda: edited("worker-task-definition", "containerDefinitions", dropped_keys("user")),
-         "worker-task-definition"),
+         lambda: edited("batch-task-definition", "containerDefinitions", dropped_keys("user")),
+         "batch-task-definition"),
     Case("ecs-awslogs", "no log configuration",
-         lambda: edited("worker-task-definition", "containerDefinitions", dropped_keys("logConfiguration")),
-         "worker-task-definition"),
+         lambda: edited("batch-task-definition", "containerDefinitions", dropped_keys("logConfiguration")),
+         "batch-task-definition"),
     Case("ecs-separate-roles", "one role for both",
-         lambda: changed(prod(), "worker-task-definition",
-                         taskRoleArn=find(prod(), "worker-task-definition").inputs["executionRoleArn"]),
-         "worker-task-definition"),
+         lambda: changed(prod(), "batch-task-definition",
+                         taskRoleArn=find(prod(), "batch-task-definition").inputs["executionRoleArn"]),
+         "batch-task-definition"),
     Case("ecs-container-insights", "Container Insights off",
-         lambda: changed(prod(), "worker-cluster", settings=[{"name": "containerInsights", "value": "disabled"}]),
-         "worker-cluster"),
+         lambda: changed(prod(), "batch-cluster", settings=[{"name": "containerInsights", "value": "disabled"}]),
+         "batch-cluster"),
     Case("ecr-scan-on-push", "no scan",
-         lambda: changed(prod(), "worker-repository", imageScanningConfiguration={"scanOnPush": False}),
-         "worker-repository"),
+         lambda: changed(prod(), "batch-repository", imageScanningConfiguration={"scanOnPush": False}),
+         "batch-repository"),
     Case("ecr-immutable-tags", "mutable tags",
-         lambda: changed(prod(), "worker-repository", imageTagMutability="MUTABLE"), "worker-repository"),
+         lambda: changed(prod(), "batch-repository", imageTagMutability="MUTABLE"), "batch-repository"),
     Case("ecr-lifecycle-policy", "lifecycle policy removed",
-         lambda: without(prod(), "worker-repository-lifecycle"), "worker-repository"),
+         lambda: without(prod(), "batch-repository-lifecycle"), "batch-repository"),
     Case("kms-rotation", "rotation off", lambda: changed(prod(), "data-key", enableKeyRotation=False), "data-key"),
     Case("kms-explicit-key-policy", "default key policy",
          lambda: changed(prod(), "data-key", policy=REMOVE), "data-key"),
@@ -283,7 +286,7 @@ CASES = [
     Case("kms-deletion-window", "window not chosen",
          lambda: changed(prod(), "data-key", deletionWindowInDays=REMOVE), "data-key"),
     Case("cmk-encryption", "table on the AWS-owned key",
-         lambda: changed(prod(), "images-table", serverSideEncryption=REMOVE), "images-table"),
+         lambda: changed(prod(), "jobs-table", serverSideEncryption=REMOVE), "jobs-table"),
     Case("subnet-no-auto-public-ip", "public IPs by default",
          lambda: changed(prod(), "network-private-1", mapPublicIpOnLaunch=True), "network-private-1"),
     Case("no-ingress-from-anywhere", "endpoint HTTPS from anywhere",
@@ -297,20 +300,20 @@ CASES = [
     Case("vpc-gateway-endpoints", "no DynamoDB gateway endpoint",
          lambda: without(prod(), "network-dynamodb-endpoint"), "network-vpc"),
     Case("sqs-encrypted", "unencrypted queue",
-         lambda: changed(prod(), "on-upload-dlq", kmsMasterKeyId=REMOVE), "on-upload-dlq"),
+         lambda: changed(prod(), "on-arrival-dlq", kmsMasterKeyId=REMOVE), "on-arrival-dlq"),
     Case("sqs-tls-only", "queue policy without the TLS deny",
-         lambda: edited("on-upload-dlq-policy", "policy", statements(lambda s: s[:1])), "on-upload-dlq"),
+         lambda: edited("on-arrival-dlq-policy", "policy", statements(lambda s: s[:1])), "on-arrival-dlq"),
     Case("eventbridge-target-retry-and-dlq", "no dead-letter queue",
-         lambda: changed(prod(), "on-upload-target", deadLetterConfig=REMOVE), "on-upload-target"),
+         lambda: changed(prod(), "on-arrival-target", deadLetterConfig=REMOVE), "on-arrival-target"),
     Case("aws-resources-tagged", "provider without ManagedBy",
          lambda: changed(prod(), "aws", defaultTags=json.dumps({"tags": {"Project": "p", "Environment": "prod"}})),
-         "uploads-bucket"),
+         "inbox-bucket"),
     Case("aws-resources-tagged", "a resource on the default provider", bare_bucket, "bare"),
     Case("explicit-log-groups", "a function's log group removed",
-         lambda: without(prod(), "validate-logs"), "validate-function"),
+         lambda: without(prod(), "check-logs"), "check-function"),
     Case("explicit-log-groups", "a raw function with no log group", raw_function, "raw", needs_tmp_path=True),
     Case("explicit-log-groups", "state machine logs to an undeclared group",
-         lambda: without(prod(), "heavy-path-logs"), "heavy-path-state-machine"),
+         lambda: without(prod(), "long-run-logs"), "long-run-state-machine"),
     Case("no-unplanned-idle-cost", "a NAT gateway, not among prod's allowances", nat_gateway, "nat"),
 ]  # fmt: skip
 
@@ -331,9 +334,10 @@ def test_every_rule_has_a_bad_fixture():
 
 
 def test_dev_config_lets_no_idle_cost_through_that_prod_accepts():
-    """The same prod stack judged with dev's configuration: its endpoints, key and warm writer all fail."""
+    """The program under prod's profile judged with dev's configuration: its endpoints, key and warm writer all
+    fail."""
     caught = violations(evaluate(prod(), "dev"), "no-unplanned-idle-cost")
-    assert {name_of(r.urn) for r in caught} >= {"data-key", "catalog-writer", "network-ecr-api-endpoint"}
+    assert {name_of(r.urn) for r in caught} >= {"data-key", "ledger-writer", "network-ecr-api-endpoint"}
     assert {r.enforcement for r in caught} == {"mandatory"}
 
 

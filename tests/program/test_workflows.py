@@ -10,10 +10,13 @@ from app.catalog import CATALOG_VALUES
 from app.recording import FAILABLE_BY_THIS_UPLOAD, OWNED_BY_THIS_UPLOAD
 from app.settings import load_settings
 from components.budget import EXPRESS_LIMIT_SECONDS, worst_case
+from components.database import ServerlessDatabase, ServerlessDatabaseArgs
 from components.profile import EnvironmentProfile, load_profile
-from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS
+from components.states import Definition
+from components.workflow import Workflow, WorkflowArgs
+from handlers.catalog.schema import CATALOG_WRITER, INSERT_IMAGE_PARAMETERS, INSERT_IMAGE_SQL
 from synth.program import Synthesis, stack_config
-from tests.helpers import statements
+from tests.helpers import DISPOSABLE, run, statements
 
 REFUSALS = ["UnsupportedFormat", "ImageTooLarge", "TooManyPixels", "CorruptImage", "ObjectNotFound"]
 
@@ -25,6 +28,12 @@ def profile_of(program: Synthesis) -> EnvironmentProfile:
 def states(program: Synthesis, name: str) -> dict:
     machine = program.one("aws:sfn/stateMachine:StateMachine", f"{name}-state-machine")
     return json.loads(machine.inputs["definition"])["States"]
+
+
+def test_the_program_declares_its_two_state_machines(program):
+    """tests/policy/test_asl.py validates the definitions of whatever state machines a program declares: these."""
+    machines = {machine.name for machine in program.of_type("aws:sfn/stateMachine:StateMachine")}
+    assert machines == {"process-upload-state-machine", "heavy-path-state-machine"}
 
 
 @pytest.mark.parametrize("machine", ["process-upload", "heavy-path"])
@@ -209,6 +218,27 @@ def bare_names(expression: str) -> set[str]:
     compared = re.findall(r"(?<![#:])\b([A-Za-z]\w*)\s*(?:=|<>|<|>)", expression)
     arguments = re.findall(r"\(\s*([A-Za-z]\w*)\s*[,)]", expression)
     return set(compared) | set(arguments)
+
+
+def test_the_catalog_insert_fits_a_task_sending_its_declared_parameters():
+    """The catalog's own SQL through a ServerlessDatabase's Data API task, which checks every `:name` it holds
+    against the parameters sent (casts and ON CONFLICT included)."""
+    parameters = [{"Name": name, "Value": {"StringValue.$": f"$.record.{name}"}} for name in INSERT_IMAGE_PARAMETERS]
+
+    def build():
+        database = ServerlessDatabase(
+            "catalog",
+            ServerlessDatabaseArgs(profile=DISPOSABLE.args, subnet_ids=["subnet-a", "subnet-b"], vpc_id="vpc-main"),
+        )
+        writer = database.database_user("writer", CATALOG_WRITER)
+        definition = Definition(
+            start_at="Catalog",
+            states=[database.execute_statement_task("Catalog", INSERT_IMAGE_SQL, parameters, user=writer)],
+        )
+        Workflow("flow", WorkflowArgs(profile=DISPOSABLE.args, **definition.workflow_args(DISPOSABLE)))
+
+    definition = run(build).one("aws:sfn/stateMachine:StateMachine").inputs["definition"]
+    assert json.loads(definition)["States"]["Catalog"]["Parameters"]["Sql"] == INSERT_IMAGE_SQL
 
 
 def test_update_and_condition_expressions_use_placeholders_for_reserved_words(program):

@@ -21,7 +21,7 @@ class Result:
     remediation: str
 
 
-URN = "urn:pulumi:dev::image-pipeline::platform:index:Bucket$aws:s3/bucket:Bucket::uploads-bucket"
+URN = "urn:pulumi:dev::image-pipeline::platform:index:Bucket$aws:s3/bucket:Bucket::inbox-bucket"
 
 
 def fake_pack(monkeypatch, evaluate):
@@ -65,8 +65,8 @@ def test_violations_are_listed_mandatory_first_with_their_remediation(monkeypatc
     text = "\n".join(policies.section(outcome))
     blocking, allowed = text.split("<details>")
     assert (
-        "| high | `s3-public-access` | `aws:s3/bucket:Bucket uploads-bucket` | no public access block | add one |"
-        in (blocking)
+        "| high | `s3-public-access` | `aws:s3/bucket:Bucket inbox-bucket` | no public access block | add one |"
+        in blocking
     )
     assert "dev-idle-cost" not in blocking, "advisory results are collapsed, apart from what blocks"
     assert "| advisory | `dev-idle-cost` | the stack | costs while idle | scale to zero |" in allowed

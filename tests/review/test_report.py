@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-from policy.rules.prices import SECRET_MONTH
 from review import __main__ as cli
 from review import extension
 from review.costs import idle_costs
@@ -14,6 +13,7 @@ from review.policies import PolicyOutcome
 from review.report import build_report
 from synth import program as synth
 from tests.conftest import synthesized
+from tests.reference import reference_program
 
 PLATFORM_SECTIONS = ["## Policy results", "## Resource graph", "## Who may do what (IAM)", "## Idle cost",
                      "## Resource tree"]  # fmt: skip
@@ -44,9 +44,9 @@ def test_the_summary_states_idle_cost_then_the_applications_rows(stack):
     text = report(stack)
     summary = text[: text.index("## Policy results")]
     idle = re.search(r"\| idle cost \| (.+) \|", summary).group(1)
-    assert idle == f"{usd(sum(cost.usd_per_month for cost in idle_costs(synthesized(stack))))}/month"
-    if stack == "dev":
-        assert idle == f"{usd(2 * SECRET_MONTH.per_unit)}/month", "dev idles at its two Secrets Manager secrets only"
+    costs = idle_costs(synthesized(stack))
+    total = sum(cost.usd_per_month for cost in costs)
+    assert idle == (f"{usd(total)}/month" if costs else "none: nothing is billed by the hour")
     for what, value in app_sections(synthesized(stack)).summary:
         assert summary.index(f"| {what} | {value} |") > summary.index("| idle cost |"), what
 
@@ -62,17 +62,33 @@ def test_without_an_application_the_report_has_the_platform_parts_only(monkeypat
         "| resources", "| region", "| policy pack", "| idle cost"]  # fmt: skip
 
 
-def test_dev_lists_its_two_secrets_as_its_whole_idle_cost():
-    section = report("dev").split("## Idle cost")[1].split("\n## ")[0]
+def idle_section(text):
+    return text.split("## Idle cost")[1].split("\n## ")[0]
+
+
+@pytest.mark.parametrize("program_of", [synthesized, reference_program], ids=["program", "reference"])
+def test_the_idle_cost_section_lists_each_charge_with_its_price_and_source(program_of, stack):
+    synthesis = program_of(stack)
+    costs = idle_costs(synthesis)
+    section = idle_section(build_report(synthesis, NO_PACK))
     rows = [line for line in section.splitlines() if line.startswith("| `")]
-    assert [row.split(" | ")[0] for row in rows] == ["| `catalog-writer-secret`", "| `catalog-cluster`"]
-    assert all(SECRET_MONTH.label in row and SECRET_MONTH.source in row for row in rows)
+    names = {resource.urn: resource.name for resource in synthesis.resources}
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{names[cost.urn]}`" for cost in costs]
+    for row, cost in zip(rows, costs, strict=True):
+        assert f" | {cost.what} | {usd(cost.usd_per_month)} | {cost.source} |" in row, row
+    if costs:
+        assert f"**Total: {usd(sum(cost.usd_per_month for cost in costs))}/month**" in section
+    else:
+        assert "Nothing in this stack is billed by the hour" in section
 
 
-def test_prod_lists_what_it_pays_for_while_idle():
-    section = report("prod").split("## Idle cost")[1].split("\n## ")[0]
+def test_a_stack_that_idles_at_a_key_endpoints_and_a_database_says_so_with_sources():
+    """The reference program under prod's profile keeps a customer-managed key, interface endpoints and a warm
+    database writer."""
+    section = idle_section(build_report(reference_program("prod"), NO_PACK))
     assert "customer-managed KMS key" in section
     assert "https://aws.amazon.com/privatelink/pricing/" in section
+    assert "`ledger-writer`" in section
     assert "**Total: $" in section
 
 

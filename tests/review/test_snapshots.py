@@ -2,15 +2,24 @@
 
 import difflib
 import json
+import re
 
 import pulumi
 import pytest
 
-from review.snapshot import REFRESH_COMMAND, SNAPSHOT_DIR, normalize, render, snapshot_path
+from review.snapshot import PLACEHOLDERS, REFRESH_COMMAND, SNAPSHOT_DIR, normalize, render, snapshot_path
 from synth.program import PROJECT_DIR, stack_names, synthesize
 from tests.conftest import synthesized
+from tests.reference import reference_program
 
 MACHINE_SPECIFIC = (str(PROJECT_DIR), "/tmp/", "/home/", " object at 0x")
+FUNCTION = "aws:lambda/function:Function"
+BUILT_ZIP = re.compile(r"<build output> \.build/lambda/[\w.-]+-<cache key>\.zip")
+"""A Lambda zip as the snapshot shows it: `.build/lambda/<code root's name>-<cache key>.zip`."""
+
+
+def functions(document):
+    return {key: resource for key, resource in document["resources"].items() if resource["type"] == FUNCTION}
 
 
 def test_the_snapshot_is_current(stack):
@@ -34,10 +43,18 @@ def test_snapshots_hold_nothing_from_the_machine_that_wrote_them(stack):
     text = render(synthesized(stack))
     found = [marker for marker in MACHINE_SPECIFIC if marker in text]
     assert not found, f"machine-specific values in the {stack} snapshot: {found}"
-    document = json.loads(text)
-    function = document["resources"]["platform:index:Function$aws:lambda/function:Function::render-function"]
-    assert function["inputs"]["code"] == {"FileArchive": "<build output> .build/lambda/handlers-<cache key>.zip"}
-    assert function["inputs"]["sourceCodeHash"].startswith("<")
+    for key, function in functions(json.loads(text)).items():
+        assert BUILT_ZIP.fullmatch(function["inputs"]["code"]["FileArchive"]), key
+        assert function["inputs"]["sourceCodeHash"].startswith("<"), key
+
+
+def test_a_functions_zip_is_shown_without_its_cache_key_or_hash():
+    """The reference program's functions: their zips are built on each machine, with a key and hash of their own."""
+    found = functions(json.loads(render(reference_program("dev"))))
+    assert len(found) == 3
+    for key, function in found.items():
+        assert function["inputs"]["code"] == {"FileArchive": "<build output> .build/lambda/code-<cache key>.zip"}, key
+        assert function["inputs"]["sourceCodeHash"] == PLACEHOLDERS["sourceCodeHash"], key
 
 
 def test_a_fresh_run_gives_the_same_snapshot():
@@ -47,16 +64,16 @@ def test_a_fresh_run_gives_the_same_snapshot():
 
 def test_normalize_relativizes_paths_expands_json_and_hides_secrets():
     value = {
-        "context": {"location": f"{PROJECT_DIR}/handlers"},
+        "context": {"location": f"{PROJECT_DIR}/src"},
         "policy": '{"Statement": []}',
         "password": "hunter2",
-        "code": pulumi.AssetArchive({"index.py": pulumi.FileAsset(f"{PROJECT_DIR}/handlers/x.py")}),
+        "code": pulumi.AssetArchive({"index.py": pulumi.FileAsset(f"{PROJECT_DIR}/src/x.py")}),
     }
     assert normalize(value) == {
-        "context": {"location": "./handlers"},
+        "context": {"location": "./src"},
         "policy": {"$json": {"Statement": []}},
         "password": "<secret>",
-        "code": {"AssetArchive": {"index.py": {"FileAsset": "./handlers/x.py"}}},
+        "code": {"AssetArchive": {"index.py": {"FileAsset": "./src/x.py"}}},
     }
     with pytest.raises(TypeError, match=r"teach review/snapshot\.py"):
         normalize({"odd": object()})
