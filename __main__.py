@@ -17,7 +17,7 @@ from app.environment import handler_environment
 from app.heavy import heavy_definition
 from app.migrations import migrate_on_deploy
 from app.settings import load_stack_configuration
-from components.bucket import Bucket, BucketArgs, BucketExpiration
+from components.bucket import Bucket, BucketArgs, BucketExpiration, access_log_bucket
 from components.database import ServerlessDatabase, ServerlessDatabaseArgs
 from components.fargate import FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
@@ -39,19 +39,7 @@ aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
 key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args), aws) if profile.customer_managed_keys else None
 
 # Storage
-access_logs = (
-    Bucket(
-        "access-logs",
-        BucketArgs(
-            profile=profile.args,
-            receives_access_logs=True,
-            expirations=[BucketExpiration(prefix="", days=profile.access_log_retention_days)],
-        ),
-        aws,
-    )
-    if profile.access_logging
-    else None
-)
+access_logs = access_log_bucket("access-logs", profile, aws)
 expirations = (
     [BucketExpiration(prefix=UPLOAD_PREFIX, days=settings.upload_expiration_days)]
     if settings.upload_expiration_days

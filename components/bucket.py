@@ -11,7 +11,7 @@ from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement
 from components.key import decrypt_statement, encrypt_statement
 from components.naming import bucket_name
-from components.profile import profile_from_args
+from components.profile import EnvironmentProfile, profile_from_args
 from components.profile_args import ProfileArgs
 
 READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging")
@@ -246,6 +246,17 @@ class Bucket(Component):
         return aws.s3.BucketNotification(
             f"{name}-notification", bucket=self.bucket.id, eventbridge=True, opts=self.child()
         )
+
+
+def access_log_bucket(
+    name: str, profile: EnvironmentProfile, opts: pulumi.ResourceOptions | None = None
+) -> Bucket | None:
+    """The stack's access-log bucket when the profile keeps access logs (its logs expire after the profile's
+    retention), else None. Other buckets pass its `access_log_target` as their `access_log_bucket`."""
+    if not profile.access_logging:
+        return None
+    expiration = BucketExpiration(prefix="", days=profile.access_log_retention_days)
+    return Bucket(name, BucketArgs(profile=profile.args, receives_access_logs=True, expirations=[expiration]), opts)
 
 
 def _check(name: str, args: BucketArgs) -> None:

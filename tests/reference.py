@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.bucket import Bucket, BucketArgs, BucketExpiration
+from components.bucket import Bucket, BucketArgs, BucketExpiration, access_log_bucket
 from components.database import DatabaseUser, ServerlessDatabase, ServerlessDatabaseArgs
 from components.fargate import ContainerImage, FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
@@ -98,12 +98,7 @@ def declare() -> None:
     kms_key_arn = key.arn if key else None
 
     # Storage
-    access_logs = (
-        Bucket("access-logs", BucketArgs(profile=profile.args, receives_access_logs=True,
-               expirations=[BucketExpiration(prefix="", days=profile.access_log_retention_days)]), opts)
-        if profile.access_logging
-        else None
-    )  # fmt: skip
+    access_logs = access_log_bucket("access-logs", profile, opts)
     log_target = access_logs.access_log_target if access_logs else None
     inbox = Bucket(
         "inbox",

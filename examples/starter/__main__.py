@@ -6,7 +6,7 @@ bucket starts a workflow that records it in a table through a Lambda.
 
 import pulumi
 
-from components.bucket import Bucket, BucketArgs
+from components.bucket import Bucket, BucketArgs, access_log_bucket
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.packaging import FunctionCode
@@ -23,11 +23,7 @@ profile = load_profile()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
 key = EncryptionKey("data", EncryptionKeyArgs(profile=profile.args), aws) if profile.customer_managed_keys else None
 kms_key_arn = key.arn if key else None
-access_logs = (
-    Bucket("access-logs", BucketArgs(profile=profile.args, receives_access_logs=True), aws)
-    if profile.access_logging
-    else None
-)
+access_logs = access_log_bucket("access-logs", profile, aws)
 
 documents = Bucket(
     "documents",
