@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from datetime import datetime
 
-import pytest
 from PIL import Image
 
 from app.demo.cloud import Outcome, PipelineCloud
-from emulator.deploy import DEPLOYERS, NOT_DEPLOYED, Deployment, deploy
+from emulator.deploy import DEPLOYERS, NOT_DEPLOYED
 from handlers.catalog.schema import INSERT_IMAGE_PARAMETERS, INSERT_IMAGE_SQL
 from tests.e2e.conftest import unique
 from tests.handlers import images
@@ -101,12 +99,6 @@ def test_every_declared_resource_is_deployed_or_left_out_with_a_reason(cloud):
     assert failed.keys() == EMULATOR_LIMITS.keys(), failed
     for name, words in EMULATOR_LIMITS.items():
         assert words in failed[name], failed[name]
-
-
-def test_a_resource_type_the_local_cloud_does_not_know_stops_the_deployment(cloud):
-    unknown = replace(cloud.synthesis.one("aws:sqs/queue:Queue"), type="aws:newservice/thing:Thing", name="thing")
-    with pytest.raises(LookupError, match="no deployer for aws:newservice/thing:Thing"):
-        deploy(Deployment(replace(cloud.synthesis, resources=[unknown])), cloud.session)
 
 
 def test_the_emulator_runs_exactly_what_the_program_declared(cloud):

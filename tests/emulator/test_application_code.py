@@ -135,3 +135,11 @@ def test_an_entrypoint_the_runtime_cannot_run_fails_that_image_with_the_form_it_
     assert failed.name == "worker-image"
     assert "python" in failed.note, failed.note
     assert "-m" in failed.note, failed.note
+
+
+def test_a_resource_type_the_emulator_does_not_know_stops_the_deployment_saying_what_to_add():
+    unknown = resource("aws:newservice/thing:Thing", "thing", {"name": "orders-thing"})
+    stack = Synthesis(stack="unit", preview=False, resources=[unknown], outputs={})
+    with pytest.raises(LookupError, match=r"no deployer for aws:newservice/thing:Thing \(thing\); add one to "
+                       r"emulator/deploy.py's DEPLOYERS or a reason to NOT_DEPLOYED"):  # fmt: skip
+        deploy(Deployment(stack), session=None)  # type: ignore[arg-type]
