@@ -5,6 +5,7 @@
         upload = cloud.put_object(bucket, "uploads/cat.jpg", data)     # S3 -> EventBridge -> Step Functions
         [settled] = cloud.settle([upload])                             # every execution it started, ended
         settled.executions, cloud.history(settled.executions[0].arn)
+        cloud.metric_summaries()                                        # what the handlers' EMF lines counted
 
 What reaches the stack goes through the emulator's APIs only: an upload is a PutObject, and everything after it
 (the event, the rule, the executions, the functions, the tasks, their writes) follows from what was deployed. The
@@ -40,6 +41,7 @@ from emulator.adaptations import Delivery, Hooks
 from emulator.deploy import Deployment, deploy
 from emulator.faults import FaultPlan
 from emulator.iam import OPERATOR_KEY, Authorizer, Denial
+from emulator.metrics import InvalidEmf, MetricDatum, MetricSummary, summarize
 from emulator.runtime import Injection, Runtime
 from synth.program import Synthesis
 
@@ -246,6 +248,22 @@ class LocalCloud:
     def denials(self) -> list[Denial]:
         """Every call IAM refused so far: principal, action, resource and why."""
         return list(self.authorizer.denials)
+
+    @property
+    def metrics(self) -> list[MetricDatum]:
+        """Every datapoint CloudWatch would have extracted so far from the embedded metric format lines the
+        functions and containers printed, in the order printed (emulator/metrics.py)."""
+        return self.hooks.runtime.metrics.data
+
+    @property
+    def invalid_metrics(self) -> list[InvalidEmf]:
+        """The printed lines CloudWatch would have refused as embedded metric format, each with the rule it broke."""
+        return self.hooks.runtime.metrics.invalid
+
+    def metric_summaries(self, namespace: str | None = None) -> list[MetricSummary]:
+        """Count, sum, average and maximum of every metric so far per dimension set and unit (of `namespace` only,
+        when given)."""
+        return summarize(d for d in self.metrics if namespace is None or d.namespace == namespace)
 
     def put_object(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> Upload:
         """PutObject, as a client would; returns the upload with the event S3 sent for it. Raises when no rule

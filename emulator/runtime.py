@@ -10,6 +10,8 @@ Several invocations run at once in moto's Step Functions threads, so nothing her
 A handler package that keeps its AWS clients in a module-level singleton says how to replace it through an
 `Injection`, which the application gives the local cloud; the singleton then gets a stand-in (`_ThreadBound`) once,
 which forwards to the dependencies of the function this thread is running, built from that function's environment.
+What a handler prints goes to the run's log, and its embedded-metric-format lines to `Runtime.metrics`, as
+CloudWatch extracts them; Powertools Metrics' process-wide state is each handler thread's own (emulator/sandbox.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import IO, Any
 import boto3
 
 from emulator.iam import Authorizer
+from emulator.metrics import MetricStore
+from emulator.sandbox import HandlerOutput, PowertoolsMetricState
 
 TIMEOUT_ERROR = "Sandbox.Timedout"
 """What Lambda reports (FunctionError "Unhandled") when a function runs past its timeout."""
@@ -155,6 +159,10 @@ class Runtime:
         self._current = threading.local()
         self._threads: set[threading.Thread] = set()
         self._closed = False
+        self.metrics = MetricStore()
+        """The metrics extracted from what the handlers printed (emulator/metrics.py)."""
+        self._output = HandlerOutput(self.running, log_stream, self.metrics.extract, stopped=self._timed_out)
+        self._metric_state = PowertoolsMetricState(self.running)
 
     def join(self, grace_seconds: float = 10.0) -> None:
         """Let handlers still running (a timed-out one, frozen) end before the emulator goes away under them."""
@@ -164,7 +172,8 @@ class Runtime:
 
     def close(self) -> None:
         """Refuse any further AWS call of a handler (the emulator is going away: nothing may reach the network),
-        and give the handler packages back their own dependencies and their loggers back their stdout."""
+        and give the handler packages back their own dependencies, their loggers back their stdout, Python its
+        `print` and Powertools its metric state."""
         with self._lock:
             self._closed = True
             for _, setter in self._bound.values():
@@ -173,6 +182,8 @@ class Runtime:
             for handler, stream in self._streams:
                 handler.setStream(stream)
             self._streams.clear()
+            self._output.uninstall()
+            self._metric_state.uninstall()
 
     # Lambda
 
@@ -221,9 +232,10 @@ class Runtime:
         )
         environ = {**_lambda_variables(function), **function.environment, **self._role_credentials(function)}
         try:
-            handler = self._handler(function.handler)
-            with self._bound_to(function.name, function.handler, environ):
-                result = handler(json.loads(payload or b"{}"), context)
+            with self._sandboxed():
+                handler = self._handler(function.handler)
+                with self._bound_to(function.name, function.handler, environ):
+                    result = handler(json.loads(payload or b"{}"), context)
             outcome["payload"] = json.dumps(result).encode()
         except Exception as error:
             outcome["payload"] = json.dumps(_error_payload(error, request_id)).encode()
@@ -248,15 +260,16 @@ class Runtime:
     def run_container(self, run: ContainerRun) -> int:
         """Run the container's entrypoint to completion and return its exit code (1 if it raised)."""
         self._current.running = f"container:{run.entrypoint}"
-        module = self._import(run.entrypoint)
-        main = getattr(module, "main", None)
-        if not callable(main):
-            raise RuntimeError(f"{run.entrypoint} has no main(argv, environ) to run in-process")
-        try:
-            return int(main([], dict(run.environment)))
-        except Exception:
-            traceback.print_exc(file=self._log_stream)
-            return 1
+        with self._sandboxed():
+            module = self._import(run.entrypoint)
+            main = getattr(module, "main", None)
+            if not callable(main):
+                raise RuntimeError(f"{run.entrypoint} has no main(argv, environ) to run in-process")
+            try:
+                return int(main([], dict(run.environment)))
+            except Exception:
+                traceback.print_exc(file=self._log_stream)
+                return 1
 
     # Shared
 
@@ -264,13 +277,28 @@ class Runtime:
         """A module of the deployed code, imported from the code roots as the handlers are."""
         return self._import(name)
 
+    @contextmanager
+    def _sandboxed(self) -> Iterator[None]:
+        """What this thread prints is its function's or container's output (`print` is replaced while the runtime
+        is open, from the first handler run on); a line it left unfinished is its own when it ends."""
+        with self._lock:
+            if not self._closed:
+                self._output.install()
+        try:
+            yield
+        finally:
+            self._output.finish()
+
     def _import(self, module_name: str) -> ModuleType:
-        """Import a handler module once, then point its loggers at the run's log and install its injections."""
+        """Import a handler module once, then point its loggers at the run's log, make the metric state of
+        Powertools (once loaded) each handler thread's own, and install its injections."""
         with self._lock:
             for root in self._code_roots:
                 if str(root) not in sys.path:
                     sys.path.insert(0, str(root))
-            module = importlib.import_module(module_name)
+            with self._metric_state.importing():
+                module = importlib.import_module(module_name)
+            self._metric_state.install()
             self._redirect_logs(module)
             package = module_name.split(".")[0]
             for injection in self._injections:
@@ -309,9 +337,13 @@ class Runtime:
         if handler is not None and hasattr(handler, "setStream") and handler.stream is not self._log_stream:
             self._streams.append((handler, handler.setStream(self._log_stream)))
 
-    def _refuse_frozen_calls(self, **_: Any) -> None:
+    def _timed_out(self) -> bool:
+        """This thread runs an invocation that outlived its timeout (Lambda would have stopped it)."""
         outcome = getattr(self._current, "outcome", None)
-        if outcome is not None and outcome.get("frozen"):
+        return outcome is not None and bool(outcome.get("frozen"))
+
+    def _refuse_frozen_calls(self, **_: Any) -> None:
+        if self._timed_out():
             raise SandboxFrozen("the invocation timed out; Lambda froze its sandbox, so this call is refused")
         if self._closed:
             raise SandboxFrozen("the local cloud is closed: no call leaves the process")

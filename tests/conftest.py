@@ -1,10 +1,15 @@
 """Session-wide fixtures: each stack's program synthesized once per mode and shared by every test that reads it."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from synth.program import Synthesis, close_runtime, stack_names, synthesize
+
+# Powertools reads the service name when a handler module is imported, and whichever test module imports one first
+# (a handler test, or an end-to-end test at collection) fixes it for the whole worker process.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "pipeline-test")
 
 _synthesized: dict[tuple[str, bool], Synthesis] = {}
 

@@ -1,5 +1,6 @@
 """What a local run shows: a table on the terminal and a self-contained HTML page (renditions inlined as data
-URIs, each image's status and reason, and a timeline of its executions from the Step Functions history)."""
+URIs, each image's status and reason, and a timeline of its executions from the Step Functions history), and on
+both the business metrics the handlers printed (embedded metric format, extracted by the emulator)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any
 
 from app.demo.cloud import Outcome, PipelineCloud
 from emulator import adaptations
+from emulator.metrics import MetricSummary
 from handlers.pipeline.contract import CATALOG, CATALOG_ERROR, CAUSE, ERROR, FAILED, RENDITIONS, ROUTE, STATUS
 
 COLUMNS = ("image", ROUTE, STATUS, RENDITIONS, "seconds", "reason")
 REASON_WIDTH = 60
+METRIC_COLUMNS = ("metric", "dimensions", "count", "sum", "avg", "max", "unit")
+"""The business metrics' table: CloudWatch's statistics per metric and dimension set over the run."""
 
 
 def reason(outcome: Outcome) -> str:
@@ -52,15 +56,52 @@ def table(outcomes: Sequence[Outcome], prefix: str) -> str:
         )
         for o in outcomes
     ]
-    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    return _aligned(COLUMNS, rows)
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns under a header and a rule."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [COLUMNS, *rows]]  # fmt: skip
+             for row in [header, *rows]]  # fmt: skip
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def metric_table(cloud: PipelineCloud) -> str:
+    """The business metrics as the demo prints them: one row per metric and dimension set, by namespace, then the
+    lines that were refused as embedded metric format, if any."""
+    blocks = [
+        f"namespace {namespace}:\n{_aligned(METRIC_COLUMNS, [_metric_cells(s) for s in summaries])}"
+        for namespace, summaries in _by_namespace(cloud.metric_summaries()).items()
+    ]
+    invalid = cloud.invalid_metrics
+    if invalid:
+        blocks.append(f"{len(invalid)} line(s) refused as embedded metric format, no metric extracted:\n"
+                      + "\n".join(f"  {i.source}: {i.reason}" for i in invalid))  # fmt: skip
+    return "\n\n".join(blocks) or "no metric was printed"
+
+
+def _by_namespace(summaries: Sequence[MetricSummary]) -> dict[str, list[MetricSummary]]:
+    grouped: dict[str, list[MetricSummary]] = {}
+    for summary in summaries:
+        grouped.setdefault(summary.namespace, []).append(summary)
+    return grouped
+
+
+def _metric_cells(summary: MetricSummary) -> tuple[str, ...]:
+    dimensions = " ".join(f"{key}={value}" for key, value in sorted(summary.dimensions.items())) or "-"
+    return (summary.name, dimensions, str(summary.count), _number(summary.sum), _number(summary.average),
+            _number(summary.maximum), summary.unit)  # fmt: skip
+
+
+def _number(value: float) -> str:
+    """Whole numbers as such, others to two decimals: counts stay counts, milliseconds and megapixels readable."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def write_html(cloud: PipelineCloud, outcomes: Sequence[Outcome], title: str) -> str:
@@ -78,10 +119,12 @@ table {{ border-collapse: collapse; }} td, th {{ padding: 2px 8px; text-align: l
 .bar {{ background: #6b8fd6; height: 10px; display: inline-block; }}
 .timeline td:nth-child(3) {{ width: 320px; }}
 .denials td:nth-child(2) {{ white-space: nowrap; }}
+.metrics :is(td, th):nth-child(n+3):not(:last-child) {{ text-align: right; }}
 code {{ font-size: 12px; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {_summary(cloud)}
+{_metrics(cloud)}
 {cards}
 </body></html>
 """
@@ -115,6 +158,27 @@ def _denials(cloud: PipelineCloud) -> str:
                    for d in denials)  # fmt: skip
     return f"""<h2 class="failed">Denied by IAM: {len(denials)} call(s)</h2>
 <table class="denials"><tr><th>principal</th><th>action</th><th>resource</th><th>why</th></tr>{rows}</table>"""
+
+
+def _metrics(cloud: PipelineCloud) -> str:
+    """The business metrics the handlers printed, as CloudWatch would extract and aggregate them over the run."""
+    tables = []
+    for namespace, summaries in _by_namespace(cloud.metric_summaries()).items():
+        header = "".join(f"<th>{html.escape(column)}</th>" for column in METRIC_COLUMNS)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _metric_cells(s)) + "</tr>"
+                       for s in summaries)  # fmt: skip
+        tables.append(f'<p>Namespace <code>{html.escape(namespace)}</code></p>\n'
+                      f'<table class="metrics"><tr>{header}</tr>{rows}</table>')  # fmt: skip
+    invalid = cloud.invalid_metrics
+    refused = "".join(f"<li><code>{html.escape(i.source)}</code>: {html.escape(i.reason)}<br>"
+                      f"<code>{html.escape(i.line)}</code></li>" for i in invalid)  # fmt: skip
+    if refused:
+        refused = f'<h3 class="failed">Refused as embedded metric format: {len(invalid)} line(s)</h3><ul>{refused}</ul>'
+    return f"""<h2>Business metrics</h2>
+<p>What the functions and the worker printed in CloudWatch's embedded metric format, extracted as CloudWatch would
+(no API call): count, sum, average and maximum per metric and dimension set over this run.</p>
+{"".join(tables) or "<p>No metric was printed.</p>"}
+{refused}"""
 
 
 def denial_lines(cloud: PipelineCloud) -> list[str]:

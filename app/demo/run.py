@@ -1,8 +1,8 @@
 """The demo: deploy a stack into the in-process emulator, upload the sample images (and any given files), wait
-for every execution, print a table and write an HTML report. Run it as `python -m app.demo` (see app/demo/__main__.py).
-Exit code 0 when every upload ended in a recorded state (refusals included), 1 otherwise or when the stack's program
-refuses its configuration, 2 (one line, before anything is synthesized) for an unknown stack, a missing file or a
-malformed `--set`."""
+for every execution, print a table and the business metrics the handlers counted, and write an HTML report. Run it
+as `python -m app.demo` (see app/demo/__main__.py). Exit code 0 when every upload ended in a recorded state
+(refusals included), 1 otherwise or when the stack's program refuses its configuration, 2 (one line, before anything
+is synthesized) for an unknown stack, a missing file or a malformed `--set`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.demo.cloud import Outcome, PipelineCloud
-from app.demo.report import denial_lines, table, write_html
+from app.demo.report import denial_lines, metric_table, table, write_html
 from app.demo.samples import Sample, panorama, standard_samples
 from emulator.stack import OverrideError, Program, parse_overrides, synthesize_stack
 from handlers.pipeline.contract import RENDER_MEMORY_ENV
@@ -57,6 +57,7 @@ def _demo(args: argparse.Namespace) -> int:
         )
         for line in denials:
             print(line)
+        print(f"\nBusiness metrics, as CloudWatch would extract them from the handlers' output:\n{metric_table(cloud)}")
         report = args.workdir / "report.html"
         report.write_text(write_html(cloud, outcomes, f"Local run of stack {program.stack}"), encoding="utf-8")
     close_runtime()

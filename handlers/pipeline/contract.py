@@ -128,3 +128,32 @@ NOT_COMPLETE = f"{STATUS_NAME} <> {COMPLETE_VALUE}"
 """No run of this upload completed it: a failure write needs it too, since EventBridge delivers at least once."""
 OWNED_NOT_COMPLETE = f"{OWNED} AND {NOT_COMPLETE}"
 """The condition of a failure write on a claimed record (`records.fail`; the workflows' add UNCLAIMED)."""
+
+# --- business metrics: CloudWatch embedded metric format (EMF) lines on stdout, written by Powertools Metrics ----
+# No API call: CloudWatch extracts the metrics from the log events of the Lambdas and of the worker (awslogs). Each
+# metric's dimension set is part of its identity: an alarm or a dashboard on one must name exactly the same set.
+
+METRICS_NAMESPACE = "ImagePipeline"
+"""The namespace of every metric below: the handlers' and the worker's `Metrics`, and the alarms watching them."""
+METRIC_SERVICE_DIMENSION = "service"
+"""The dimension Powertools adds to every metric it writes, valued `POWERTOOLS_SERVICE_NAME` (app/environment.py)."""
+ROUTE_DIMENSION = "route"
+"""The dimension of IMAGES_ROUTED, IMAGES_COMPLETED, RENDER_TIME and MEGAPIXELS: ROUTE_LAMBDA or ROUTE_FARGATE."""
+REASON_DIMENSION = "reason"
+"""The dimension of IMAGES_REFUSED: the refusal's class name (one of REFUSALS), the value the record's ERROR holds."""
+
+IMAGES_ROUTED = "ImagesRouted"
+"""Count by ROUTE_DIMENSION and service: uploads the validate Lambda accepted and recorded a route for."""
+IMAGES_COMPLETED = "ImagesCompleted"
+"""Count by ROUTE_DIMENSION and service: uploads the render Lambda or the worker rendered and recorded COMPLETE."""
+IMAGES_REFUSED = "ImagesRefused"
+"""Count by REASON_DIMENSION and service: refusals a handler recorded FAILED (validate, render or the worker)."""
+IMAGES_FAILED = "ImagesFailed"
+"""Count with the service dimension alone: every FAILED record a handler itself writes (its refusals, a missing
+object). The "images FAILED per hour" alarm watches it, so its dimension set must stay exactly
+[METRIC_SERVICE_DIMENSION]: a metric with one more dimension is another metric, which the alarm would not see."""
+RENDER_TIME = "RenderTime"
+"""Milliseconds by ROUTE_DIMENSION and service: decoding a completed upload and encoding its renditions (no S3
+transfer), so that with MEGAPIXELS it gives each route's cost per megapixel."""
+MEGAPIXELS = "Megapixels"
+"""A quantity (unit None) by ROUTE_DIMENSION and service: the size of a completed upload, in millions of pixels."""

@@ -5,22 +5,37 @@ result at ``validation``. The Fargate worker runs the same `render` with the sam
 
 Rendition keys derive from the source key and its version, so reprocessing an upload overwrites its renditions,
 and a newer upload writes its own and, once its record is COMPLETE, deletes the ones it superseded.
+
+Metrics (EMF on stdout, `pipeline.contract`): once the record is COMPLETE, ImagesCompleted, RenderTime and
+Megapixels, which the caller files under its route (`completed_on`: the Lambda here, the worker its own); for a
+refusal recorded FAILED, ImagesRefused by reason and ImagesFailed. The Lambda's `metrics` are flushed when the
+invocation ends, the worker flushes them itself.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import time
 from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imaging import ImageError, Rendition, inspect_image, render_renditions, rendition_key
 
 from .context import Dependencies, run_once
-from .contract import COMPLETE
+from .contract import (
+    COMPLETE,
+    IMAGES_COMPLETED,
+    MEGAPIXELS,
+    RENDER_TIME,
+    ROUTE_DIMENSION,
+    ROUTE_LAMBDA,
+)
 from .errors import ObjectNotFound, StaleEvent
+from .metrics import count_refusal, metrics
 from .objects import StoredObject, UploadEvent, download, resolve
 from .records import ImageRecords
 
@@ -50,13 +65,22 @@ class RenderResult(TypedDict):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics  # no cold-start metric: each function's would be one more custom metric, billed monthly
 def handler(event: dict[str, Any], context: LambdaContext) -> RenderResult:
     return run_once(render, event, context)
 
 
 def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:
     """The Lambda's step: the workflow state carries the validated object at `validation.object`."""
-    return render_upload(UploadEvent.parse(event), _stored(event["validation"]["object"]), dependencies)
+    result = render_upload(UploadEvent.parse(event), _stored(event["validation"]["object"]), dependencies)
+    completed_on(ROUTE_LAMBDA)
+    return result
+
+
+def completed_on(route: str) -> None:
+    """File the completion `render_upload` counted under the route that rendered it (a dimension applies to every
+    metric of the document, so it is added once the refusal path, whose ImagesFailed has none, is ruled out)."""
+    metrics.add_dimension(name=ROUTE_DIMENSION, value=route)
 
 
 def locate(upload: UploadEvent, dependencies: Dependencies) -> StoredObject:
@@ -74,7 +98,7 @@ def render_upload(upload: UploadEvent, stored: StoredObject, dependencies: Depen
     logger.append_keys(objectKey=upload.key, sequencer=upload.sequencer)
     records = ImageRecords(dependencies.dynamodb, dependencies.table_name)
     try:
-        renditions = _render_and_store(upload, stored, dependencies)
+        renditions, pixels, render_ms = _render_and_store(upload, stored, dependencies)
     except (ImageError, ObjectNotFound) as error:
         _record_refusal(upload, error, dependencies)
         raise
@@ -84,26 +108,35 @@ def render_upload(upload: UploadEvent, stored: StoredObject, dependencies: Depen
         _delete(dependencies, [r["key"] for r in renditions])  # a newer upload took over while this one rendered
         raise
     _delete(dependencies, sorted({r["key"] for r in superseded} - {r["key"] for r in renditions}))
+    metrics.add_metric(name=IMAGES_COMPLETED, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=RENDER_TIME, unit=MetricUnit.Milliseconds, value=render_ms)
+    metrics.add_metric(name=MEGAPIXELS, unit=MetricUnit.NoUnit, value=pixels / 1_000_000)
     logger.info("Renditions stored", extra={"renditions": [r["key"] for r in renditions]})
     return RenderResult(objectKey=upload.key, status=COMPLETE, renditions=renditions)
 
 
 def _record_refusal(upload: UploadEvent, error: ImageError | ObjectNotFound, dependencies: Dependencies) -> None:
     reason = error.reason if isinstance(error, ImageError) else str(error)
-    ImageRecords(dependencies.dynamodb, dependencies.table_name).fail(upload, type(error).__name__, reason)
+    if ImageRecords(dependencies.dynamodb, dependencies.table_name).fail(upload, type(error).__name__, reason):
+        count_refusal(type(error).__name__)
 
 
-def _render_and_store(upload: UploadEvent, stored: StoredObject, dependencies: Dependencies) -> list[RenditionRecord]:
+def _render_and_store(
+    upload: UploadEvent, stored: StoredObject, dependencies: Dependencies
+) -> tuple[list[RenditionRecord], int, float]:
+    """The stored renditions, the upload's pixels, and the milliseconds spent decoding and encoding."""
     settings = dependencies.imaging
     local = download(dependencies.s3, stored, settings.limits.max_bytes)
     try:
         header = inspect_image(local, settings.limits)
+        started = time.perf_counter()
         with tracer.provider.in_subsegment("render_renditions"):
             renditions = render_renditions(local, header, settings.renditions)
+        render_ms = (time.perf_counter() - started) * 1000
     finally:
         local.unlink()
     source_key = upload.key.removeprefix(dependencies.upload_prefix)
-    return [_store(dependencies, upload, source_key, rendition) for rendition in renditions]
+    return [_store(dependencies, upload, source_key, rendition) for rendition in renditions], header.pixels, render_ms
 
 
 def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, rendition: Rendition) -> RenditionRecord:

@@ -6,6 +6,10 @@ workflow at ``$.validation``): the object, its metadata and the route (``lambda`
 A refused image (unsupported, too large, too many pixels, corrupt) or a missing object is recorded FAILED here,
 with a human-readable reason, and re-raised: its class name is the error the workflow routes on. The same event
 delivered twice is answered from Powertools' idempotency store, keyed on bucket, key, version and ETag.
+
+Metrics (EMF on stdout, `pipeline.contract`): ImagesRouted by route once the route is recorded; for a refusal
+recorded FAILED, ImagesRefused by reason and ImagesFailed. A delivery answered from the idempotency store, or
+superseded by a newer upload, counts nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from imaging import ImageError, choose_route, describe, inspect_image
 
 from .context import Dependencies, run_once
+from .contract import IMAGES_ROUTED, ROUTE_DIMENSION
 from .errors import ObjectNotFound
+from .metrics import count_refusal, metrics
 from .objects import UploadEvent, download, resolve
 from .records import ImageRecords
 
@@ -50,6 +57,7 @@ class Validation(TypedDict):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics  # no cold-start metric: each function's would be one more custom metric, billed monthly
 def handler(event: dict[str, Any], context: LambdaContext) -> Validation:
     return run_once(validate, event, context)
 
@@ -66,6 +74,8 @@ def validate(event: dict[str, Any], dependencies: Dependencies) -> Validation:
         reason = error.reason if isinstance(error, ImageError) else str(error)
         recorded = records.fail(upload, type(error).__name__, reason)
         logger.warning("Upload refused", extra={"error": type(error).__name__, "reason": reason, "recorded": recorded})
+        if recorded:
+            count_refusal(type(error).__name__)
         raise
 
 
@@ -80,6 +90,8 @@ def _inspect_and_route(upload: UploadEvent, dependencies: Dependencies, records:
         local.unlink()
     decision = choose_route(header, settings.renditions, dependencies.memory_mb)
     records.route(upload, metadata, decision.route, decision.reason)
+    metrics.add_dimension(name=ROUTE_DIMENSION, value=decision.route)
+    metrics.add_metric(name=IMAGES_ROUTED, unit=MetricUnit.Count, value=1)
     logger.info("Upload validated", extra={"route": decision.route, "reason": decision.reason})
     return Validation(
         objectKey=upload.key,

@@ -18,7 +18,10 @@ The settings (``TABLE_NAME``, ``RESULTS_BUCKET``, ``IDEMPOTENCY_TABLE``, ``UPLOA
 ``MAX_IMAGE_*``) are the Lambda's, read by `pipeline.context.Dependencies.from_environment`.
 
 Every run ends with one JSON log line on stdout: the result, or ``error`` (class name), ``reason`` and
-``objectKey``. Step Functions sees only the container's exit code (in the stopped task's ``containers[].exitCode``):
+``objectKey``; then, when the run counted something, one line of metrics in CloudWatch's embedded metric format
+(ImagesCompleted, RenderTime and Megapixels under route ``fargate``; or a refusal's ImagesRefused and ImagesFailed:
+see `pipeline.contract`). Step Functions sees only the container's exit code (in the stopped task's
+``containers[].exitCode``):
 
 == =============================================================================================================
 0  Rendered: renditions stored, record COMPLETE.
@@ -53,6 +56,7 @@ from pipeline.contract import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_STALE,
+    ROUTE_FARGATE,
     UPLOAD_BUCKET_ENV,
     UPLOAD_OBJECT_ENV,
     WORKER_MEMORY_ENV,
@@ -60,7 +64,7 @@ from pipeline.contract import (
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
 from pipeline.events import S3Object
 from pipeline.objects import UploadEvent
-from pipeline.render import locate, render_upload
+from pipeline.render import completed_on, locate, metrics, render_upload
 from pydantic import ValidationError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_STALE", "ScratchUnavailable", "WorkerError", "main"]
@@ -85,10 +89,20 @@ class Terminated(WorkerError):
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Render the work item named by `environ` and return the exit code; the outcome is logged as one line."""
-    argv = sys.argv[1:] if argv is None else argv
-    environ = os.environ if environ is None else environ
+    """Render the work item named by `environ` and return the exit code; the outcome is logged as one line, then
+    what the run counted is written as one line of metrics, whatever the exit (a container has no `log_metrics`)."""
     logger.clear_state()
+    metrics.clear_metrics()  # one work item per process on ECS; in-process callers (tests, the emulator) run many
+    try:
+        return _run(sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ)
+    finally:
+        # Printed, not sent: ECS's awslogs driver ships stdout with PutLogEvents, and CloudWatch extracts embedded
+        # metric format documents from those log events with or without the `x-amzn-logs-format: json/emf` header
+        # (AWS docs, "Using the PutLogEvents API to send manually-created embedded metric format logs").
+        metrics.flush_metrics()
+
+
+def _run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     upload: UploadEvent | None = None
     try:
         with _terminated_on_sigterm():
@@ -103,6 +117,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             _check_space(scratch, stored.size_bytes)
             with _temporary_files_in(scratch):
                 result = render_upload(upload, stored, dependencies)
+            completed_on(ROUTE_FARGATE)
     except Exception as error:  # every failure ends the same way: one log line and an exit code
         return _report_failure(error, upload)
     logger.info("Work item rendered", extra={"result": result, "exitCode": EXIT_OK})

@@ -21,7 +21,6 @@ from moto import mock_aws
 # Powertools reads these when Logger and Tracer are constructed, which happens when the handlers are imported
 # (at collection, before any fixture runs): without them the Tracer would try to reach an X-Ray daemon.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "pipeline-test")
 
 try:
     import pipeline  # noqa: F401
