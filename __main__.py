@@ -6,6 +6,8 @@ catalogues the image in Aurora Serverless v2.
   bucket                     (retries, DLQ)        │ too big for the Lambda                               ├─> catalog
                                                    └─> heavy-path workflow (Standard) ─> worker (Fargate) ─┘  (Aurora)
   images table: PROCESSING -> COMPLETE / FAILED        results bucket: renditions/
+
+  operations: every component's alarms -> alarm topic -> email/HTTPS; a dashboard; AWS Backup of tables and catalog
 """
 
 import pulumi
@@ -16,6 +18,7 @@ from app.definition import upload_definition
 from app.environment import handler_environment
 from app.heavy import heavy_definition
 from app.migrations import migrate_on_deploy
+from app.operations import pipeline_alarms, pipeline_metrics
 from app.settings import load_stack_configuration
 from components.bucket import Bucket, BucketArgs, BucketExpiration, access_log_bucket
 from components.database import ServerlessDatabase, ServerlessDatabaseArgs
@@ -23,13 +26,22 @@ from components.fargate import FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.network import Network, NetworkArgs
+from components.operations import Operations, OperationsArgs
 from components.profile import WorkflowType
 from components.provider import aws_provider
 from components.table import Table, TableArgs
 from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs
 from handlers.catalog.schema import CATALOG_WRITER
-from handlers.pipeline.contract import OBJECT_KEY, RENDITIONS_PREFIX, UPLOAD_PREFIX, WORKER_MEMORY_ENV
+from handlers.pipeline.contract import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_STALE,
+    OBJECT_KEY,
+    RENDITIONS_PREFIX,
+    UPLOAD_PREFIX,
+    WORKER_MEMORY_ENV,
+)
 
 VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
 VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the Express workflow's five minutes
@@ -147,6 +159,7 @@ worker = FargateTask(
         container_name="worker",  # the task definition's container since the first release
         environment={**environment, WORKER_MEMORY_ENV: str(profile.fargate.memory_mb)},
         kms_key_arn=kms_key_arn,
+        clean_exit_codes=[EXIT_OK, EXIT_REFUSED, EXIT_STALE],  # refused and superseded images are outcomes
     ),
     aws,
 )
@@ -186,6 +199,18 @@ trigger = ObjectCreatedTrigger(
     aws,
 )
 
+# Operations: alarms, notifications, the dashboard and backups of every component above
+operations = Operations(
+    "operations",
+    OperationsArgs(
+        profile=profile.args,
+        kms_key_arn=kms_key_arn,
+        alarms=pipeline_alarms(settings),
+        metrics=pipeline_metrics(),
+    ),
+    aws,
+)
+
 pulumi.export("uploadsBucket", uploads.name)
 pulumi.export("uploadPrefix", UPLOAD_PREFIX)
 pulumi.export("resultsBucket", results.name)
@@ -196,3 +221,7 @@ pulumi.export("workerImage", worker.image_ref)
 pulumi.export("deadLetterQueueUrl", trigger.dead_letter_queue_url)
 if catalog:
     pulumi.export("catalogClusterArn", catalog.cluster_arn)
+if operations.topic_arn is not None:
+    pulumi.export("alarmTopicArn", operations.topic_arn)
+if operations.dashboard_name is not None:
+    pulumi.export("dashboardName", operations.dashboard_name)

@@ -42,6 +42,10 @@ class PipelineSettings:
         None, "Delete uploaded originals after this many days; null keeps them.", low=1, high=36500
     )
     catalog: bool = setting(True, "Keep an Aurora Serverless v2 catalog of processed images.")
+    failed_images_per_hour: int = setting(
+        10, "The images-failed alarm fires when more images than this end FAILED within an hour (refusals "
+        "included: a burst of bad uploads is worth a look too).", low=0, high=1_000_000,
+    )  # fmt: skip
 
 
 def load_settings(config: Mapping[str, Any] | None = None) -> PipelineSettings:

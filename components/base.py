@@ -4,12 +4,14 @@ Type tokens are `platform:index:<Class>`, the form Pulumi's component provider g
 resource is addressed identically from Python and from any language that consumes the package.
 """
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime import settings
 
 PACKAGE = "platform"
 """The package name: the first part of every type token and the name other languages import."""
@@ -32,8 +34,29 @@ ChildTransform = Callable[[dict[str, Any]], dict[str, Any]]
 """Receives a child resource's arguments (the snake_case keywords of its constructor) and returns those to use."""
 
 
+class _Hosted:
+    """The key of the components a component provider hosts: it has no root stack resource (the provider server
+    clears it on every Construct call), and one provider process serves one deployment."""
+
+
+_HOSTED = _Hosted()
+_DECLARED: "weakref.WeakKeyDictionary[object, list[Component]]" = weakref.WeakKeyDictionary()
+"""Every component of each running program, by the program's root stack resource (tests run many programs in one
+process, one root each), or `_HOSTED` in a component provider."""
+
+
 def type_token(component: type) -> str:
     return f"{PACKAGE}:index:{component.__name__}"
+
+
+def declared_components() -> list["Component"]:
+    """The components the running program has declared so far, in order: what the stack's operations watch."""
+    return list(_DECLARED.get(_program_key(), []))
+
+
+def _program_key() -> object:
+    root = settings.get_root_resource()
+    return _HOSTED if root is None else root
 
 
 class Component(pulumi.ComponentResource):
@@ -60,6 +83,7 @@ class Component(pulumi.ComponentResource):
             transformations=[self._apply_transform],
         )
         super().__init__(type_token(type(self)), name, None, pulumi.ResourceOptions.merge(opts, own))
+        _DECLARED.setdefault(_program_key(), []).append(self)
 
     def child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         """Options of a resource this component owns."""

@@ -33,12 +33,13 @@ class ConfigError(pulumi.RunError):
 
 def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
             choices: tuple[Any, ...] | None = None, pattern: re.Pattern[str] | None = None,
-            expected: str | None = None, required: str | None = None) -> Any:  # fmt: skip
+            expected: str | None = None, required: str | None = None, min_items: int = 1) -> Any:  # fmt: skip
     """A dataclass field carrying its documentation and the bounds the loader enforces: for a string, the `pattern`
     it must match and the `expected` description of one; `required` makes the key mandatory in the stack file and
-    says why and how to set it (the default then only serves profiles built in code)."""
+    says why and how to set it (the default then only serves profiles built in code); a list holds at least
+    `min_items` items."""
     meta = {"doc": doc, "low": low, "high": high, "choices": choices, "pattern": pattern, "expected": expected,
-            "required": required}  # fmt: skip
+            "required": required, "min_items": min_items}  # fmt: skip
     if isinstance(default, (dict, list)) or dataclasses.is_dataclass(default):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -150,10 +151,12 @@ def _coerce(hint: Any, meta: Mapping[str, Any], value: Any) -> tuple[Any, str]:
 
 
 def _parse_sizes(item: Any, meta: Mapping[str, Any], value: Any, path: str, problems: list[str]) -> tuple:
-    """A non-empty list whose items each obey the field's bounds."""
-    if not isinstance(value, list) or not value:
+    """A list of at least the field's `min_items` items, each obeying the field's bounds."""
+    min_items = meta.get("min_items", 1)
+    if not isinstance(value, list) or len(value) < min_items:
         why = f"; {meta['required']}" if meta.get("required") else ""
-        problems.append(f"{path}: {value!r} is not allowed; expected a non-empty list{why}")
+        kind = "a list" if not min_items else "a non-empty list" if min_items == 1 else f"{min_items} items or more"
+        problems.append(f"{path}: {value!r} is not allowed; expected {kind}{why}")
         return ()
     parsed = []
     for index, element in enumerate(value):

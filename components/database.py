@@ -29,6 +29,7 @@ in the program or its state either. A workflow task runs as such a user, with `r
 one secret; the migration alone has the transactions and the master secret.
 """
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import pulumi_aws as aws
 from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement
 from components.logs import log_group
+from components.monitoring import Comparison, EventAlertArgs, Watch, alarm, metric
 from components.naming import NamingError, physical_name
 from components.profile import RetrySettings, profile_from_args
 from components.profile_args import ProfileArgs
@@ -73,11 +75,16 @@ CLUSTER_PARAMETERS = {
 deadlock_timeout. Not `log_statement = all`: the tables' rows would end up in CloudWatch Logs. All four are
 dynamic parameters, applied immediately; a static one would need `apply_method="pending-reboot"`."""
 
+RDS_METRICS = "AWS/RDS"
+AT_MAXIMUM_MINUTES = 15
+"""The capacity alarm fires when the cluster has held its maximum ACUs this long: queries are waiting for capacity."""
+FAILURE_EVENTS = ("RDS DB Cluster Event", "RDS DB Instance Event")
 PERFORMANCE_INSIGHTS_MIN_ACU = 2.0
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 """Performance Insights is free at 7 days of retention, but AWS documents that it needs a Serverless v2 instance of
 at least 2 ACUs: below that it would hold the instance at 2 ACUs (4x the cost of 0.5) and keep it from pausing. So it
-is on only when the profile's minimum capacity already pays for 2 ACUs."""
+is on only when the profile asks for it (`monitoring.performanceInsights`) and its minimum capacity already pays for
+2 ACUs."""
 
 STATEMENT_ACTIONS = ("rds-data:ExecuteStatement",)
 """One statement per call: all a workflow task does. BatchExecuteStatement is granted to nobody (nothing here runs
@@ -243,6 +250,34 @@ class ServerlessDatabase(Component):
                 "database_name": self.database_name,
                 "security_group_id": self.security_group_id,
             }
+        )
+
+    def watch(self) -> Watch:
+        """Capacity held at its maximum, and RDS's failure events of the cluster and its instances (a failed
+        resume, a failover, storage or hardware trouble): connection errors surface in the callers' own alarms
+        (a workflow's Data API task fails, its execution fails)."""
+        maximum = self._profile.database.max_capacity
+        capacity = alarm(
+            "capacity-at-maximum", f"The cluster has run at its maximum of {maximum:g} ACUs for "
+            f"{AT_MAXIMUM_MINUTES} minutes: queries wait for capacity; raise database.maxCapacity.",
+            metric(RDS_METRICS, "ServerlessDatabaseCapacity", {"DBClusterIdentifier": self.cluster.cluster_identifier},
+                   "Minimum"),
+            maximum, Comparison.GREATER_OR_EQUAL, 300, AT_MAXIMUM_MINUTES // 5,
+        )  # fmt: skip
+        instances = [self.instance, *self.readers]
+        failures = EventAlertArgs(
+            name="failure-events",
+            meaning="RDS reported a failure of the cluster or one of its instances (RDS's `failure` category).",
+            event_pattern=pulumi.Output.all(*(instance.identifier for instance in instances)).apply(
+                lambda identifiers: _failure_pattern([self.identifier, *identifiers])
+            ),
+        )
+        return Watch(
+            title=f"Database {self.logical_name}",
+            alarms=[capacity],
+            events=[failures],
+            log_groups=[self.log_group.name],
+            backups=[self.cluster_arn],
         )
 
     def allow_from(self, name: str, security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupIngressRule:
@@ -451,7 +486,9 @@ class ServerlessDatabase(Component):
 
     def _create_instance(self, name: str, role: str, promotion_tier: int) -> aws.rds.ClusterInstance:
         profile, key_arn = self._profile, self._kms_key_arn
-        insights = profile.database.min_capacity >= PERFORMANCE_INSIGHTS_MIN_ACU
+        insights = profile.monitoring.performance_insights and (
+            profile.database.min_capacity >= PERFORMANCE_INSIGHTS_MIN_ACU
+        )
         # Stateful like the cluster: a retained cluster without its writer could not be read.
         return aws.rds.ClusterInstance(
             f"{name}-{role}",
@@ -469,6 +506,11 @@ class ServerlessDatabase(Component):
             performance_insights_kms_key_id=key_arn if insights else None,
             opts=profile.stateful(self),
         )
+
+
+def _failure_pattern(sources: Sequence[str]) -> str:
+    detail = {"SourceIdentifier": list(sources), "EventCategories": ["failure"]}
+    return json.dumps({"source": ["aws.rds"], "detail-type": list(FAILURE_EVENTS), "detail": detail}, sort_keys=True)
 
 
 def _check(args: ServerlessDatabaseArgs) -> None:

@@ -22,6 +22,7 @@ from components.environment import secret_looking
 from components.iam import Statement
 from components.key import decrypt_statement
 from components.logs import log_group
+from components.monitoring import EventAlertArgs, Watch
 from components.naming import physical_name
 from components.profile import profile_from_args
 from components.profile_args import ProfileArgs
@@ -97,6 +98,9 @@ class FargateTaskArgs(TypedDict):
     kms_key_arn: NotRequired[pulumi.Input[str] | None]
     """Customer-managed KMS key for the repository and the log group (the execution role may decrypt with it).
     Default: none, AWS-managed encryption."""
+    clean_exit_codes: NotRequired[list[int]]
+    """Exit codes that are outcomes, not failures (e.g. an input refused and recorded): a task stopping with any
+    other code, or failing to start, is reported to the stack's operations. Default: [0]."""
 
 
 class FargateTask(iam.RoleOwner, Component):
@@ -155,6 +159,21 @@ class FargateTask(iam.RoleOwner, Component):
                 "container_name": self.container_name,
             }
         )
+
+    def watch(self) -> Watch:
+        """A one-off task is not a service, so it has no failure metric: ECS's own event of a task of this family
+        stopping with an unclean exit code, or without starting (its container has no exit code then), is the
+        alert."""
+        clean = sorted(set(self._args.get("clean_exit_codes") or [0]))
+        stopped = EventAlertArgs(
+            name="task-failed",
+            meaning=f"A task stopped with an exit code other than {', '.join(map(str, clean))}, or failed to start: "
+            "its log stream and the event's stoppedReason say why.",
+            event_pattern=pulumi.Output.all(self.cluster.arn, self.task_definition.arn_without_revision).apply(
+                lambda arns: task_failed_pattern(*arns, clean)
+            ),
+        )
+        return Watch(title=f"Fargate task {self.logical_name}", events=[stopped], log_groups=[self.log_group.name])
 
     def grant_run(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
         """Exactly what `ecs:runTask.sync` needs: run this family on this cluster, tag the tasks it starts (the
@@ -332,6 +351,21 @@ class FargateTask(iam.RoleOwner, Component):
             container_definitions=container,
             opts=self.child(depends_on=[self.execution_policy]),
         )
+
+
+def task_failed_pattern(cluster_arn: str, family_arn: str, clean_exit_codes: Sequence[int]) -> str:
+    """ECS's `Task State Change` of a stopped task of `family_arn` (any revision) on the cluster whose container
+    exited with an unclean code, or that never started (`TaskFailedToStart`: image pull, capacity, ENI)."""
+    detail = {
+        "clusterArn": [cluster_arn],
+        "taskDefinitionArn": [{"prefix": f"{family_arn}:"}],
+        "lastStatus": ["STOPPED"],
+        "$or": [
+            {"containers": {"exitCode": [{"anything-but": list(clean_exit_codes)}]}},
+            {"stopCode": ["TaskFailedToStart"]},
+        ],
+    }
+    return json.dumps({"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": detail})
 
 
 def _check(args: FargateTaskArgs) -> None:

@@ -13,6 +13,7 @@ from components.base import ChildTransform, Component
 from components.environment import secret_looking
 from components.iam import Statement
 from components.logs import log_group
+from components.monitoring import Comparison, Watch, alarm, metric
 from components.naming import physical_name
 from components.packaging import CodeSource, FunctionCode, build_package
 from components.profile import LambdaSettings, profile_from_args
@@ -26,6 +27,13 @@ BUILD_DIR = Path(__file__).resolve().parent.parent / ".build" / "lambda"
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 """X-Ray has no resource-level permissions: these are the one place the role uses `"Resource": "*"`."""
+LAMBDA_METRICS = "AWS/Lambda"
+DURATION_ALARM_SHARE = 0.95
+"""The duration alarm fires when the p99 invocation reaches this share of the timeout: about to time out."""
+CONCURRENCY_ALARM_SHARE = 0.8
+"""The concurrency alarm fires at this share of the reserved concurrency: throttling is near."""
+DURATION_PERIOD_SECONDS = 300
+"""A p99 needs more than a minute's invocations to mean anything."""
 OVERRIDE_LIMITS = {
     spec.name: (spec.metadata["low"], spec.metadata["high"])
     for spec in dataclasses.fields(LambdaSettings)
@@ -90,6 +98,7 @@ class Function(iam.RoleOwner, Component):
         environment = dict(args.get("environment") or {})
         self.physical_name = physical_name(name, "function")
         self.timeout_seconds = args.get("timeout_seconds") or settings.timeout_seconds
+        self.reserved_concurrency = settings.reserved_concurrency if args.get("reserve_concurrency", True) else None
         self.package = build_package(
             CodeSource.from_args(args["code"]),
             python_version=PYTHON_VERSION,
@@ -111,9 +120,7 @@ class Function(iam.RoleOwner, Component):
             role=self.role.arn,
             memory_size=args.get("memory_mb") or settings.memory_mb,
             timeout=self.timeout_seconds,
-            reserved_concurrent_executions=(
-                settings.reserved_concurrency if args.get("reserve_concurrency", True) else None
-            ),
+            reserved_concurrent_executions=self.reserved_concurrency,
             tracing_config={"mode": "Active"},
             logging_config={
                 "log_format": "JSON",
@@ -168,6 +175,29 @@ class Function(iam.RoleOwner, Component):
             catch=catch,
             comment=comment,
         )
+
+    def watch(self) -> Watch:
+        """Errors and throttles at the first one; duration near the timeout; concurrency near its reservation."""
+        dimensions = {"FunctionName": self.name}
+        timeout_ms = self.timeout_seconds * 1000
+        alarms = [
+            alarm("errors", "Invocations failed: the handler raised, ran out of memory or timed out.",
+                  metric(LAMBDA_METRICS, "Errors", dimensions)),
+            alarm("throttles", "Invocations were refused for lack of concurrency (reserved or the account's).",
+                  metric(LAMBDA_METRICS, "Throttles", dimensions)),
+            alarm("duration", f"The p99 invocation took {DURATION_ALARM_SHARE:.0%} of the {self.timeout_seconds} s "
+                  "timeout: invocations are about to time out.",
+                  metric(LAMBDA_METRICS, "Duration", dimensions, "p99"), DURATION_ALARM_SHARE * timeout_ms,
+                  Comparison.GREATER_OR_EQUAL, DURATION_PERIOD_SECONDS),
+        ]  # fmt: skip
+        if self.reserved_concurrency:
+            alarms.append(
+                alarm("concurrency", f"Concurrent executions reached {CONCURRENCY_ALARM_SHARE:.0%} of the "
+                      f"{self.reserved_concurrency} reserved: throttling is near.",
+                      metric(LAMBDA_METRICS, "ConcurrentExecutions", dimensions, "Maximum"),
+                      CONCURRENCY_ALARM_SHARE * self.reserved_concurrency, Comparison.GREATER_OR_EQUAL)
+            )  # fmt: skip
+        return Watch(title=f"Function {self.logical_name}", alarms=alarms, log_groups=[self.log_group.name])
 
     def _create_role(self, name: str) -> aws.iam.Role:
         return aws.iam.Role(

@@ -122,7 +122,8 @@ def encrypt_statement(key_arn: pulumi.Input[str]) -> Statement:
 
 
 def _key_policy(account_id: str, region: str) -> str:
-    """Account administration through IAM, plus the two services that encrypt with the key on our behalf."""
+    """Account administration through IAM, plus the services that encrypt with the key on our behalf: CloudWatch
+    Logs (log groups), CloudWatch alarms (the alarm topic) and EventBridge (dead-letter queues, the alarm topic)."""
     statements = [
         {
             "Sid": "AccountAdministersThroughIam",
@@ -142,7 +143,15 @@ def _key_policy(account_id: str, region: str) -> str:
             },
         },
         {
-            "Sid": "EventBridgeWritesOurDeadLetterQueues",
+            "Sid": "CloudWatchAlarmsPublishToOurTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+        {
+            "Sid": "EventBridgeWritesOurQueuesAndTopic",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],

@@ -23,6 +23,12 @@ MAX_LENGTHS = {
     "security-group": 255,
     "name-tag": 256,
     "secret": 512,
+    "alarm": 255,
+    "topic": 256,
+    "dashboard": 255,
+    "backup-vault": 50,
+    "backup-plan": 50,
+    "backup-selection": 50,
 }
 """AWS's length limits for the physical names this project sets."""
 
@@ -37,7 +43,7 @@ ACCOUNT_SUFFIX_LENGTH = len("-123456789012")
 def physical_name(name: str, kind: str, reserve: int = 0) -> str:
     """`{project}-{stack}-{name}`, checked against AWS's limit for `kind` (less `reserve` characters for a suffix)
     so that a long stack name fails before anything is declared."""
-    full = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+    full = f"{stack_prefix()}{name}"
     if kind == "bucket":
         full = full.lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", full):
@@ -48,6 +54,11 @@ def physical_name(name: str, kind: str, reserve: int = 0) -> str:
             f"{kind} name {full!r} is {len(full)} characters; AWS allows {limit}. Use a shorter project, stack or name."
         )
     return full
+
+
+def stack_prefix() -> str:
+    """What every physical name of the stack starts with: a policy can name the stack's resources by it."""
+    return f"{pulumi.get_project()}-{pulumi.get_stack()}-"
 
 
 def stack_tags(user_tags: dict[str, str]) -> dict[str, str]:

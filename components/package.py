@@ -15,8 +15,10 @@ import enum
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import sys
+import textwrap
 import types
 import typing
 from enum import Enum
@@ -52,6 +54,8 @@ def component_classes() -> list[type[Component]]:
 
 COMPONENTS: list[type[ComponentResource]] = list(component_classes())
 """Every component the package hosts."""
+LINE_LENGTH = 120
+"""ruff's line length (pyproject.toml): the generated module is checked like the rest."""
 HERE = Path(__file__).resolve().parent
 PROFILE_ARGS = HERE / "profile_args.py"
 SCHEMA = HERE / "schema.json"
@@ -211,9 +215,15 @@ def _render_section(section: type, name: str, exclude: frozenset[str], enums: se
     for spec in dataclasses.fields(section):
         if spec.name not in exclude:
             annotation = _annotation(hints[spec.name], enums, classes)
-            lines += ["", f"    {spec.name}: NotRequired[{annotation}]", f'    """{_documented(spec)}"""']
+            lines += ["", f"    {spec.name}: NotRequired[{annotation}]", _docstring(_documented(spec))]
     classes.append("\n".join(lines))
     return name
+
+
+def _docstring(text: str) -> str:
+    """A field's docstring, wrapped to the project's line length (the closing quotes included)."""
+    wrapped = textwrap.fill(text, width=LINE_LENGTH - 3, initial_indent='    """', subsequent_indent="    ")
+    return f'{wrapped}"""'
 
 
 def _annotation(hint: Any, enums: set[str], classes: list[str]) -> str:
@@ -243,7 +253,11 @@ def plain_value(value: Any) -> Any:
 
 
 def main() -> int:
-    PROFILE_ARGS.write_text(render_profile_args())
+    profile_args = render_profile_args()
+    if PROFILE_ARGS.read_text() != profile_args:
+        PROFILE_ARGS.write_text(profile_args)
+        # The components imported the old ProfileArgs, which the schema describes: build it in a fresh interpreter.
+        os.execv(sys.executable, [sys.executable, "-m", "components.package"])
     SCHEMA.write_text(json.dumps(build_schema(COMPONENTS, PACKAGE, VERSION), indent=2, sort_keys=True) + "\n")
     print(f"wrote {PROFILE_ARGS.relative_to(HERE.parent)} and {SCHEMA.relative_to(HERE.parent)}")
     return 0

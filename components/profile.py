@@ -51,6 +51,10 @@ ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(?P<account>\d{12}):role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 """An IAM role's ARN: partition, 12-digit account, optional path, and a name of up to 64 characters."""
 ALLOWED_ACCOUNT_IDS_KEY = "allowedAccountIds"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
+BACKUP_SCHEDULE = re.compile(r"^cron\(\S+( \S+){5}\)$")
+"""AWS's cron form: six fields (minutes, hours, day of month, month, day of week, year)."""
 SET_ACCOUNT_COMMAND = (
     f"pulumi config set --path '{CONFIG_NAMESPACE}:{PROFILE_KEY}.{ALLOWED_ACCOUNT_IDS_KEY}[0]' <account-id> "
     "--type string"
@@ -185,6 +189,47 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """What the stack's operations watch and whom they tell (components/operations.py). Alarms and a dashboard are
+    billed by the month whether or not anything happens, so they are idle costs: the review report prices them."""
+
+    alarms: bool = setting(
+        True, "CloudWatch alarms on every component that can fail, thresholds derived from each one's settings, "
+        "each sending ALARM and OK to the stack's topic (billed per alarm metric a month: `make review` prices them).",
+    )  # fmt: skip
+    emails: tuple[str, ...] = setting(
+        (), "Addresses subscribed to the stack's alarm topic (each confirms by email before it receives anything).",
+        pattern=EMAIL, expected="an email address", min_items=0,
+    )  # fmt: skip
+    webhooks: tuple[str, ...] = setting(
+        (), "HTTPS endpoints subscribed to the stack's alarm topic (a chat or paging webhook that confirms "
+        "SNS's subscription).",
+        pattern=HTTPS_URL, expected="an https:// URL", min_items=0,
+    )  # fmt: skip
+    dashboard: bool = setting(
+        True, "A CloudWatch dashboard of the stack, one row per component (billed by the month beyond the account's "
+        "three free ones: `make review` prices it).",
+    )  # fmt: skip
+    performance_insights: bool = setting(
+        True, "Performance Insights on every Aurora instance at its free retention (7 days), where the minimum "
+        "capacity is at least 2 ACUs: below that it would hold each instance at 2 ACUs (components/database.py).",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    enabled: bool = setting(
+        True, "An AWS Backup plan for every table and database, into a vault encrypted with the stack's key "
+        "(billed per GB stored: nothing while empty).",
+    )  # fmt: skip
+    retention_days: int = setting(35, "Days each recovery point is kept.", low=1, high=36500)
+    schedule: str = setting(
+        "cron(0 3 * * ? *)", "When the daily backup starts (UTC), as an AWS cron expression.",
+        pattern=BACKUP_SCHEDULE, expected="an AWS cron expression such as cron(0 3 * * ? *)",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class EnvironmentProfile:
     allowed_account_ids: tuple[str, ...] = setting(
         (), "The AWS accounts this stack may deploy to, as 12-digit strings. The stack's AWS provider gets them as "
@@ -220,6 +265,10 @@ class EnvironmentProfile:
     database: DatabaseSettings = setting(
         DatabaseSettings(), "Every Aurora Serverless v2 cluster: capacity, pausing, backups."
     )
+    monitoring: MonitoringSettings = setting(
+        MonitoringSettings(), "Alarms, notifications, the dashboard and Performance Insights."
+    )
+    backup: BackupSettings = setting(BackupSettings(), "AWS Backup of the tables and databases.")
     tags: dict[str, str] = setting({}, "Tags added to every taggable resource, beside Project/Environment/ManagedBy.")
 
     def __post_init__(self) -> None:
@@ -297,6 +346,12 @@ def _contradictions(profile: "EnvironmentProfile") -> list[str]:
         problems.append(
             f"{prefix}.database.minCapacity: {database.min_capacity} is not allowed; expected a multiple of 0.5 "
             f"no greater than maxCapacity ({database.max_capacity})"
+        )
+    monitoring = profile.monitoring
+    if (monitoring.emails or monitoring.webhooks) and not monitoring.alarms:
+        problems.append(
+            f"{prefix}.monitoring.alarms: false is not allowed with emails or webhooks; nothing would be sent to "
+            "them: set alarms: true, or remove the subscriptions"
         )
     if not _is_private_cidr(profile.network.cidr_block):
         problems.append(

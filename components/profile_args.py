@@ -102,6 +102,44 @@ class ProfileDatabase(TypedDict):
     """Reader instances to fail over to (in another zone); each bills its minimum ACUs. Default: 1."""
 
 
+class ProfileMonitoring(TypedDict):
+    """MonitoringSettings of components/profile.py, as plain data."""
+
+    alarms: NotRequired[bool]
+    """CloudWatch alarms on every component that can fail, thresholds derived from each one's settings, each sending
+    ALARM and OK to the stack's topic (billed per alarm metric a month: `make review` prices them). Default: true."""
+
+    emails: NotRequired[list[str]]
+    """Addresses subscribed to the stack's alarm topic (each confirms by email before it receives anything). Default:
+    []."""
+
+    webhooks: NotRequired[list[str]]
+    """HTTPS endpoints subscribed to the stack's alarm topic (a chat or paging webhook that confirms SNS's
+    subscription). Default: []."""
+
+    dashboard: NotRequired[bool]
+    """A CloudWatch dashboard of the stack, one row per component (billed by the month beyond the account's three
+    free ones: `make review` prices it). Default: true."""
+
+    performance_insights: NotRequired[bool]
+    """Performance Insights on every Aurora instance at its free retention (7 days), where the minimum capacity is at
+    least 2 ACUs: below that it would hold each instance at 2 ACUs (components/database.py). Default: true."""
+
+
+class ProfileBackup(TypedDict):
+    """BackupSettings of components/profile.py, as plain data."""
+
+    enabled: NotRequired[bool]
+    """An AWS Backup plan for every table and database, into a vault encrypted with the stack's key (billed per GB
+    stored: nothing while empty). Default: true."""
+
+    retention_days: NotRequired[int]
+    """Days each recovery point is kept. Default: 35."""
+
+    schedule: NotRequired[str]
+    """When the daily backup starts (UTC), as an AWS cron expression. Default: "cron(0 3 * * ? *)"."""
+
+
 class ProfileArgs(TypedDict):
     """EnvironmentProfile of components/profile.py, as plain data."""
 
@@ -152,6 +190,12 @@ class ProfileArgs(TypedDict):
 
     database: NotRequired[ProfileDatabase]
     """Every Aurora Serverless v2 cluster: capacity, pausing, backups."""
+
+    monitoring: NotRequired[ProfileMonitoring]
+    """Alarms, notifications, the dashboard and Performance Insights."""
+
+    backup: NotRequired[ProfileBackup]
+    """AWS Backup of the tables and databases."""
 
     tags: NotRequired[dict[str, str]]
     """Tags added to every taggable resource, beside Project/Environment/ManagedBy. Default: {}."""

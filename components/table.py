@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components.base import ChildTransform, Component
 from components.iam import Grantable, Statement, statements_of
 from components.key import decrypt_statement
+from components.monitoring import Watch, alarm, metric
 from components.naming import physical_name
 from components.profile import profile_from_args
 from components.profile_args import ProfileArgs
@@ -22,6 +23,7 @@ from components.states import (
     service_resource,
 )
 
+DYNAMODB_METRICS = "AWS/DynamoDB"
 READ_ACTIONS = ("dynamodb:GetItem",)
 QUERY_ACTIONS = ("dynamodb:Query", "dynamodb:BatchGetItem")
 """Opt-in (`queries=True`): a step that reads items by key needs neither. Scan is never granted: a full-table read
@@ -102,6 +104,8 @@ class Table(Component):
         profile = profile_from_args(args["profile"])
         self._kms_key_arn = args.get("kms_key_arn")
         self._has_indexes = bool(indexes)
+        self._operations: set[str] = set()
+        """The API operations grants allow: SystemErrors is published per operation."""
         ttl_attribute = args.get("ttl_attribute")
         self.table = aws.dynamodb.Table(
             f"{name}-table",
@@ -140,6 +144,23 @@ class Table(Component):
         claim: Powertools' persistence layer calls GetItem, PutItem, UpdateItem and DeleteItem, nothing else)."""
         actions = [*READ_ACTIONS, *WRITE_ACTIONS, *(DELETE_ACTIONS if delete else ())]
         return grantee.add_to_role_policy(f"read-write-{self.logical_name}", self._statements(actions))
+
+    def watch(self) -> Watch:
+        """Throttled reads and writes, and DynamoDB's own errors on the operations granted on the table."""
+        table = {"TableName": self.name}
+        alarms = [
+            alarm("read-throttles", "Reads were throttled (on-demand tables throttle past twice their previous "
+                  "peak, or at the table's limit).", metric(DYNAMODB_METRICS, "ReadThrottleEvents", table)),
+            alarm("write-throttles", "Writes were throttled.", metric(DYNAMODB_METRICS, "WriteThrottleEvents", table)),
+        ]  # fmt: skip
+        operations = sorted(self._operations)
+        if operations:
+            alarms.append(
+                alarm("system-errors", f"DynamoDB answered HTTP 500 to {', '.join(operations)}: retried by the "
+                      "callers; persistent ones are an AWS-side incident.",
+                      [metric(DYNAMODB_METRICS, "SystemErrors", {**table, "Operation": op}) for op in operations])
+            )  # fmt: skip
+        return Watch(title=f"Table {self.logical_name}", alarms=alarms, backups=[self.arn])
 
     def update_item_task(
         self,
@@ -185,6 +206,7 @@ class Table(Component):
         table's key with the caller's permission on every access, and generates data keys itself (no kms:Encrypt
         or GenerateDataKey for the caller, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
         encryption.howitworks.html)."""
+        self._operations.update(action.removeprefix("dynamodb:") for action in actions)
         resources: list[pulumi.Input[str]] = [self.arn]
         if self._has_indexes:
             resources.append(self.arn.apply(lambda arn: f"{arn}/index/*"))

@@ -13,15 +13,13 @@ import pulumi_aws as aws
 
 from components import iam
 from components.base import ChildTransform, Component
+from components.deadletter import dead_letter_alarms, dead_letter_queue, delivery, delivery_alarms
+from components.monitoring import Watch
 from components.naming import physical_name
-from components.profile import EnvironmentProfile, profile_from_args
+from components.profile import profile_from_args
 from components.profile_args import ProfileArgs
 from components.workflow import start_execution_statement
 
-MAX_EVENT_AGE_SECONDS = 24 * 60 * 60
-MAX_DELIVERY_ATTEMPTS = 185
-"""EventBridge's own maximum: retries with backoff for the whole 24 hours before dead-lettering."""
-DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
 START_GRANT = "start-workflow"
 """Names the start-execution policy `<trigger>-start-workflow`: the trigger knows the workflow by its ARN alone."""
 
@@ -73,7 +71,9 @@ class ObjectCreatedTrigger(iam.RoleOwner, Component):
             ),
             opts=self.child(),
         )
-        self.dead_letter_queue = self._create_dead_letter_queue(name, profile, args.get("kms_key_arn"))
+        self.dead_letter_queue = dead_letter_queue(
+            f"{name}-dlq", profile, args.get("kms_key_arn"), [self.rule.arn], parent=self
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=physical_name(name, "role"),
@@ -86,11 +86,7 @@ class ObjectCreatedTrigger(iam.RoleOwner, Component):
             rule=self.rule.name,
             arn=args["state_machine_arn"],
             role_arn=self.role.arn,
-            retry_policy={
-                "maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS,
-                "maximum_retry_attempts": MAX_DELIVERY_ATTEMPTS,
-            },
-            dead_letter_config={"arn": self.dead_letter_queue.arn},
+            **delivery(self.dead_letter_queue.arn),
             opts=self.child(depends_on=[self.start_policy]),
         )
         self.rule_arn = self.rule.arn
@@ -104,28 +100,13 @@ class ObjectCreatedTrigger(iam.RoleOwner, Component):
             }
         )
 
-    def _create_dead_letter_queue(
-        self, name: str, profile: EnvironmentProfile, kms_key_arn: pulumi.Input[str] | None
-    ) -> aws.sqs.Queue:
-        encryption = (
-            {"kms_master_key_id": kms_key_arn, "kms_data_key_reuse_period_seconds": 3600}
-            if kms_key_arn is not None
-            else {"sqs_managed_sse_enabled": True}
-        )
-        queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=physical_name(f"{name}-dlq", "queue"),
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            opts=profile.stateful(self),
-            **encryption,
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=queue.url,
-            policy=pulumi.Output.all(queue.arn, self.rule.arn).apply(lambda arns: _queue_policy(*arns)),
-            opts=self.child(),
-        )
-        return queue
+    def watch(self) -> Watch:
+        """Deliveries that failed or were dead-lettered, and dead letters waiting (before retention drops them)."""
+        alarms = [
+            *delivery_alarms(self.rule.name, "the workflow"),
+            *dead_letter_alarms(self.dead_letter_queue.name, "their uploads were never processed"),
+        ]
+        return Watch(title=f"Trigger {self.logical_name}", alarms=alarms)
 
 
 def _event_pattern(bucket_name: str, prefix: str) -> str:
@@ -137,26 +118,3 @@ def _event_pattern(bucket_name: str, prefix: str) -> str:
         },
         sort_keys=True,
     )
-
-
-def _queue_policy(queue_arn: str, rule_arn: str) -> str:
-    """Only our rule may dead-letter into the queue, and only over TLS."""
-    statements = [
-        {
-            "Sid": "RuleDeadLetters",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-        },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "sqs:*",
-            "Resource": queue_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

@@ -18,6 +18,7 @@ from components.base import ChildTransform, Component
 from components.budget import EXPRESS_LIMIT_SECONDS, WorstCase, worst_case
 from components.iam import PolicyStatement, Statement
 from components.logs import log_group
+from components.monitoring import Watch, alarm, metric
 from components.naming import physical_name
 from components.profile import WorkflowType, profile_from_args
 from components.profile_args import ProfileArgs
@@ -49,6 +50,9 @@ INTEGER_FIELDS = frozenset({"TimeoutSeconds", "HeartbeatSeconds", "IntervalSecon
                             "MaxDelaySeconds", "Seconds"})  # fmt: skip
 """ASL fields that Step Functions accepts only as integers: a number sent from another language arrives as a float
 (`30.0`), which the state machine's validation would refuse."""
+
+
+STATES_METRICS = "AWS/States"
 
 
 class WorkflowArgs(TypedDict):
@@ -138,6 +142,20 @@ class Workflow(iam.RoleOwner, Component):
         self.arn = self.state_machine.arn
         self.role_arn = self.role.arn
         self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role_arn})
+
+    def watch(self) -> Watch:
+        """Executions that failed, timed out or were throttled: the same metrics for Express and Standard."""
+        dimensions = {"StateMachineArn": self.arn}
+        alarms = [
+            alarm("executions-failed", "Executions ended in a Fail state or an uncaught error: the execution "
+                  "history (the log group) says which state and why.",
+                  metric(STATES_METRICS, "ExecutionsFailed", dimensions)),
+            alarm("executions-timed-out", "Executions ran past the workflow's own time limit.",
+                  metric(STATES_METRICS, "ExecutionsTimedOut", dimensions)),
+            alarm("executions-throttled", "Step Functions refused to start executions: the account's start rate "
+                  "is exhausted.", metric(STATES_METRICS, "ExecutionThrottled", dimensions)),
+        ]  # fmt: skip
+        return Watch(title=f"Workflow {self.logical_name}", alarms=alarms, log_groups=[self.log_group.name])
 
     def grant_start_execution(self, grantee: iam.Grantable) -> aws.iam.RolePolicy | None:
         """Start executions of this workflow (an event rule, another workflow), and nothing more."""

@@ -38,14 +38,19 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError, UnknownServiceError
 from moto.awslambda.models import LambdaFunction
+from moto.cloudwatch.exceptions import DashboardInvalidInputError
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.ec2 import utils as ec2_utils
 from moto.ecs.exceptions import InvalidParameterException as EcsInvalidParameter
 from moto.ecs.models import EC2ContainerServiceBackend, Task
-from moto.events.models import Rule, events_backends
+from moto.events.models import EventPattern, Rule, events_backends
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend
 from moto.moto_api import state_manager
 from moto.rdsdata.responses import RDSDataServiceResponse
 from moto.s3 import notifications as s3_notifications
+from moto.sns.models import SNSBackend, Subscription, sns_backends
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
@@ -215,34 +220,78 @@ def send_object_created(account_id: str, bucket: Any, event_name: str, key: Any)
     return None
 
 
-# 3. EventBridge -> Step Functions ----------------------------------------------------------------------------------
+# 3. EventBridge: patterns over arrays of objects, and targets moto cannot deliver to --------------------------------
+
+
+def matches_event(self: EventPattern, event: dict[str, Any]) -> bool:
+    """moto flattens an event's objects but keeps an array, or an empty object, as one leaf value. So a pattern on
+    a field of the objects in an array never matches (`{"detail": {"containers": {"exitCode": [1]}}}` on ECS's
+    `"containers": [{"exitCode": 1}]`), and an empty array or object counts as a present field (`exists: true`
+    matches `"resources": []`). EventBridge takes the array out of the path: the objects in an array give their
+    fields to the array's own path, and the pattern matches if any value found there matches ("if the value in the
+    event is an array, then the event pattern matches if the intersection of the event pattern array and the event
+    array is non-empty", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html;
+    aws/event-ruler's README, "JSON Array Matching"); and "exists matching only works on leaf nodes"
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html).
+    EventBridge's TestEventPattern answers both so (LocalStack's AWS-validated pattern cases `list_within_dict` and
+    `exists_list_empty_NEG`). Here the event is flattened that way; matching the values ($or, anything-but, prefix,
+    numeric, exists, ...) stays moto's, which agrees with EventBridge on the rest of those cases.
+
+    Not emulated: whether EventBridge lets two fields of one pattern match in different objects of the same array
+    (event-ruler's JSON matcher refuses it; AWS does not document it): here they may."""
+    if not self._pattern:
+        return True
+    leaves: dict[str, list[Any]] = {}
+    _leaf_values(json.loads(json.dumps(event)), "", leaves)
+    flat = {path: values[0] if len(values) == 1 else values for path, values in leaves.items()}
+    return bool(self._does_event_match(flat, self._pattern))
+
+
+def _leaf_values(node: Any, path: str, leaves: dict[str, list[Any]]) -> None:
+    """Every leaf value of `node` under its dotted path, arrays (at any depth) taken out of the path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _leaf_values(value, f"{path}.{key}" if path else key, leaves)
+    elif isinstance(node, list):
+        for item in node:
+            _leaf_values(item, path, leaves)
+    else:
+        leaves.setdefault(path, []).append(node)
 
 
 def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    """moto's rules deliver only to logs, SQS, event buses, archives and API destinations: a Step Functions target
-    raises NotImplementedError, which (inside S3's notification code) silently ends delivery to every later
+    """moto's rules deliver only to logs, SQS, event buses, archives and API destinations: a Step Functions or SNS
+    target raises NotImplementedError, which (inside S3's notification code) silently ends delivery to every later
     rule. This starts the execution as EventBridge does, with the event as input and a unique name (moto's own
-    unnamed starts collide on an `...:None` ARN), and dead-letters the event to the target's queue when the start
-    fails. Other targets go to moto's code unchanged. EventBridge's retry policy (here 185 attempts over 24 hours)
-    is not emulated: a failed start goes to the dead-letter queue at once."""
+    unnamed starts collide on an `...:None` ARN), and publishes the event to a topic as EventBridge does (the event
+    as the message, when the topic's policy lets events.amazonaws.com publish for this rule:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions); what
+    it cannot deliver goes to the target's dead-letter queue. Other targets go to moto's code unchanged.
+    EventBridge's retry policy (here 185 attempts over 24 hours) is not emulated: a failed delivery goes to the
+    dead-letter queue at once."""
     if not self.event_pattern.matches_event(original_event):
         return
-    workflows = [target for target in self.targets if parse_arn(target["Arn"]).service == "states"]
-    for target in workflows:
-        _start_workflow(self, target, original_event)
-    others = [target for target in self.targets if target not in workflows]
+    own = [target for target in self.targets if parse_arn(target["Arn"]).service in _DELIVERIES]
+    for target in own:
+        _DELIVERIES[parse_arn(target["Arn"]).service](self, target, _as_delivered(target, original_event))
+    others = [target for target in self.targets if target not in own]
     if others:
         rest = copy.copy(self)
         rest.targets = others
-        _ORIGINALS["eventbridge-stepfunctions-target"](rest, original_event, transform_input)
+        _ORIGINALS["eventbridge-targets"](rest, original_event, transform_input)
 
 
-def _start_workflow(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+def _as_delivered(target: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target (ISO time; moto keeps a Unix float)."""
     if any(target.get(option) for option in ("Input", "InputPath", "InputTransformer")):
         raise NotImplementedError(f"target {target['Id']}: only the event itself is supported as input here")
     delivered = dict(event)
     if isinstance(delivered.get("time"), int | float):
         delivered["time"] = datetime.fromtimestamp(delivered["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return delivered
+
+
+def _start_workflow(rule: Rule, target: dict[str, Any], delivered: dict[str, Any]) -> None:
     arn = parse_arn(target["Arn"])
     try:
         _authorize_target(rule, target)
@@ -256,8 +305,25 @@ def _start_workflow(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -
     _record(Delivery(delivered, rule.arn, target["Arn"], execution.execution_arn))
 
 
+def _publish(rule: Rule, target: dict[str, Any], delivered: dict[str, Any]) -> None:
+    arn = parse_arn(target["Arn"])
+    try:
+        sns = sns_backends[arn.account][arn.region]
+        _authorize_publish(rule, sns.get_topic(target["Arn"]))
+        sns.publish(message=json.dumps(delivered), arn=target["Arn"])
+    except Exception as error:  # as for a workflow: kept in the dead-letter queue
+        _dead_letter(rule, target, delivered, error)
+
+
+_DELIVERIES: dict[str, Callable[[Rule, dict[str, Any], dict[str, Any]], None]] = {
+    "states": _start_workflow,
+    "sns": _publish,
+}
+"""Target service -> how EventBridge delivers to it, where moto cannot."""
+
+
 class TargetNotPermitted(PermissionError):
-    """The rule's role may not start the target (EventBridge reports NO_PERMISSIONS and dead-letters the event)."""
+    """The rule may not deliver to the target (EventBridge reports NO_PERMISSIONS and dead-letters the event)."""
 
 
 def _authorize_target(rule: Rule, target: dict[str, Any]) -> None:
@@ -271,6 +337,41 @@ def _authorize_target(rule: Rule, target: dict[str, Any]) -> None:
     denial = authorizer.allows(Principal(role, f"events-{rule.name}"), Check("states:StartExecution", target["Arn"]))
     if denial is not None:
         raise TargetNotPermitted(denial.message())
+
+
+def _authorize_publish(rule: Rule, topic: Any) -> None:
+    """EventBridge publishes as the service principal events.amazonaws.com, over TLS, on behalf of the rule: the
+    topic's policy must allow sns:Publish for it (`aws:SourceArn` the rule, `aws:SourceAccount` its account) and
+    deny nothing; without a statement naming the service, the default policy (the owner account only) refuses."""
+    context = {"aws:SourceArn": rule.arn, "aws:SourceAccount": parse_arn(rule.arn).account,
+               "aws:SecureTransport": "true"}  # fmt: skip
+    applying = [statement for statement in _statements(json.loads(topic.policy))
+                if _names_service(statement.get("Principal"), "events.amazonaws.com")
+                and _names(statement.get("Action"), "sns:Publish") and _names(statement.get("Resource"), topic.arn)
+                and _condition_holds(statement.get("Condition") or {}, context)]  # fmt: skip
+    if any(statement.get("Effect") == "Deny" for statement in applying):
+        raise TargetNotPermitted(f"the policy of topic {topic.arn} denies sns:Publish to rule {rule.arn}")
+    if not any(statement.get("Effect") == "Allow" for statement in applying):
+        raise TargetNotPermitted(f"the policy of topic {topic.arn} does not allow events.amazonaws.com to publish "
+                                 f"for rule {rule.arn}")  # fmt: skip
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _names_service(principal: Any, service: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return service in _values(principal.get("Service", [])) or "*" in _values(principal.get("AWS", []))
+
+
+def _names(element: Any, value: str) -> bool:
+    """An Action or Resource element names `value`, IAM's wildcards included."""
+    return any(fnmatchcase(value, pattern) for pattern in _values(element if element is not None else []))
 
 
 def _dead_letter(rule: Rule, target: dict[str, Any], event: dict[str, Any], error: Exception) -> None:
@@ -302,6 +403,10 @@ OVERRIDES_LIMIT = 8192
 """ECS refuses RunTask overrides longer than this, JSON formatting included (InvalidParameterException,
 https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)."""
 TASK_STOPPED_BY_STEP_FUNCTIONS = "Task stopped by Step Functions: the state that ran it ended first"
+TASK_FAILED_TO_START = "TaskFailedToStart"
+USER_INITIATED = "UserInitiated"
+"""ECS's stop code of a task stopped by StopTask (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/
+API_Task.html, `stopCode`)."""
 
 
 def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> list[Task]:
@@ -310,27 +415,31 @@ def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> lis
     task definition's environment, the run's container overrides and the task role's credentials) and keeps the
     task RUNNING until it exits, then STOPPED with the exit code, as ECS reports it. An image with no local
     entrypoint, or a start failure the fault plan injects, stops the task before its container runs (no exit code).
-    Overrides over ECS's limit are refused, as ECS refuses them (moto accepts any size)."""
+    Overrides over ECS's limit are refused, as ECS refuses them (moto accepts any size). When the task has
+    stopped, ECS's `ECS Task State Change` event goes to the default event bus, as ECS sends it (moto sends none)."""
     overrides = kwargs.get("overrides") if "overrides" in kwargs else (args[3] if len(args) > 3 else None)
     if overrides and len(json.dumps(overrides, separators=(",", ":"))) > OVERRIDES_LIMIT:
         raise EcsInvalidParameter(f"Container Overrides length must be at most {OVERRIDES_LIMIT}")
     tasks: list[Task] = _ORIGINALS["ecs-run-container"](self, *args, **kwargs)
+    created = datetime.now(UTC)
     for task in tasks:
-        thread = threading.Thread(target=_run_container, args=(self, task), name=f"ecs:{task.id[:8]}", daemon=True)
+        thread = threading.Thread(target=_run_container, args=(self, task, created), name=f"ecs:{task.id[:8]}",
+                                  daemon=True)  # fmt: skip
         with hooks().lock:
             hooks().tasks[task.task_arn] = thread
         thread.start()
     return tasks
 
 
-def _run_container(backend: EC2ContainerServiceBackend, task: Task) -> None:
+def _run_container(backend: EC2ContainerServiceBackend, task: Task, created: datetime) -> None:
     definition = backend.describe_task_definition(task.task_definition_arn)
     container = definition.container_definitions[0]
     entrypoint = hooks().entrypoints.get(container.get("image", ""))
     not_started = hooks().faults.take_start_failure()
     if entrypoint is None or not_started:
         reason = not_started or f"CannotPullContainerError: no local entrypoint for {container['image']}"
-        _stop(task, None, "TaskFailedToStart", reason)
+        _stop(task, None, TASK_FAILED_TO_START, reason)
+        _send_task_stopped(task, definition, created, None)
         return
     environment = {item["name"]: item["value"] for item in container.get("environment") or []}
     for override in task.overrides.get("containerOverrides") or []:
@@ -338,8 +447,10 @@ def _run_container(backend: EC2ContainerServiceBackend, task: Task) -> None:
             environment.update({item["name"]: item["value"] for item in override.get("environment") or []})
     environment.update({"TMPDIR": hooks().scratch, "AWS_REGION": task.region_name,
                         "AWS_DEFAULT_REGION": task.region_name, **_task_credentials(task, definition)})  # fmt: skip
+    started = datetime.now(UTC)
     code = hooks().runtime.run_container(ContainerRun(task.task_arn, entrypoint, environment))
     _stop(task, code, ESSENTIAL_CONTAINER_EXITED, "Essential container in task exited")
+    _send_task_stopped(task, definition, created, started)
 
 
 def _task_credentials(task: Task, definition: Any) -> dict[str, str]:
@@ -352,15 +463,93 @@ def _task_credentials(task: Task, definition: Any) -> dict[str, str]:
 
 
 def _stop(task: Task, exit_code: int | None, stop_code: str, reason: str) -> None:
-    """The container ended; a task somebody stopped first keeps the stop code and reason it was given."""
+    """The container ended; a task somebody stopped first keeps the reason it was given, with ECS's stop code for
+    a StopTask (moto's StopTask sets none)."""
     for container in task.containers:
         container.exitCode = exit_code
         container.last_status = "STOPPED"
     if task.last_status != "STOPPED":
         task.stop_code = stop_code
         task.stopped_reason = reason
+    elif not getattr(task, "stop_code", None):
+        task.stop_code = USER_INITIATED
     task.desired_status = "STOPPED"
     task.last_status = "STOPPED"
+
+
+def _send_task_stopped(task: Task, definition: Any, created: datetime, started: datetime | None) -> None:
+    """ECS's `ECS Task State Change` event of the stopped task, to every rule of the default event bus. Its detail
+    is the task as DescribeTasks shows it, with ISO timestamps, as the example at https://docs.aws.amazon.com/
+    AmazonECS/latest/developerguide/ecs_task_events.html has it. A rule whose delivery fails does not keep the
+    event from the others; the failures are raised afterwards, on the task's thread."""
+    account = parse_arn(task.task_arn).account
+    bus = events_backends[account][task.region_name].event_buses.get("default")
+    event = _task_state_change(task, definition, created, started)
+    failures = []
+    for rule in list(bus.rules.values()) if bus else []:
+        try:
+            rule.send_to_targets(event, transform_input=False)
+        except Exception as error:
+            failures.append(error)
+    if failures:
+        raise ExceptionGroup(f"the stopped event of task {task.task_arn} was not delivered to every rule", failures)
+
+
+def _task_state_change(task: Task, definition: Any, created: datetime, started: datetime | None) -> dict[str, Any]:
+    """The event as moto keeps events until a target gets them: `time` a Unix time, which each target writes as
+    EventBridge does (moto's own SQS and log targets need it so)."""
+    moment = datetime.now(UTC)
+    now = _iso_milliseconds(moment)
+    containers = []
+    for container in task.containers:
+        described = {"containerArn": container.container_arn, "lastStatus": container.last_status,
+                     "name": container.name, "image": container.image, "taskArn": task.task_arn,
+                     "cpu": str(container.cpu)}  # fmt: skip
+        if container.exitCode is not None:
+            described["exitCode"] = container.exitCode
+        elif task.stop_code == TASK_FAILED_TO_START:
+            described["reason"] = task.stopped_reason
+        containers.append(described)
+    detail: dict[str, Any] = {
+        "attachments": task.attachments,
+        "clusterArn": task.cluster_arn,
+        "containers": containers,
+        "createdAt": _iso_milliseconds(created),
+        "cpu": definition.cpu,
+        "memory": definition.memory,
+        "desiredStatus": task.desired_status,
+        "group": task.group,
+        "lastStatus": task.last_status,
+        "overrides": task.overrides,
+        "stopCode": task.stop_code,
+        "stoppedReason": task.stopped_reason,
+        "stoppingAt": now,
+        "stoppedAt": now,
+        "updatedAt": now,
+        "taskArn": task.task_arn,
+        "taskDefinitionArn": task.task_definition_arn,
+    }
+    if started is not None:
+        detail["startedAt"] = _iso_milliseconds(started)
+    if task.started_by:
+        detail["startedBy"] = task.started_by
+    if task.launch_type:
+        detail["launchType"] = task.launch_type
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": parse_arn(task.task_arn).account,
+        "time": moment.timestamp(),
+        "region": task.region_name,
+        "resources": [task.task_arn],
+        "detail": detail,
+    }
+
+
+def _iso_milliseconds(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def ecs_service_task(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
@@ -784,6 +973,107 @@ def random_id(prefix: str = "", size: int = 17) -> str:
     return _ORIGINALS["ec2-given-ids"](prefix, size)
 
 
+# 13. Operations: SNS subscriptions, dashboards, AWS managed policies ------------------------------------------------
+
+CONFIRMED_BY_THE_ENDPOINT = frozenset({"email", "email-json", "http", "https"})
+"""SNS protocols whose subscriptions the endpoint's owner must confirm before they receive anything."""
+
+
+def subscribe_pending_confirmation(self: SNSBackend, topic_arn: str, endpoint: str, protocol: str) -> Subscription:
+    """moto confirms every subscription at once (`PendingConfirmation: false`) and delivers to it: an email
+    subscription gets every message, and an https one is POSTed to from the test's own process. SNS waits for the
+    endpoint's owner: "If the endpoint type is HTTP/S or email ... the endpoint owner must run the
+    ConfirmSubscription action to confirm the subscription" (https://docs.aws.amazon.com/sns/latest/api/
+    API_Subscribe.html), and a subscription pending confirmation receives no message. The emulator sends no
+    confirmation (no mail, no request leaves the process), so such a subscription stays pending, as one nobody
+    confirms does on AWS."""
+    subscription: Subscription = _ORIGINALS["sns-subscription-confirmation"](self, topic_arn, endpoint, protocol)
+    if protocol in CONFIRMED_BY_THE_ENDPOINT:
+        subscription.attributes["PendingConfirmation"] = "true"
+        subscription.attributes["ConfirmationWasAuthenticated"] = "false"
+    return subscription
+
+
+def deliver_when_confirmed(self: Subscription, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
+    """moto delivers every message to every subscription; SNS delivers none to one pending confirmation (see
+    `subscribe_pending_confirmation`)."""
+    if self.attributes.get("PendingConfirmation") == "true":
+        return
+    _ORIGINALS["sns-pending-not-delivered"](self, message, message_id, *args, **kwargs)
+
+
+DASHBOARD_WIDGETS_MAX = 500
+WIDGET_LIMITS = {"x": (0, 23), "y": (0, None), "width": (1, 24), "height": (1, 1000)}
+"""The dashboard body's documented bounds (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
+CloudWatch-Dashboard-Body-Structure.html): up to 500 widgets on a grid 24 columns wide, each 1-1000 rows high."""
+
+
+def put_dashboard_checked(self: CloudWatchResponse) -> Any:
+    """moto checks only that a dashboard body is JSON. PutDashboard refuses (InvalidParameterInput, with the
+    problems as data paths) a body that does not have the documented structure: an object whose `widgets` array
+    holds objects, each with a `type` and its `properties` (a text widget its `markdown`), inside the grid's bounds
+    (`WIDGET_LIMITS`). That structure is checked here before moto stores the body."""
+    try:
+        document = json.loads(self._get_param("DashboardBody") or "")
+    except ValueError:
+        return _ORIGINALS["cloudwatch-dashboard-body"](self)  # moto's own "Body is invalid JSON"
+    problems = dashboard_problems(document)
+    if problems:
+        details = ", ".join(f'{{"dataPath": "{path}", "message": "{message}"}}' for path, message in problems)
+        raise DashboardInvalidInputError(
+            f"The dashboard body is invalid, there are {len(problems)} validation errors: [{details}]"
+        )
+    return _ORIGINALS["cloudwatch-dashboard-body"](self)
+
+
+def dashboard_problems(document: Any) -> list[tuple[str, str]]:
+    """(data path, what is wrong) for each way `document` breaks the dashboard body structure."""
+    if not isinstance(document, dict):
+        return [("", "Should be object")]
+    widgets = document.get("widgets")
+    if not isinstance(widgets, list):
+        return [("", "Should have required property 'widgets'" if widgets is None else "/widgets Should be array")]
+    problems: list[tuple[str, str]] = []
+    if len(widgets) > DASHBOARD_WIDGETS_MAX:
+        problems.append(("/widgets", f"Should NOT have more than {DASHBOARD_WIDGETS_MAX} items"))
+    for index, widget in enumerate(widgets):
+        path = f"/widgets/{index}"
+        if not isinstance(widget, dict):
+            problems.append((path, "Should be object"))
+            continue
+        for required in ("type", "properties"):
+            if required not in widget:
+                problems.append((path, f"Should have required property '{required}'"))
+        if "properties" in widget and not isinstance(widget["properties"], dict):
+            problems.append((f"{path}/properties", "Should be object"))
+        elif widget.get("type") == "text" and "markdown" not in widget.get("properties", {}):
+            problems.append((f"{path}/properties", "Should have required property 'markdown'"))
+        for name, (low, high) in WIDGET_LIMITS.items():
+            value = widget.get(name, low)
+            if not isinstance(value, int) or value < low or (high is not None and value > high):
+                bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+                problems.append((f"{path}/{name}", f"Should be an integer {bounds}"))
+    return problems
+
+
+def attach_aws_managed_policy(self: IAMBackend, policy_arn: str, role_name: str) -> None:
+    """Every account has AWS's managed policies (`arn:aws:iam::aws:policy/...`); moto loads none of them unless
+    told to load all ~1,600 into every account it creates (`iam.load_aws_managed_policies`), so attaching one fails
+    with NoSuchEntity. The one attached is loaded here, from moto's own copy of AWS's managed policies."""
+    if policy_arn not in self.managed_policies and policy_arn in _aws_managed_policies():
+        name, data = _aws_managed_policies()[policy_arn]
+        policy = AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+        self.managed_policies[policy.arn] = policy
+    _ORIGINALS["iam-aws-managed-policies"](self, policy_arn, role_name)
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, tuple[str, dict[str, Any]]]:
+    """moto's copy of AWS's managed policies, by ARN: (name, policy data)."""
+    policies = json.loads(aws_managed_policies_data)
+    return {f"arn:aws:iam::aws:policy{data['Path']}{name}": (name, data) for name, data in policies.items()}
+
+
 # The registry ----------------------------------------------------------------------------------------------------
 
 
@@ -819,11 +1109,17 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
     Adaptation("s3-event-shape", s3_notifications, "_send_event_bridge_message", send_object_created,
                "moto's S3 EventBridge events: one fixed id and sequencer, `eTag`, `version-id: null`, delivery "
                "errors swallowed (no upstream issue found)", ("moto.s3.notifications:send_event",)),
-    Adaptation("eventbridge-stepfunctions-target", Rule, "send_to_targets", send_to_targets,
-               "moto's EventBridge rules cannot target Step Functions (NotImplementedError) "
+    Adaptation("eventbridge-pattern-arrays", EventPattern, "matches_event", matches_event,
+               "moto's event patterns do not reach the objects in an array, and take an empty array or object for a "
+               "present field (no upstream issue found)",
+               ("moto.events.models:EventPattern._does_event_match",
+                "moto.events.models:EventPattern._does_item_match_filters",
+                "moto.events.models:EventPattern._does_item_match_named_filter")),
+    Adaptation("eventbridge-targets", Rule, "send_to_targets", send_to_targets,
+               "moto's EventBridge rules cannot target Step Functions or SNS (NotImplementedError) "
                "and its own unnamed starts collide on `...:None`"),
     Adaptation("ecs-run-container", EC2ContainerServiceBackend, "run_task", run_task,
-               "moto records ECS tasks but runs no container (by design)"),
+               "moto records ECS tasks but runs no container (by design) and sends no task state change event"),
     Adaptation("sfn-integration-parameters", state_task_service.StateTaskService, "_normalise_parameters",
                integration_parameters, "https://github.com/getmoto/moto/issues/10076: PascalCase parameters "
                "reach boto3", (f"{_SFN}.state_task_service:StateTaskService._to_boto_request",)),
@@ -876,11 +1172,22 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
     Adaptation("data-api-checks", RDSDataServiceResponse, "execute_statement", execute_statement,
                "moto's Data API validates nothing and runs no SQL (its own docstring)",
                ("moto.rdsdata.models:RDSDataServiceBackend.execute_statement",)),
+    Adaptation("sns-subscription-confirmation", SNSBackend, "subscribe", subscribe_pending_confirmation,
+               "moto confirms email and HTTP/S subscriptions at once; SNS leaves them pending until the endpoint "
+               "confirms (no upstream issue found)"),
+    Adaptation("sns-pending-not-delivered", Subscription, "publish", deliver_when_confirmed,
+               "moto delivers to every subscription, confirmed or not (an https one with a real request)",
+               ("moto.sns.models:Topic.publish",)),
+    Adaptation("cloudwatch-dashboard-body", CloudWatchResponse, "put_dashboard", put_dashboard_checked,
+               "moto checks only that a dashboard body is JSON; PutDashboard checks its structure"),
+    Adaptation("iam-aws-managed-policies", IAMBackend, "attach_role_policy", attach_aws_managed_policy,
+               "moto has no AWS managed policy unless it loads all of them into every account",
+               ("moto.iam.models:AWSManagedPolicy.from_data", "moto.iam.models:IAMBackend._init_aws_policies")),
 )  # fmt: skip
 SOURCE_SHA256: dict[str, str] = {
     "lambda-in-process": "9505456ebba56022d3600c462c71c9c2c7017812a3f4e56e69f7a3c3d5098941",
     "s3-event-shape": "3c4e3362164718ad32a5ec78a85856f595e8412a3a698516bc39c6334753e411",
-    "eventbridge-stepfunctions-target": "472e002e2dab8a599554a7d6c7ea0910625a5b39c7699b9ca4404255efcfc172",
+    "eventbridge-targets": "472e002e2dab8a599554a7d6c7ea0910625a5b39c7699b9ca4404255efcfc172",
     "ecs-run-container": "9876e846f6227ca6f3e8a9933bb084a54d2fb4d9a60d0fce72d9c9fdcc071e0b",
     "sfn-integration-parameters": "25a0c94f66cbd24b0d885f82a9734b2dcf60ecd1741b382234e5c84ca4b9ac05",
     "sfn-integration-response": "75a5294cca9d244d252c8d23b234de9c2465352fa2f300f931b1ed4343b64b4a",
@@ -902,6 +1209,11 @@ SOURCE_SHA256: dict[str, str] = {
     "sfn-choice-missing-path": "30f104ae1280936f5bfc7f704690adbe526383fabc95d6f6f91d37483e3bf8c6",
     "sfn-runtime-uncatchable": "aeda14a0cc01747d7fe2e620ba35c9c78b43178fbb03665b8578c206f196b019",
     "sfn-task-parameter-path": "8938a2fb8ed932e8bfced26f192b996c87e4f5ffc615ced3fbf437ac71a762eb",
+    "eventbridge-pattern-arrays": "52220c4a4c5a060802f791e6d7842d97312230eb176df402d0400a8d5c4b573d",
+    "sns-subscription-confirmation": "56ded2dae9faa4d9d5a7305fc984158ef32be983e388d11df3f83ad82ac02817",
+    "sns-pending-not-delivered": "8027b94bade78ff8defff05f1d54c2c4a2247018151387a6cc656dc4d4540ce5",
+    "cloudwatch-dashboard-body": "f1906622aedf9a386c1f3ab6116c073682e1916a39de54a86679660e586428f5",
+    "iam-aws-managed-policies": "b160021109e85d7c1a296128fc44e3546b861fb5633ccbb1ff26dcdafc853c1a",
 }
 """Adaptation -> SHA-256 of the moto source it is pinned to, in moto 5.2.5 (see `pinned_source`)."""
 

@@ -4,7 +4,9 @@ function, in the order the program declared the resources (which is an order the
 Every name, ARN, id, definition and environment comes from the synthesized resource's inputs and outputs; the
 deployment adds nothing of its own. A type the emulator has no use for (routes, endpoints, flow logs: no packet
 flows in-process) is listed in `NOT_DEPLOYED` with the reason, so the report says what was left out and why, and
-a type in neither table fails the deployment: a new resource type must be placed in one of them.
+a type in neither table fails the deployment: a new resource type must be placed in one of them. A type the
+emulator needs but moto has no API for (a backup selection) is checked as AWS would check it and kept in
+`Deployment.recorded`, its note saying so.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Deployment:
     packages (a function's zip is built from them; the emulator cannot read it back), then each image's build
     context as its resource is deployed."""
     databases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recorded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Resources moto has no API for, kept by the emulator itself: URN -> the request AWS would have been sent."""
 
     def output(self, name: str) -> Any:
         """A stack output of the program, by its exported name."""
@@ -133,6 +137,11 @@ def _check_code(deployment: Deployment) -> None:
 def _role(context: _Context, r: RecordedResource) -> str:
     context.client("iam").create_role(RoleName=r.inputs["name"], AssumeRolePolicyDocument=r.inputs["assumeRolePolicy"])
     return "moto does not evaluate IAM: the role exists so that services accept it"
+
+
+def _role_policy_attachment(context: _Context, r: RecordedResource) -> str:
+    context.client("iam").attach_role_policy(RoleName=r.inputs["role"], PolicyArn=r.inputs["policyArn"])
+    return "evaluated with the role's other policies when the role calls AWS"
 
 
 def _role_policy(context: _Context, r: RecordedResource) -> str:
@@ -562,7 +571,167 @@ def _event_target(context: _Context, r: RecordedResource) -> str:
     if inputs.get("retryPolicy"):
         target["RetryPolicy"] = _pascal(inputs["retryPolicy"])
     context.client("events").put_targets(Rule=inputs["rule"], Targets=[target])
-    return "retry policy stored; a failed start goes to the dead-letter queue at once"
+    return "retry policy stored; a failed delivery goes to the dead-letter queue at once"
+
+
+# Operations: notifications, alarms, dashboards, backups -----------------------------------------------------------
+
+
+def _topic(context: _Context, r: RecordedResource) -> str:
+    attributes = {"KmsMasterKeyId": r.inputs["kmsMasterKeyId"]} if r.inputs.get("kmsMasterKeyId") else {}
+    context.client("sns").create_topic(Name=r.inputs["name"], Attributes=attributes)
+    return "delivers to its confirmed subscriptions; no mail or request leaves the process"
+
+
+def _topic_policy(context: _Context, r: RecordedResource) -> str:
+    context.client("sns").set_topic_attributes(
+        TopicArn=r.inputs["arn"], AttributeName="Policy", AttributeValue=r.inputs["policy"]
+    )
+    return "evaluated when an EventBridge rule publishes (emulator/adaptations.py, eventbridge-targets)"
+
+
+_SUBSCRIPTION_ATTRIBUTES = ("deliveryPolicy", "filterPolicy", "filterPolicyScope", "rawMessageDelivery",
+                            "redrivePolicy", "subscriptionRoleArn")  # fmt: skip
+
+
+def _topic_subscription(context: _Context, r: RecordedResource) -> str:
+    attributes = {name[0].upper() + name[1:]: _attribute(r.inputs[name]) for name in _SUBSCRIPTION_ATTRIBUTES
+                  if r.inputs.get(name) not in (None, "")}  # fmt: skip
+    sns = context.client("sns")
+    arn = sns.subscribe(TopicArn=r.inputs["topic"], Protocol=r.inputs["protocol"], Endpoint=r.inputs["endpoint"],
+                        Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"]  # fmt: skip
+    if sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"].get("PendingConfirmation") == "true":
+        return f"pending confirmation, as on AWS until {r.inputs['endpoint']} confirms: it receives nothing here"
+    return ""
+
+
+def _attribute(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _metric_alarm(context: _Context, r: RecordedResource) -> str:
+    inputs = r.inputs
+    request: dict[str, Any] = {
+        "AlarmName": inputs["name"],
+        "AlarmDescription": inputs.get("alarmDescription", ""),
+        "ActionsEnabled": bool(inputs.get("actionsEnabled", True)),
+        "AlarmActions": list(inputs.get("alarmActions") or []),
+        "OKActions": list(inputs.get("okActions") or []),
+        "InsufficientDataActions": list(inputs.get("insufficientDataActions") or []),
+        "ComparisonOperator": inputs["comparisonOperator"],
+        "EvaluationPeriods": int(inputs["evaluationPeriods"]),
+        "TreatMissingData": inputs.get("treatMissingData", "missing"),
+    }
+    optional = {"threshold": ("Threshold", float), "datapointsToAlarm": ("DatapointsToAlarm", int),
+                "thresholdMetricId": ("ThresholdMetricId", str), "unit": ("Unit", str),
+                "evaluateLowSampleCountPercentiles": ("EvaluateLowSampleCountPercentile", str)}  # fmt: skip
+    request.update({name: cast(inputs[key]) for key, (name, cast) in optional.items() if inputs.get(key) is not None})
+    if inputs.get("metricQueries"):
+        request["Metrics"] = [_metric_query(query) for query in inputs["metricQueries"]]
+    else:
+        request.update(Namespace=inputs["namespace"], MetricName=inputs["metricName"], Period=int(inputs["period"]),
+                       Dimensions=_dimensions(inputs.get("dimensions")))  # fmt: skip
+        if inputs.get("extendedStatistic"):
+            request["ExtendedStatistic"] = inputs["extendedStatistic"]
+        else:
+            request["Statistic"] = inputs["statistic"]
+    context.client("cloudwatch").put_metric_alarm(**request)
+    kind = f"metric math over {len(request['Metrics'])} queries" if "Metrics" in request else "one metric"
+    return f"{kind}; stored, not evaluated: no metric reaches CloudWatch here, so it never changes state"
+
+
+def _metric_query(query: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {"Id": query["id"], "ReturnData": bool(query.get("returnData", True))}
+    for key, name in (("expression", "Expression"), ("label", "Label"), ("accountId", "AccountId")):
+        if query.get(key):
+            result[name] = query[key]
+    if query.get("period"):
+        result["Period"] = int(query["period"])
+    metric = query.get("metric")
+    if metric:
+        stat: dict[str, Any] = {
+            "Metric": {"Namespace": metric["namespace"], "MetricName": metric["metricName"],
+                       "Dimensions": _dimensions(metric.get("dimensions"))},
+            "Period": int(metric["period"]),
+            "Stat": metric["stat"],
+        }  # fmt: skip
+        if metric.get("unit"):
+            stat["Unit"] = metric["unit"]
+        result["MetricStat"] = stat
+    return result
+
+
+def _dimensions(dimensions: dict[str, str] | None) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": value} for name, value in sorted((dimensions or {}).items())]
+
+
+def _dashboard(context: _Context, r: RecordedResource) -> str:
+    context.client("cloudwatch").put_dashboard(
+        DashboardName=r.inputs["dashboardName"], DashboardBody=r.inputs["dashboardBody"]
+    )
+    widgets = len(json.loads(r.inputs["dashboardBody"])["widgets"])
+    return f"{widgets} widgets; the body's structure is checked as PutDashboard checks it"
+
+
+def _backup_vault(context: _Context, r: RecordedResource) -> str:
+    request: dict[str, Any] = {"BackupVaultName": r.inputs["name"]}
+    if r.inputs.get("kmsKeyArn"):
+        request["EncryptionKeyArn"] = r.inputs["kmsKeyArn"]
+    context.client("backup").create_backup_vault(**request)
+    return "empty: nothing is backed up during a run"
+
+
+_BACKUP_RULE = {"ruleName": "RuleName", "targetVaultName": "TargetBackupVaultName", "schedule": "ScheduleExpression",
+                "startWindow": "StartWindowMinutes", "completionWindow": "CompletionWindowMinutes",
+                "enableContinuousBackup": "EnableContinuousBackup", "recoveryPointTags": "RecoveryPointTags",
+                "lifecycle": "Lifecycle"}  # fmt: skip
+_BACKUP_LIFECYCLE = {"deleteAfter": "DeleteAfterDays", "coldStorageAfter": "MoveToColdStorageAfterDays"}
+
+
+def _backup_plan(context: _Context, r: RecordedResource) -> str:
+    rules = []
+    for rule in r.inputs["rules"]:
+        unknown = sorted(set(rule) - set(_BACKUP_RULE))
+        if unknown:
+            raise NotImplementedError(f"backup rule settings {unknown} are not deployed locally")
+        request = {_BACKUP_RULE[key]: value for key, value in rule.items() if key != "lifecycle"}
+        if rule.get("lifecycle"):
+            request["Lifecycle"] = {_BACKUP_LIFECYCLE[key]: value for key, value in rule["lifecycle"].items()}
+        rules.append(request)
+    context.client("backup").create_backup_plan(BackupPlan={"BackupPlanName": r.inputs["name"], "Rules": rules})
+    return "stored; its schedule never runs here"
+
+
+def _backup_selection(context: _Context, r: RecordedResource) -> str:
+    """moto 5.2.5's backup backend has vaults and plans but no selections (no CreateBackupSelection): the selection
+    is checked as CreateBackupSelection checks it (its plan and its role exist) and kept in the deployment's own
+    record, `Deployment.recorded`, as the request AWS would have been sent. Nothing is backed up either way."""
+    backup = context.client("backup")
+    plan_id = _backup_plan_id(context, r.inputs["planId"])
+    backup.get_backup_plan(BackupPlanId=plan_id)
+    context.client("iam").get_role(RoleName=r.inputs["iamRoleArn"].rsplit("/", 1)[-1])
+    selection: dict[str, Any] = {"SelectionName": r.inputs["name"], "IamRoleArn": r.inputs["iamRoleArn"],
+                                 "Resources": list(r.inputs.get("resources") or [])}  # fmt: skip
+    if r.inputs.get("notResources"):
+        selection["NotResources"] = list(r.inputs["notResources"])
+    if r.inputs.get("selectionTags") or r.inputs.get("conditions"):
+        raise NotImplementedError("backup selections by tag or condition are not deployed locally")
+    context.deployment.recorded[r.urn] = {"BackupPlanId": plan_id, "BackupSelection": selection}
+    return "recorded by the emulator, not moto (moto 5.2.5 has no CreateBackupSelection); nothing is backed up"
+
+
+def _backup_plan_id(context: _Context, program_id: str) -> str:
+    """The emulator's id of the plan the program knows as `program_id` (AWS generates plan ids, so does moto)."""
+    plans = [p for p in context.deployment.synthesis.of_type("aws:backup/plan:Plan") if p.id == program_id]
+    if not plans:
+        return program_id
+    listed = context.client("backup").list_backup_plans()["BackupPlansList"]
+    ids = [plan["BackupPlanId"] for plan in listed if plan["BackupPlanName"] == plans[0].inputs["name"]]
+    if not ids:
+        raise LookupError(f"backup plan {plans[0].inputs['name']} is not deployed")
+    return str(ids[0])
 
 
 def _pascal(value: Any, renames: dict[str, str] | None = None) -> Any:
@@ -582,6 +751,7 @@ def _pascal(value: Any, renames: dict[str, str] | None = None) -> Any:
 DEPLOYERS: dict[str, Deployer] = {
     "aws:iam/role:Role": _role,
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _role_policy_attachment,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketVersioning:BucketVersioning": _bucket_versioning,
@@ -613,6 +783,14 @@ DEPLOYERS: dict[str, Deployer] = {
     "aws:sfn/stateMachine:StateMachine": _state_machine,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,
+    "aws:sns/topic:Topic": _topic,
+    "aws:sns/topicPolicy:TopicPolicy": _topic_policy,
+    "aws:sns/topicSubscription:TopicSubscription": _topic_subscription,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/plan:Plan": _backup_plan,
+    "aws:backup/selection:Selection": _backup_selection,
 }
 """Resource type -> the emulator calls that create it."""
 

@@ -1,7 +1,8 @@
 """Offline `pulumi preview`: the resource tree a stack would create, with what matters for review.
 
 Runs the real program under mocks (no credentials, no Pulumi CLI), so a reviewer of a pull request, or of a fork,
-sees every resource with its type, name, parent, protection and security-relevant settings, and the stack outputs.
+sees every resource with its type, name, parent, protection and security-relevant settings, what each alarm
+watches and whom it tells (the Operations part), and the stack outputs.
 
     python -m review.preview --stack dev
 
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from review import operations
 from synth.cli import check_stack, run_tool
 from synth.program import RecordedResource, Synthesis, close_runtime, synthesize
 
@@ -45,11 +47,15 @@ REVIEW_PROPERTIES: dict[str, tuple[str, ...]] = {
 POLICY_PROPERTIES = ("policy", "assumeRolePolicy")
 
 
-def render(synthesis: Synthesis) -> str:
+def render(synthesis: Synthesis, *, with_operations: bool = False) -> str:
+    """The resource tree and the stack outputs; with `with_operations`, between them, what each alarm watches, the
+    alarm topic's subscriptions, the dashboard and the backup plan (review/operations.py)."""
     lines = [f"Stack {synthesis.stack}: {len(synthesis.resources)} resources", ""]
     top = [r for r in synthesis.resources if "::pulumi:pulumi:Stack::" in r.parent]
     for resource in _ordered(top):
         lines.extend(_tree(synthesis, resource, depth=0))
+    if with_operations:
+        lines += ["", *operations.text_lines(synthesis)]
     lines += ["", "Outputs:"]
     lines += [f"  {name}: {value}" for name, value in sorted(synthesis.outputs.items())]
     return "\n".join(lines)
@@ -116,7 +122,7 @@ def _preview(options: argparse.Namespace) -> int:
         synthesis = synthesize(options.stack, preview=options.preview_mode)
     finally:
         close_runtime()
-    print(render(synthesis))
+    print(render(synthesis, with_operations=True))
     return 0
 
 

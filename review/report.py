@@ -1,11 +1,11 @@
 """The review report of one stack, in GitHub-flavoured Markdown (it is posted as a job summary on pull requests).
 
-Sections, most decisive first: a summary table, the policy results, the resource graph, who may do what, the
-idle cost, the application's own sections if it adds any (review/extension.py), and the full resource tree of the
-offline preview (collapsed).
+Sections, most decisive first: a summary table, the policy results, the resource graph, who may do what, what
+watches the stack and whom it tells (operations), the idle cost, the application's own sections if it adds any
+(review/extension.py), and the full resource tree of the offline preview (collapsed).
 """
 
-from review import graph, iam, policies, preview
+from review import graph, iam, operations, policies, preview
 from review.costs import idle_costs
 from review.extension import NO_SECTIONS, AppSections
 from review.markdown import code, details, fenced, table, usd
@@ -21,6 +21,7 @@ def build_report(synthesis: Synthesis, outcome: PolicyOutcome, app: AppSections 
     lines += ["", "## Policy results", "", *policies.section(outcome)]
     lines += ["", "## Resource graph", "", *_graph(synthesis)]
     lines += ["", "## Who may do what (IAM)", "", *_iam(synthesis)]
+    lines += ["", "## Operations", "", *operations.section(synthesis)]
     lines += ["", "## Idle cost", "", *_idle(synthesis)]
     for section in app.sections:
         lines += ["", f"## {section.title}", "", *section.lines]

@@ -223,6 +223,9 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:sqs:{region}:{account}:{physical}",
             },
             "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:aws:events:{region}:{account}:rule/{physical}"},
+            "aws:cloudwatch/metricAlarm:MetricAlarm": {
+                "arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{physical}"
+            },
             "aws:rds/cluster:Cluster": {
                 "id": physical,
                 "arn": f"arn:aws:rds:{region}:{account}:cluster:{physical}",

@@ -9,6 +9,7 @@ may have none. The stacks' program is still checked wherever a property holds fo
     bucket                   (retries, DLQ)      │ too big for the Lambda
                                                  └─> long-run (Standard) ─> batch (Fargate) ─> Record (ledger) ─> Done
     jobs table: failures recorded by the workflows     outbox bucket: converted/
+    operations: every component's alarms, failure events, dashboard rows and backups
 """
 
 import atexit
@@ -26,7 +27,9 @@ from components.database import DatabaseUser, ServerlessDatabase, ServerlessData
 from components.fargate import ContainerImage, FargateTask, FargateTaskArgs, TaskPlacement
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
+from components.monitoring import alarm, metric
 from components.network import Network, NetworkArgs
+from components.operations import Operations, OperationsArgs
 from components.packaging import CodeSource
 from components.profile import EnvironmentProfile, WorkflowType, load_profile
 from components.provider import aws_provider
@@ -39,6 +42,8 @@ from synth.program import Synthesis, synthesize
 INCOMING = "incoming/"
 CONVERTED = "converted/"
 JOB_KEY = "jobId"
+JOBS_FAILED = metric("Reference", "JobsFailed", {"service": "jobs"})
+"""The program's own business metric: an application alarm and a dashboard widget."""
 LEDGER_WRITER = "ledger_writer"
 RECORD_SQL = "INSERT INTO jobs (job_id, finished_at) VALUES (:job_id, CAST(:finished_at AS timestamptz))"
 RECORD_PARAMETERS = [
@@ -146,6 +151,7 @@ def declare() -> None:
     for processor in (check, convert, batch):
         inbox.grant_read(processor, prefix=INCOMING)
         jobs.grant_update(processor)
+    jobs.grant_read(check)  # a second operation on the table: its SystemErrors alarm sums two metrics
     for processor in (convert, batch):
         outbox.grant_write(processor, prefix=CONVERTED)
 
@@ -157,6 +163,12 @@ def declare() -> None:
         "on-arrival",
         ObjectCreatedTriggerArgs(profile=profile.args, bucket_name=inbox.name, prefix=INCOMING,
                                  state_machine_arn=intake.arn, kms_key_arn=kms_key_arn),
+        opts,
+    )  # fmt: skip
+    Operations(
+        "operations",
+        OperationsArgs(profile=profile.args, kms_key_arn=kms_key_arn, metrics=[JOBS_FAILED],
+                       alarms=[alarm("jobs-failed", "Jobs failed.", JOBS_FAILED, 5, period_seconds=3600)]),
         opts,
     )  # fmt: skip
 

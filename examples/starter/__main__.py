@@ -2,6 +2,7 @@
 bucket starts a workflow that records it in a table through a Lambda.
 
   documents bucket ─Object Created─> EventBridge rule ─> workflow (Express) ─> record (Lambda) ─> records table
+  operations: the alarms, dashboard and backups of everything above, as the profile decides
 """
 
 import pulumi
@@ -9,6 +10,7 @@ import pulumi
 from components.bucket import Bucket, BucketArgs, access_log_bucket
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
+from components.operations import Operations, OperationsArgs
 from components.packaging import FunctionCode
 from components.profile import load_profile
 from components.provider import aws_provider
@@ -62,6 +64,8 @@ ObjectCreatedTrigger(
                              state_machine_arn=workflow.arn, kms_key_arn=kms_key_arn),
     aws,
 )  # fmt: skip
+
+Operations("operations", OperationsArgs(profile=profile.args, kms_key_arn=kms_key_arn), aws)
 
 pulumi.export("documentsBucket", documents.name)
 pulumi.export("recordsTable", records.name)

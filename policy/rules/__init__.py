@@ -3,7 +3,7 @@
 
 from pulumi_policy import Policy
 
-from . import containers, data, functions, iam, keys, messaging, network, s3, stack, tagging, workflows
+from . import containers, data, functions, iam, keys, messaging, monitoring, network, s3, stack, tagging, workflows
 
 PACK_NAME = "image-pipeline-baseline"
 ALL_POLICIES: list[Policy] = [
@@ -18,4 +18,5 @@ ALL_POLICIES: list[Policy] = [
     *messaging.POLICIES,
     *tagging.POLICIES,
     *stack.POLICIES,
+    *monitoring.POLICIES,
 ]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .prices import (
+    ALARM_METRIC_MONTH,
     AURORA_ACU_HOUR,
+    DASHBOARD_MONTH,
     HOURS_PER_MONTH,
     INTERFACE_ENDPOINT_HOUR,
     KMS_KEY_MONTH,
@@ -32,6 +34,8 @@ KMS_KEY = "aws:kms/key:Key"
 AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 AURORA_CLUSTER = "aws:rds/cluster:Cluster"
 SECRET = "aws:secretsmanager/secret:Secret"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,26 @@ def _aurora_instance(props: Mapping[str, Any], stack: Stack) -> Billed | None:
     return _hourly(f"Aurora Serverless v2 at its minimum {minimum:g} ACU", AURORA_ACU_HOUR, minimum)
 
 
+def alarm_metrics(props: Mapping[str, Any]) -> int:
+    """How many metrics an alarm is billed for: the entries of its `metricQueries` that read a metric (not the
+    expressions), or 1 for an alarm on a single metric."""
+    queries = props.get("metricQueries")
+    if isinstance(queries, list) and queries:
+        return sum(1 for query in queries if isinstance(query, Mapping) and query.get("metric"))
+    return 1
+
+
+def _alarm(props: Mapping[str, Any], stack: Stack) -> Billed | None:
+    metrics = alarm_metrics(props)
+    what = "CloudWatch alarm" + (f" on {metrics} metrics (metric math)" if props.get("metricQueries") else "")
+    return _monthly(what, ALARM_METRIC_MONTH, metrics)
+
+
+def _dashboard(props: Mapping[str, Any], stack: Stack) -> Billed | None:
+    """The ceiling: an account's first three dashboards are free, and which three is the account's, not the stack's."""
+    return _monthly("CloudWatch dashboard (the ceiling)", DASHBOARD_MONTH)
+
+
 IDLE_PRICES: dict[str, Priced] = {
     NAT_GATEWAY: _nat,
     VPC_ENDPOINT: _endpoint,
@@ -127,6 +151,8 @@ IDLE_PRICES: dict[str, Priced] = {
     SECRET: _secret,
     AURORA_CLUSTER: _aurora_cluster,
     AURORA_INSTANCE: _aurora_instance,
+    METRIC_ALARM: _alarm,
+    DASHBOARD: _dashboard,
 }
 ALWAYS_IDLE_COST = (
     "aws:ec2/instance:Instance",

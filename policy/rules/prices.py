@@ -17,7 +17,9 @@ as its root, where this is `rules.prices`) and in the offline tools (`policy.rul
 from dataclasses import dataclass
 
 __all__ = [
+    "ALARM_METRIC_MONTH",
     "AURORA_ACU_HOUR",
+    "DASHBOARD_MONTH",
     "DATA_API_REQUEST",
     "DYNAMODB_READ",
     "DYNAMODB_WRITE",
@@ -101,6 +103,13 @@ PUBLIC_IPV4_HOUR = Price(0.005, 1, "hour of a public IPv4 address in use", VPC)
 KMS_KEY_MONTH = Price(1.00, 1, "KMS key per month (customer managed; prorated hourly)", KMS)
 AURORA_ACU_HOUR = Price(0.12, 1, "ACU-hour of Aurora Serverless v2 (Aurora Standard)", AURORA)
 SECRET_MONTH = Price(0.40, 1, "secret per month (prorated hourly)", SECRETS_MANAGER)
+ALARM_METRIC_MONTH = Price(0.10, 1, "alarm metric per month (standard resolution: periods of 60 s or more)", CLOUDWATCH)
+"""A metric alarm bills each metric it watches: one for a single-metric alarm, one per metric a metric-math alarm
+reads (the expression itself is free). High-resolution (10-second) alarms cost more and are not priced here: the
+components alarm at 60 seconds. The first 10 alarm metrics of an account are free."""
+DASHBOARD_MONTH = Price(3.00, 1, "dashboard per month (an account's first three free)", CLOUDWATCH)
+"""Per custom dashboard; an account's first three (of up to 50 metrics each) are free, so a stack's figure is the
+most its dashboard can add."""
 
 # Per request, second or byte: what one image costs (app/review/per_image.py).
 S3_PUT = Price(0.005, 1_000, "PUT, COPY, POST or LIST requests (S3 Standard)", S3)

@@ -16,11 +16,19 @@ STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 ALLOWED_IDLE_COSTS = "allowedIdleCosts"
-PRODUCTION_IDLE_COSTS = (idle.VPC_ENDPOINT, idle.KMS_KEY, idle.AURORA_INSTANCE, idle.SECRET)
+PRODUCTION_IDLE_COSTS = (
+    idle.VPC_ENDPOINT,
+    idle.KMS_KEY,
+    idle.AURORA_INSTANCE,
+    idle.SECRET,
+    idle.METRIC_ALARM,
+    idle.DASHBOARD,
+)
 """What a production-grade stack (the profile's safe defaults) pays for while idle: interface endpoints (no
-internet route), the stack's KMS key, an Aurora writer that never pauses, and the database's Secrets Manager
-secrets (the Data API signs in with nothing else: the master user's, which RDS manages, and each login role's).
-NAT gateways and public IPs are not on the list: the default egress needs neither."""
+internet route), the stack's KMS key, an Aurora writer that never pauses, the database's Secrets Manager
+secrets (the Data API signs in with nothing else: the master user's, which RDS manages, and each login role's),
+and its operations: CloudWatch alarms (per alarm metric) and the dashboard (by the month). NAT gateways and public
+IPs are not on the list: the default egress needs neither."""
 
 
 def _group_arn_name(arn: str) -> str:
@@ -94,8 +102,9 @@ POLICIES = [
     ),
     stack_rule(
         name="no-unplanned-idle-cost",
-        description="Nothing bills by the hour while idle unless the stack's configuration accepts that resource "
-        "type (dev accepts only its database's Secrets Manager secrets)",
+        description="Nothing bills by the hour or month while idle unless the stack's configuration accepts that "
+        "resource type (dev accepts its database's Secrets Manager secrets, and alarms and a dashboard when a team "
+        "turns them on)",
         severity=Severity.HIGH,
         remediation="Make the stack scale to zero (egress 'public-ip', aws-managed encryption, database minCapacity "
         "0), or add the type to this rule's `allowedIdleCosts` in policy/<stack>.json with the reason.",

@@ -2,8 +2,10 @@
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
+from moto.events.models import EventPattern
 
 from components.bucket import Bucket, BucketArgs
 from components.fargate import (
@@ -13,11 +15,13 @@ from components.fargate import (
     FargateTaskArgs,
     TaskPlacement,
     context_digest,
+    task_failed_pattern,
 )
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.profile import FargateSettings
 from components.states import Definition
 from components.workflow import Workflow, WorkflowArgs
+from emulator.adaptations import matches_event
 from synth.program import SynthesisError
 from tests import reference
 from tests.helpers import DISPOSABLE, PROTECTED, run, statements
@@ -311,3 +315,78 @@ def test_an_express_workflow_cannot_run_the_task():
 
     with pytest.raises(SynthesisError, match=r"EXPRESS workflows support only request-response.*'Run' \(RUN_JOB"):
         declare(build=workflow)
+
+
+# The failure event: ECS's own event of a stopped task, routed as EventBridge routes it (the local cloud's matcher,
+# emulator/adaptations.py, which follows EventBridge where moto does not: arrays of objects).
+
+CLUSTER = f"{PREFIX}:cluster/pipeline-worker"
+FAMILY = f"{PREFIX}:task-definition/pipeline-worker"
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_STALE = 0, 1, 2, 3
+"""A worker's exit codes, as the sample's (handlers/pipeline/contract.py): a platform test does not import it."""
+CLEAN = [EXIT_OK, EXIT_REFUSED, EXIT_STALE]
+"""The sample's clean exits (handlers/pipeline/contract.py): rendered, refused, superseded."""
+
+
+def stopped_task(
+    exit_code: int | None = EXIT_FAILED,
+    *,
+    stop_code: str = "EssentialContainerExited",
+    status: str = "STOPPED",
+    cluster: str = CLUSTER,
+    family: str = FAMILY,
+) -> dict[str, Any]:
+    """An `ECS Task State Change` event as ECS sends it (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    ecs_task_events.html): the task as DescribeTasks shows it, with ISO timestamps; the container's `exitCode` is
+    there once it has exited, and absent when the task never started."""
+    task = f"{cluster.replace(':cluster/', ':task/')}/c13b4cb40f1f4fe4a2971f76ae5a47ad"
+    container = {"containerArn": f"{PREFIX}:container/pipeline-worker/c13b4cb40f1f4fe4a2971f76ae5a47ad/cf159fd6",
+                 "lastStatus": status, "name": "main", "taskArn": task, "cpu": "0",
+                 "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/pipeline-worker@sha256:74b2c688"}  # fmt: skip
+    detail: dict[str, Any] = {
+        "clusterArn": cluster, "containers": [container], "createdAt": "2026-01-05T10:00:00.402Z",
+        "launchType": "FARGATE", "cpu": "1024", "memory": "4096", "desiredStatus": "STOPPED", "lastStatus": status,
+        "group": f"family:{family.rsplit('/', 1)[-1]}", "taskArn": task, "taskDefinitionArn": f"{family}:7",
+        "overrides": {"containerOverrides": [{"name": "main"}]}, "version": 4,
+    }  # fmt: skip
+    if status == "STOPPED":
+        detail.update(stopCode=stop_code, stoppedAt="2026-01-05T10:01:30.103Z", stoppingAt="2026-01-05T10:01:29.9Z")
+        if stop_code == "TaskFailedToStart":
+            detail["stoppedReason"] = container["reason"] = "CannotPullContainerError: pull access denied"
+        else:
+            detail["stoppedReason"] = "Essential container in task exited"
+            container["exitCode"] = exit_code
+    return {"version": "0", "id": "3317b2af-7005-947d-b652-f55e762e571a", "detail-type": "ECS Task State Change",
+            "source": "aws.ecs", "account": "123456789012", "time": "2026-01-05T10:01:30Z", "region": "eu-west-1",
+            "resources": [task], "detail": detail}  # fmt: skip
+
+
+ALERTED = {
+    "failed (1)": stopped_task(EXIT_FAILED),
+    "killed (137, SIGKILL: out of memory or the stop timeout)": stopped_task(137),
+    "stopped by Step Functions (143, SIGTERM)": stopped_task(143, stop_code="UserInitiated"),
+    "never started (no exit code)": stopped_task(None, stop_code="TaskFailedToStart"),
+}
+NOT_ALERTED = {
+    "rendered (0)": stopped_task(EXIT_OK),
+    "refused (2)": stopped_task(EXIT_REFUSED),
+    "superseded (3)": stopped_task(EXIT_STALE),
+    "another family": stopped_task(EXIT_FAILED, family=f"{PREFIX}:task-definition/nightly-batch"),
+    "a family with the same prefix": stopped_task(EXIT_FAILED, family=f"{FAMILY}-v2"),
+    "another cluster": stopped_task(EXIT_FAILED, cluster=f"{PREFIX}:cluster/other"),
+    "still running": stopped_task(None, status="RUNNING"),
+}
+
+
+def routed(event: dict[str, Any]) -> bool:
+    return matches_event(EventPattern.load(task_failed_pattern(CLUSTER, FAMILY, CLEAN)), event)
+
+
+@pytest.mark.parametrize("event", ALERTED.values(), ids=ALERTED.keys())
+def test_the_task_failed_rule_matches_a_stopped_task_that_exited_uncleanly_or_never_started(event):
+    assert routed(event), json.dumps(event["detail"], indent=1)
+
+
+@pytest.mark.parametrize("event", NOT_ALERTED.values(), ids=NOT_ALERTED.keys())
+def test_the_task_failed_rule_ignores_clean_exits_other_tasks_and_running_ones(event):
+    assert not routed(event), json.dumps(event["detail"], indent=1)

@@ -43,5 +43,5 @@ def test_policy_names_every_action_and_every_principal():
     assert logs["Condition"] == {
         "ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:123456789012:log-group:*"}
     }
-    events = by_sid["EventBridgeWritesOurDeadLetterQueues"]
+    events = by_sid["EventBridgeWritesOurQueuesAndTopic"]
     assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

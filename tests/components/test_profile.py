@@ -217,3 +217,70 @@ def test_the_account_guard_names_the_key_and_what_is_allowed(config, expected):
 def test_a_deploy_role_in_an_allowed_account_is_kept():
     role = "arn:aws:iam::111122223333:role/ci/image-pipeline-deploy"
     assert load_profile(profile_config(deployRoleArn=role)).deploy_role_arn == role
+
+
+def test_monitoring_and_backup_default_to_alarms_a_dashboard_and_a_daily_backup_telling_nobody():
+    profile = load_profile(MINIMAL)
+    assert (profile.monitoring.alarms, profile.monitoring.dashboard) == (True, True)
+    assert (profile.monitoring.emails, profile.monitoring.webhooks) == ((), ())
+    assert (profile.backup.enabled, profile.backup.retention_days, profile.backup.schedule) == (
+        True, 35, "cron(0 3 * * ? *)"
+    )  # fmt: skip
+
+
+def test_subscriptions_and_the_backup_plan_are_read_from_the_stack_file():
+    profile = load_profile(
+        profile_config(monitoring={"emails": ["ops@example.com"], "webhooks": ["https://hooks.example.com/a?b=c"]},
+                       backup={"retentionDays": 90, "schedule": "cron(30 1 ? * MON *)"})
+    )  # fmt: skip
+    assert profile.monitoring.emails == ("ops@example.com",)
+    assert profile.monitoring.webhooks == ("https://hooks.example.com/a?b=c",)
+    assert (profile.backup.retention_days, profile.backup.schedule) == (90, "cron(30 1 ? * MON *)")
+    assert load_profile(profile_config(monitoring={"emails": []})).monitoring.emails == (), "nobody told is allowed"
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({"monitoring": {"emails": ["ops@example.com", "ops.example.com"]}},
+         "platform:profile.monitoring.emails[1]: 'ops.example.com' is not allowed; expected an email address"),
+        ({"monitoring": {"emails": "ops@example.com"}},
+         "platform:profile.monitoring.emails: 'ops@example.com' is not allowed; expected a list"),
+        ({"monitoring": {"webhooks": ["http://hooks.example.com/alarms"]}},
+         "platform:profile.monitoring.webhooks[0]: 'http://hooks.example.com/alarms' is not allowed; expected an "
+         "https:// URL"),
+        ({"monitoring": {"alarms": "yes"}},
+         "platform:profile.monitoring.alarms: 'yes' is not allowed; expected true or false"),
+        ({"backup": {"schedule": "daily at 3"}},
+         "platform:profile.backup.schedule: 'daily at 3' is not allowed; expected an AWS cron expression such as "
+         "cron(0 3 * * ? *)"),
+        ({"backup": {"schedule": "rate(1 day)"}},
+         "platform:profile.backup.schedule: 'rate(1 day)' is not allowed; expected an AWS cron expression"),
+        ({"backup": {"retentionDays": 0}},
+         "platform:profile.backup.retentionDays: 0 is not allowed; expected an integer from 1 to 36500"),
+        ({"backup": {"retentionDays": 36501}},
+         "platform:profile.backup.retentionDays: 36501 is not allowed; expected an integer from 1 to 36500"),
+    ],
+    ids=["email", "emails-not-a-list", "webhook-http", "alarms", "schedule", "schedule-rate", "retention-0",
+         "retention-too-long"],
+)  # fmt: skip
+def test_monitoring_and_backup_values_name_key_value_and_what_is_allowed(profile, expected):
+    (problem,) = problems(profile_config(**profile))
+    assert problem.startswith(expected), problem
+
+
+@pytest.mark.parametrize(
+    "subscriptions", [{"emails": ["ops@example.com"]}, {"webhooks": ["https://hooks.example.com"]}]
+)
+def test_subscriptions_without_alarms_are_a_contradiction_with_the_way_out(subscriptions):
+    (problem,) = problems(profile_config(monitoring={"alarms": False, **subscriptions}))
+    assert problem == (
+        "platform:profile.monitoring.alarms: false is not allowed with emails or webhooks; nothing would be sent to "
+        "them: set alarms: true, or remove the subscriptions"
+    )
+
+
+@pytest.mark.parametrize("schedule", ["cron(0 3 * *)", "cron(daily)"])
+def test_a_backup_schedule_without_six_cron_fields_is_refused_before_deployment(schedule):
+    (problem,) = problems(profile_config(backup={"schedule": schedule}))
+    assert problem.startswith(f"platform:profile.backup.schedule: {schedule!r} is not allowed")

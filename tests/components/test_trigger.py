@@ -3,10 +3,11 @@
 import json
 
 from components.bucket import Bucket, BucketArgs
+from components.deadletter import MAX_DELIVERY_ATTEMPTS
 from components.function import Function, FunctionArgs
 from components.key import EncryptionKey, EncryptionKeyArgs
 from components.states import Definition
-from components.trigger import MAX_DELIVERY_ATTEMPTS, ObjectCreatedTrigger, ObjectCreatedTriggerArgs
+from components.trigger import ObjectCreatedTrigger, ObjectCreatedTriggerArgs
 from components.workflow import Workflow, WorkflowArgs, start_execution_statement
 from tests.helpers import DISPOSABLE, PROTECTED, from_another_language, run, statements, tiny_code
 

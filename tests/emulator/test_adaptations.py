@@ -121,14 +121,28 @@ def probe_s3_event_shape() -> str:
     return "two uploads, one event id and one sequencer; `eTag`"
 
 
-def probe_eventbridge_stepfunctions_target() -> str:
+def probe_eventbridge_pattern_arrays() -> str:
+    from moto.events.models import EventPattern
+
+    containers = EventPattern.load(json.dumps({"detail": {"containers": {"exitCode": [1]}}}))
+    assert not containers.matches_event({"detail": {"containers": [{"exitCode": 1}]}}), (
+        "moto now matches the fields of the objects in an array"
+    )
+    present = EventPattern.load(json.dumps({"resources": [{"exists": True}]}))
+    assert present.matches_event({"resources": []}), "moto no longer takes an empty array for a present field"
+    return "a field of the objects in an array never matches; an empty array `exists`"
+
+
+def probe_eventbridge_targets() -> str:
     events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name="probe", EventPattern=json.dumps({"source": ["probe"]}))
-    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:probe"
-    events.put_targets(Rule="probe", Targets=[{"Id": "sfn", "Arn": arn}])
-    with pytest.raises(NotImplementedError, match="Expr not defined"):
-        events.put_events(Entries=[{"Source": "probe", "DetailType": "d", "Detail": "{}"}])
-    return "a Step Functions target raises NotImplementedError"
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="probe")["TopicArn"]
+    targets = {"states": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:probe", "sns": topic}
+    for service, arn in targets.items():
+        events.put_rule(Name=f"probe-{service}", EventPattern=json.dumps({"source": [f"probe.{service}"]}))
+        events.put_targets(Rule=f"probe-{service}", Targets=[{"Id": service, "Arn": arn}])
+        with pytest.raises(NotImplementedError, match="Expr not defined"):
+            events.put_events(Entries=[{"Source": f"probe.{service}", "DetailType": "d", "Detail": "{}"}])
+    return "a Step Functions or an SNS target raises NotImplementedError"
 
 
 def probe_sfn_integration_casing() -> str:
@@ -154,14 +168,19 @@ def probe_aws_sdk_error_names() -> str:
 
 
 def probe_ecs_run_container() -> str:
-    ecs = boto3.client("ecs", region_name=REGION)
+    ecs, events, sqs = (boto3.client(name, region_name=REGION) for name in ("ecs", "events", "sqs"))
+    queue = sqs.create_queue(QueueName="probe-ecs-events")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:probe-ecs-events"
+    events.put_rule(Name="probe-ecs", EventPattern=json.dumps({"source": ["aws.ecs"]}))
+    events.put_targets(Rule="probe-ecs", Targets=[{"Id": "q", "Arn": queue_arn}])
     ecs.create_cluster(clusterName="probe")
     ecs.register_task_definition(family="probe", containerDefinitions=[{"name": "c", "image": "i", "memory": 512}])
     task = ecs.run_task(cluster="probe", taskDefinition="probe", launchType="FARGATE")["tasks"][0]
     for _ in range(5):
         described = ecs.describe_tasks(cluster="probe", tasks=[task["taskArn"]])["tasks"][0]
     assert (described["lastStatus"], described["containers"][0].get("exitCode")) == ("STOPPED", 0)
-    return "a task stops with exit code 0 after a few DescribeTasks, having run nothing"
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue), "moto now sends ECS task state change events"
+    return "a task stops with exit code 0 after a few DescribeTasks, having run nothing, and no event says so"
 
 
 def probe_jsonpath_literal_index() -> str:
@@ -258,10 +277,50 @@ def probe_sfn_task_parameter_path() -> str:
     return "a missing parameter path is caught as DynamoDB.AmazonDynamoDBException"
 
 
+def probe_sns_subscription_confirmation() -> str:
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="probe")["TopicArn"]
+    arn = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")["SubscriptionArn"]
+    pending = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]["PendingConfirmation"]
+    assert pending == "false", "moto now leaves an email subscription pending confirmation"
+    return "an email subscription is confirmed at once"
+
+
+def probe_sns_pending_not_delivered() -> str:
+    from moto.sns.models import sns_backends
+
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="probe")["TopicArn"]
+    queue = sqs.create_queue(QueueName="probe")["QueueUrl"]
+    arn = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:probe")
+    sns_backends[ACCOUNT][REGION].subscriptions[arn["SubscriptionArn"]].attributes["PendingConfirmation"] = "true"
+    sns.publish(TopicArn=topic, Message="to a pending subscription")
+    assert sqs.receive_message(QueueUrl=queue).get("Messages"), "moto no longer delivers to pending subscriptions"
+    return "a subscription pending confirmation receives messages"
+
+
+def probe_cloudwatch_dashboard_body() -> str:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    for body in ({}, {"widgets": [{"type": "text", "width": 99}]}):
+        answer = cloudwatch.put_dashboard(DashboardName="probe", DashboardBody=json.dumps(body))
+        assert answer["DashboardValidationMessages"] == [], f"moto now checks the body: {answer}"
+    return "a body with no widgets, or a widget with no properties 99 columns wide, is stored"
+
+
+def probe_iam_aws_managed_policies() -> str:
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="probe", AssumeRolePolicyDocument="{}")
+    policy = "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.attach_role_policy(RoleName="probe", PolicyArn=policy)
+    return "attaching an AWS managed policy fails with NoSuchEntity"
+
+
 PROBES: dict[str, Callable[[], str]] = {
     "lambda-in-process": probe_lambda_in_process,
     "s3-event-shape": probe_s3_event_shape,
-    "eventbridge-stepfunctions-target": probe_eventbridge_stepfunctions_target,
+    "eventbridge-pattern-arrays": probe_eventbridge_pattern_arrays,
+    "eventbridge-targets": probe_eventbridge_targets,
     "ecs-run-container": probe_ecs_run_container,
     "sfn-integration-parameters": probe_sfn_integration_casing,
     "sfn-integration-response": probe_sfn_integration_casing,
@@ -279,6 +338,10 @@ PROBES: dict[str, Callable[[], str]] = {
     "sfn-choice-missing-path": probe_sfn_choice_missing_path,
     "sfn-runtime-uncatchable": probe_sfn_runtime_uncatchable,
     "sfn-task-parameter-path": probe_sfn_task_parameter_path,
+    "sns-subscription-confirmation": probe_sns_subscription_confirmation,
+    "sns-pending-not-delivered": probe_sns_pending_not_delivered,
+    "cloudwatch-dashboard-body": probe_cloudwatch_dashboard_body,
+    "iam-aws-managed-policies": probe_iam_aws_managed_policies,
 }  # fmt: skip
 
 

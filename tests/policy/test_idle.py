@@ -28,8 +28,14 @@ def one(kind, props=None):
         (idle.KMS_KEY, {}, prices.KMS_KEY_MONTH, 1),
         (idle.SECRET, {}, prices.SECRET_MONTH, 1),
         (idle.SECRET, {"replicas": [{"region": "eu-central-1"}]}, prices.SECRET_MONTH, 2),
+        (idle.METRIC_ALARM, {"namespace": "AWS/Lambda", "metricName": "Errors"}, prices.ALARM_METRIC_MONTH, 1),
+        (idle.METRIC_ALARM, {"metricQueries": [*({"id": f"m{i}", "metric": {"metricName": "SystemErrors"}}
+                                                 for i in range(4)), {"id": "total", "expression": "SUM(METRICS())"}]},
+         prices.ALARM_METRIC_MONTH, 4),
+        (idle.DASHBOARD, {"dashboardName": "ops"}, prices.DASHBOARD_MONTH, 1),
     ],
-    ids=["nat", "endpoint", "public-ip", "kms-key", "secret", "secret-with-replica"],
+    ids=["nat", "endpoint", "public-ip", "kms-key", "secret", "secret-with-replica", "alarm", "metric-math-alarm",
+         "dashboard"],
 )  # fmt: skip
 def test_each_charge_is_its_price_by_the_month(kind, props, price, monthly_units):
     charge = one(kind, props)
@@ -73,3 +79,14 @@ def test_types_this_project_never_declares_are_reported_unpriced():
     charge = one("aws:lb/loadBalancer:LoadBalancer")
     assert math.isnan(charge.usd_per_month)
     assert charge.source == "unpriced"
+
+
+def test_a_metric_math_alarm_is_billed_per_metric_it_reads_and_the_dashboard_figure_is_a_ceiling():
+    """CloudWatch bills an alarm per metric: a metric-math alarm for each metric its queries read, not for the
+    expression; an account's first three dashboards are free, which the description says."""
+    queries = [{"id": "m0", "metric": {"metricName": "A"}}, {"id": "m1", "metric": {"metricName": "B"}},
+               {"id": "total", "expression": "SUM([m0, m1])", "returnData": True}]  # fmt: skip
+    charge = one(idle.METRIC_ALARM, {"metricQueries": queries})
+    assert math.isclose(charge.usd_per_month, 2 * prices.ALARM_METRIC_MONTH.per_unit)
+    assert charge.what.startswith("CloudWatch alarm on 2 metrics (metric math), ")
+    assert "first three free" in one(idle.DASHBOARD).what

@@ -167,9 +167,10 @@ def test_the_pack_serves_the_cli_with_dev_config(served_pack):
 
     served_pack.Configure(_cli_config(json.loads((PACK_DIR / "dev.json").read_text())), timeout=30)
     table = _analyze(served_pack, "aws:dynamodb/table:Table", "jobs", {"billingMode": "PAY_PER_REQUEST"})
-    relaxed = table["dynamodb-point-in-time-recovery"]
+    relaxed = table["dynamodb-deletion-protection"]
     assert relaxed.enforcementLevel == analyzer_pb2.ADVISORY
-    assert "throwaway records" in relaxed.message, "dev's reason reaches the CLI's output"
+    assert "Dev is disposable" in relaxed.message, "dev's reason reaches the CLI's output"
+    assert table["dynamodb-point-in-time-recovery"].enforcementLevel == analyzer_pb2.MANDATORY
     block = _analyze(served_pack, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "block", {})
     assert block["s3-public-access-block"].enforcementLevel == analyzer_pb2.MANDATORY
 

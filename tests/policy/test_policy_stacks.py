@@ -13,7 +13,7 @@ from components.environment import secret_looking as program_secret_looking
 from policy.evaluate import ALL, config_path, evaluate, load_config, resolve_config, rule_table
 from policy.rules import ALL_POLICIES
 from policy.rules.environment import secret_looking as pack_secret_looking
-from policy.rules.idle import SECRET, idle_charges
+from policy.rules.idle import DASHBOARD, METRIC_ALARM, SECRET, idle_charges
 from review.costs import idle_costs
 from tests.conftest import synthesized
 from tests.reference import reference_program
@@ -72,8 +72,9 @@ def test_config_files_decide_every_rule_and_relax_only_what_may_be_relaxed(stack
             assert len(info.reason or "") > 40, f"{stack_file} relaxes {name} without a written reason"
 
 
-def test_dev_accepts_only_its_secrets_as_idle_cost_and_prod_only_what_it_chose():
-    assert load_config("dev")["no-unplanned-idle-cost"].properties["allowedIdleCosts"] == [SECRET]
+def test_dev_accepts_only_its_secrets_and_opt_in_monitoring_as_idle_cost_and_prod_only_what_it_chose():
+    dev = load_config("dev")["no-unplanned-idle-cost"].properties["allowedIdleCosts"]
+    assert dev == [SECRET, METRIC_ALARM, DASHBOARD], "alarms and a dashboard only when a team turns them on"
     prod = load_config("prod")["no-unplanned-idle-cost"].properties["allowedIdleCosts"]
     assert sorted(prod) == sorted(resolve_config({})["no-unplanned-idle-cost"].properties["allowedIdleCosts"])
 

@@ -148,6 +148,13 @@ def nat_gateway() -> Synthesis:
     return run(lambda: aws.ec2.NatGateway("nat", subnet_id="subnet-123", allocation_id="eipalloc-123"))
 
 
+def without_alarms_on(name: str) -> Synthesis:
+    """prod without the alarms that depend on resource `name` (their dimensions are its outputs)."""
+    urn = find(prod(), name).urn
+    alarms = [r.name for r in prod().of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if urn in r.dependencies]
+    return without(prod(), *alarms)
+
+
 def unknown_flag() -> Synthesis:
     return changed(prod(), "inbox-public-access-block", blockPublicAcls=Unknown())
 
@@ -315,6 +322,10 @@ CASES = [
     Case("explicit-log-groups", "state machine logs to an undeclared group",
          lambda: without(prod(), "long-run-logs"), "long-run-state-machine"),
     Case("no-unplanned-idle-cost", "a NAT gateway, not among prod's allowances", nat_gateway, "nat"),
+    Case("cloudwatch-alarms-notify", "a function's alarms removed", lambda: without_alarms_on("check-function"),
+         "check-function"),
+    Case("cloudwatch-alarms-notify", "an alarm that notifies nobody",
+         lambda: changed(prod(), "operations-convert-errors", alarmActions=[]), "operations-convert-errors"),
 ]  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 import json
 
 from app.settings import load_settings
+from components.base import type_token
+from components.operations import Operations
 from components.profile import load_profile
 from policy.rules.iam import NO_RESOURCE_SCOPE
 from policy.rules.prices import SECRET_MONTH
@@ -20,6 +22,7 @@ STATEFUL_TYPES = {
     "aws:rds/cluster:Cluster",
     "aws:rds/clusterInstance:ClusterInstance",
     "aws:secretsmanager/secret:Secret",
+    "aws:backup/vault:Vault",
 }
 EXPECTED_OUTPUTS = {"uploadsBucket", "uploadPrefix", "resultsBucket", "imagesTable", "stateMachineArn",
                     "heavyPathStateMachineArn", "workerImage", "deadLetterQueueUrl", "catalogClusterArn"}  # fmt: skip
@@ -44,13 +47,22 @@ def policy_documents(program: Synthesis):
 def test_synthesizes_in_both_modes_with_every_output(stack, mode):
     program = synthesized(stack, mode)
     assert program.resources
-    assert set(program.outputs) == EXPECTED_OUTPUTS
+    monitoring = profile_of(stack).monitoring
+    operations = {"alarmTopicArn"} if monitoring.alarms else set()
+    operations |= {"dashboardName"} if monitoring.dashboard else set()
+    assert set(program.outputs) == EXPECTED_OUTPUTS | operations
     assert program.outputs["stateMachineArn"].endswith(f":stateMachine:image-pipeline-{stack}-process-upload")
 
 
-def test_every_component_registers_its_outputs(program):
+def test_every_component_registers_its_outputs(stack, program):
+    profile = profile_of(stack)
+    # Operations creates only what the profile asks for: nothing at all in a stack that turns all three off.
+    nothing_asked = not (profile.monitoring.alarms or profile.monitoring.dashboard or profile.backup.enabled)
     for component in (r for r in program.resources if not r.custom):
         assert program.component_outputs.get(component.urn), f"{component.urn}: register_outputs is empty or missing"
+        if component.type == type_token(Operations) and nothing_asked:
+            assert not program.children(component), f"{component.urn}: created something the profile did not ask for"
+            continue
         assert program.children(component), f"{component.urn}: has no children parented to it"
 
 
@@ -88,7 +100,9 @@ def test_prod_protects_retains_and_encrypts_every_stateful_resource_with_its_key
     for table in prod.of_type("aws:dynamodb/table:Table"):
         assert table.inputs["serverSideEncryption"]["kmsKeyArn"] == key_arn, table.urn
         assert table.inputs["deletionProtectionEnabled"] is True, table.urn
-    assert prod.one("aws:sqs/queue:Queue").inputs["kmsMasterKeyId"] == key_arn
+    assert all(q.inputs["kmsMasterKeyId"] == key_arn for q in prod.of_type("aws:sqs/queue:Queue"))
+    assert prod.one("aws:sns/topic:Topic").inputs["kmsMasterKeyId"] == key_arn
+    assert prod.one("aws:backup/vault:Vault").inputs["kmsKeyArn"] == key_arn
     assert len(prod.of_type("aws:s3/bucketVersioning:BucketVersioning")) == len(prod.of_type("aws:s3/bucket:Bucket"))
 
 

@@ -15,8 +15,8 @@ from synth import program as synth
 from tests.conftest import synthesized
 from tests.reference import reference_program
 
-PLATFORM_SECTIONS = ["## Policy results", "## Resource graph", "## Who may do what (IAM)", "## Idle cost",
-                     "## Resource tree"]  # fmt: skip
+PLATFORM_SECTIONS = ["## Policy results", "## Resource graph", "## Who may do what (IAM)", "## Operations",
+                     "## Idle cost", "## Resource tree"]  # fmt: skip
 """The platform's own sections, in order; an application's go between the idle cost and the resource tree."""
 
 
