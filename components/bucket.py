@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import ChildTransform, Component
-from components.iam import Grantable, Statement
+from components.iam import Grantable, Statement, deny_insecure_transport
 from components.key import decrypt_statement, encrypt_statement
 from components.naming import bucket_name
 from components.profile import EnvironmentProfile, profile_from_args
@@ -273,14 +273,7 @@ def _bucket_policy(bucket_arn: str, account_id: str, *, receives_access_logs: bo
     bucket also lets S3's log delivery write, for this account's buckets only."""
     resources = [bucket_arn, f"{bucket_arn}/*"]
     statements: list[dict] = [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport("s3:*", resources),
         {
             "Sid": "DenyOutdatedTls",
             "Effect": "Deny",

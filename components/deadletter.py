@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import deny_insecure_transport
 from components.monitoring import AlarmArgs, Comparison, alarm, metric
 from components.naming import physical_name
 from components.profile import EnvironmentProfile
@@ -102,13 +103,6 @@ def _queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> str:
             "Resource": queue_arn,
             "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns[0] if len(rule_arns) == 1 else list(rule_arns)}},
         },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "sqs:*",
-            "Resource": queue_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport("sqs:*", queue_arn),
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

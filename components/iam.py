@@ -106,6 +106,18 @@ def _unique(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+def deny_insecure_transport(action: str, resource: str | list[str]) -> dict[str, Any]:
+    """A resource policy statement refusing every request not made over TLS, whoever makes it."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def trust_policy(service: str, source_account: pulumi.Input[str], source_arn: pulumi.Input[str] | None = None) -> Any:
     """A role trust policy for one AWS service, pinned to our account (and source ARN) against confused deputies."""
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": source_account}}

@@ -338,14 +338,7 @@ def _topic_policy(topic_arn: str, alarm_arns: Sequence[str], rule_arns: Sequence
     statements = [
         *([publisher("StackAlarmsPublish", "cloudwatch.amazonaws.com", alarm_arns)] if alarm_arns else []),
         *([publisher("StackEventRulesPublish", "events.amazonaws.com", rule_arns)] if rule_arns else []),
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        iam.deny_insecure_transport("sns:Publish", topic_arn),
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
