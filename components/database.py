@@ -52,9 +52,12 @@ ENGINE_VERSION = "16.6"
 """Pinned: scaling to 0 ACUs (auto-pause) needs Aurora PostgreSQL 16.3+, 15.7+, 14.12+ or 13.15+. AWS applies minor
 upgrades itself (`auto_minor_version_upgrade`); bump this constant when it has, so that Pulumi does not try to go
 back. A new major version also needs the parameter group family below, which follows from this constant."""
+ENGINE_MAJOR_VERSION = int(ENGINE_VERSION.split(".")[0])
+"""PostgreSQL's major version of the engine: what the parameter group family follows, and the major the local
+cloud's embedded PostgreSQL must have (emulator/postgres.py refuses any other)."""
 AUTO_PAUSE_MINIMUM_VERSIONS = {16: (16, 3), 15: (15, 7), 14: (14, 12), 13: (13, 15)}
 """The first minor version of each major that accepts a minimum capacity of 0 ACUs."""
-PARAMETER_GROUP_FAMILY = f"aurora-postgresql{ENGINE_VERSION.split('.')[0]}"
+PARAMETER_GROUP_FAMILY = f"aurora-postgresql{ENGINE_MAJOR_VERSION}"
 INSTANCE_CLASS = "db.serverless"
 POSTGRES_PORT = 5432
 DEFAULT_DATABASE_NAME = "app"

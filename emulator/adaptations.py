@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -48,7 +49,7 @@ from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, IAMBackend
 from moto.moto_api import state_manager
-from moto.rdsdata.responses import RDSDataServiceResponse
+from moto.rdsdata import urls as rdsdata_urls
 from moto.s3 import notifications as s3_notifications
 from moto.sns.models import SNSBackend, Subscription, sns_backends
 from moto.sqs.models import sqs_backends
@@ -79,6 +80,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
+from emulator.dataapi import DataApi, DataApiError, translate
 from emulator.faults import FaultPlan
 from emulator.iam import Authorizer, Check, Principal
 from emulator.runtime import ContainerRun, FunctionConfig, Runtime
@@ -102,7 +104,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class DataApiCall:
-    """One ExecuteStatement the Data API answered, and what the local check found wrong with it."""
+    """One statement the Data API ran (an ExecuteStatement, or one parameter set of a BatchExecuteStatement), what
+    the local check found likely wrong with it, and the error it was answered with, if any."""
 
     resource_arn: str
     secret_arn: str
@@ -110,6 +113,10 @@ class DataApiCall:
     sql: str
     parameters: dict[str, Any]
     problems: tuple[str, ...]
+    error: str | None = None
+    """`Code: message` of the Data API's error answer; None when the statement ran."""
+    transaction_id: str | None = None
+    """The transaction it ran in, when the request named one."""
 
 
 @dataclass
@@ -126,6 +133,8 @@ class Hooks:
     faults: FaultPlan = field(default_factory=FaultPlan)
     databases: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Cluster ARN -> {"secretArn", "database", "userSecretArns"} of each deployed cluster with the Data API on."""
+    data_api: DataApi | None = None
+    """The Data API of the deployed clusters, on their embedded PostgreSQL (emulator/dataapi/)."""
     deliveries: list[Delivery] = field(default_factory=list)
     data_api_calls: list[DataApiCall] = field(default_factory=list)
     tasks: dict[str, threading.Thread] = field(default_factory=dict)
@@ -867,41 +876,65 @@ def every_index_is_literal(path: str) -> bool:
     return "[" in path and not _WILDCARD_SLICE_OR_FILTER.search(path)
 
 
-# 10. The Data API: check what moto does not ------------------------------------------------------------------------
+# 10. The Data API: served by the embedded PostgreSQL -----------------------------------------------------------------
 
-_PARAMETER = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
+_DATA_API_PATHS = {"/Execute": "ExecuteStatement", "/BatchExecute": "BatchExecuteStatement",
+                   "/BeginTransaction": "BeginTransaction", "/CommitTransaction": "CommitTransaction",
+                   "/RollbackTransaction": "RollbackTransaction"}  # fmt: skip
+"""Each Data API operation's path (botocore's rds-data model, `requestUri`)."""
 
 
-def execute_statement(self: RDSDataServiceResponse) -> str:
-    """moto's ExecuteStatement checks nothing and runs no SQL: it answers canned results for any ARN (its own
-    docstring: "There is no validation yet on any of the input parameters"). This records every statement with
-    its parameters and checks what can be checked without a database: the cluster exists with the Data API on,
-    the secret and database are that cluster's, and the named parameters are exactly the SQL's placeholders, each
-    with one typed value. The answer is still moto's."""
-    request = {name: self._get_param(name) for name in ("resourceArn", "secretArn", "database", "sql")}
-    parameters = {item["name"]: item.get("value", {}) for item in self._get_param("parameters") or []}
-    call = DataApiCall(request["resourceArn"], request["secretArn"], request["database"] or "", request["sql"],
-                       parameters, tuple(_statement_problems(request, parameters)))  # fmt: skip
-    with hooks().lock:
-        hooks().data_api_calls.append(call)
-    return _ORIGINALS["data-api-checks"](self)
+def data_api_request(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """moto's Data API runs no SQL: ExecuteStatement answers canned results for any ARN and SQL (its own docstring:
+    "There is no validation yet on any of the input parameters"), and BeginTransaction, CommitTransaction,
+    RollbackTransaction and BatchExecuteStatement are not routed at all ("Not yet implemented"). Here every one of
+    them is answered by the local cloud's Data API (emulator/dataapi/) from the cluster's embedded PostgreSQL, as
+    the caller's secret's login. Each statement is recorded with what the static check finds wrong with it (a
+    parameter the SQL does not use, a secret that is not the cluster's nor one of its users') and the error answered,
+    if any. IAM was checked before the request got here (emulator/iam.py, on the client's side)."""
+    operation = _DATA_API_PATHS[urlsplit(full_url).path.rstrip("/")]
+    body = request.get_data() if hasattr(request, "get_data") else getattr(request, "body", b"")
+    params: dict[str, Any] = json.loads(body or b"{}")
+    local = hooks()
+    error: DataApiError | None = None
+    try:
+        if local.data_api is None:
+            raise DataApiError("HttpEndpointNotEnabledException", "no cluster with the Data API is deployed")
+        answer = local.data_api.call(operation, params)
+    except DataApiError as raised:
+        error = raised
+    if operation in ("ExecuteStatement", "BatchExecuteStatement"):
+        _record_statements(params, error)
+    if error is not None:
+        return error.status, {"x-amzn-ErrorType": error.code}, json.dumps({"message": error.message})
+    return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+
+
+def _record_statements(params: dict[str, Any], error: DataApiError | None) -> None:
+    request = {name: str(params.get(name) or "") for name in ("resourceArn", "secretArn", "database", "sql")}
+    parameter_sets = params.get("parameterSets") or [params.get("parameters") or []]
+    for parameters in parameter_sets:
+        values = {item.get("name", ""): item.get("value", {}) for item in parameters}
+        call = DataApiCall(request["resourceArn"], request["secretArn"], request["database"], request["sql"], values,
+                           tuple(_statement_problems(request, values)),
+                           f"{error.code}: {error.message}" if error else None,
+                           params.get("transactionId"))  # fmt: skip
+        with hooks().lock:
+            hooks().data_api_calls.append(call)
 
 
 def _statement_problems(request: dict[str, str], parameters: dict[str, Any]) -> Iterator[str]:
+    """What runs but is likely a mistake: a parameter the SQL has no placeholder for, a secret that is neither the
+    cluster's nor one of its users', another database than the cluster's."""
     cluster = hooks().databases.get(request["resourceArn"])
-    if cluster is None:
-        yield f"no deployed cluster with the Data API enabled has ARN {request['resourceArn']}"
-    else:
+    if cluster is not None:
         if request["secretArn"] not in (cluster["secretArn"], *cluster.get("userSecretArns", ())):
             yield f"secret {request['secretArn']} is not the cluster's ({cluster['secretArn']}) nor a user's"
         if request["database"] and request["database"] != cluster["database"]:
             yield f"database {request['database']!r} is not the cluster's ({cluster['database']!r})"
-    placeholders = set(_PARAMETER.findall(request["sql"]))
-    if set(parameters) != placeholders:
-        yield f"parameters {sorted(parameters)} do not match the SQL's placeholders {sorted(placeholders)}"
-    untyped = sorted(name for name, value in parameters.items() if len(value) != 1)
-    if untyped:
-        yield f"parameters {untyped} do not have exactly one typed value"
+    unused = sorted(set(parameters) - set(translate(request["sql"]).names))
+    if unused:
+        yield f"parameters {unused} are not placeholders of the SQL"
 
 
 # 11. IAM policy evaluation: a condition moto cannot evaluate does not hold ----------------------------------------
@@ -1169,9 +1202,12 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
                "moto's EC2 ids are always random (its `_custom_id_` tags are not read by EC2)",
                ("moto.ec2.utils:random_vpc_id", "moto.ec2.utils:random_subnet_id",
                 "moto.ec2.utils:random_security_group_id")),
-    Adaptation("data-api-checks", RDSDataServiceResponse, "execute_statement", execute_statement,
-               "moto's Data API validates nothing and runs no SQL (its own docstring)",
-               ("moto.rdsdata.models:RDSDataServiceBackend.execute_statement",)),
+    Adaptation("data-api-postgres", rdsdata_urls, "url_paths", {f"{{0}}{path}$": data_api_request
+                                                                  for path in _DATA_API_PATHS},
+               "moto's Data API runs no SQL (its own docstring) and has no transactions or batches (not routed)",
+               ("moto.rdsdata.responses:RDSDataServiceResponse.execute_statement",
+                "moto.rdsdata.models:RDSDataServiceBackend.execute_statement",
+                "moto.core.base_backend:BaseBackend.urls")),
     Adaptation("sns-subscription-confirmation", SNSBackend, "subscribe", subscribe_pending_confirmation,
                "moto confirms email and HTTP/S subscriptions at once; SNS leaves them pending until the endpoint "
                "confirms (no upstream issue found)"),
@@ -1198,7 +1234,7 @@ SOURCE_SHA256: dict[str, str] = {
     "jsonpath-literal-index": "a7999cb833522388e13731e5176182568b7290381d5c62daf2a9b420e24647e0",
     "policy-condition-not-met": "8df718ef003402f0b340b72bc5b15a25da890586f1924ee5d48fd7ba7200636e",
     "ec2-given-ids": "c8fd23b9393a965be7f19ce799d11ef29460afdece3b80baf1712ef5b10219d2",
-    "data-api-checks": "0f74f39faa574afa7a18d353810fbc4485319071725a20fcaf6fa750b762bd11",
+    "data-api-postgres": "a6d63047ec9c0582bcb3bc2e8707b8f413e2a66b7a3c398a172f7aef9270b4f5",
     "sfn-role-clients-lambda_eval_utils": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
     "sfn-role-clients-state_task_service_ecs": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
     "sfn-role-clients-state_task_service_sfn": "1f44dc2ac8aa2179df62365a6e5ea377f1770ea828a0f107440a2554f1b4edb8",
@@ -1228,7 +1264,8 @@ def pinned_source(adaptation: Adaptation) -> str:
         target: Any = importlib.import_module(module_name)
         for part in qualname.split("."):
             target = getattr(target, part) if not isinstance(target, type) else vars(target)[part]
-        sources.append(inspect.getsource(getattr(target, "__func__", target)))
+        target = target.fget if isinstance(target, property) else getattr(target, "__func__", target)
+        sources.append(inspect.getsource(target))
     return "\n".join(sources)
 
 

@@ -34,10 +34,13 @@ from unittest import mock
 
 import boto3
 from moto import mock_aws
+from moto.secretsmanager.exceptions import SecretsManagerClientError
+from moto.secretsmanager.models import secretsmanager_backends
 
 from emulator import adaptations
 from emulator.accounts import check_account
 from emulator.adaptations import Delivery, Hooks
+from emulator.dataapi import DataApi
 from emulator.deploy import Deployment, deploy
 from emulator.faults import FaultPlan
 from emulator.iam import OPERATOR_KEY, Authorizer, Denial
@@ -59,6 +62,8 @@ STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EMULATOR_LOGGERS = ("moto",)
 """moto's Step Functions interpreter logs every Fail state as an error; in a run they belong to the run's log."""
 POLL_SECONDS = 0.05
+DATABASES_DIR = "postgres"
+"""Under the workdir: one data directory per deployed cluster's embedded PostgreSQL, removed when the cloud closes."""
 
 
 class UndeliveredEvent(RuntimeError):
@@ -139,6 +144,8 @@ class LocalCloud:
         self.authorizer: Authorizer
         self.session: boto3.Session
         self.log: IO[str]
+        self.data_api: DataApi
+        """The deployed clusters' Data API, on their embedded PostgreSQL (emulator/dataapi/)."""
 
     def __enter__(self) -> LocalCloud:
         try:
@@ -166,15 +173,20 @@ class LocalCloud:
             os.environ.pop(name, None)
         self._stack.enter_context(_logs_to(self.log, EMULATOR_LOGGERS))
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
+        # Stopped after every handler and task has ended (the ExitStack closes in reverse): their databases too.
+        self._stack.callback(_remove_if_empty, self.workdir / DATABASES_DIR)
+        self.data_api = DataApi(self._secret_value)
+        self._stack.callback(self.data_api.close)
         self.authorizer = Authorizer(self.account, self.region)
         self._stack.enter_context(self.authorizer.installed())
         self.session = boto3.Session(aws_access_key_id=OPERATOR_KEY, aws_secret_access_key="operator",
                                      region_name=self.region)  # fmt: skip
-        deployment = Deployment(self.synthesis, code_roots=list(self.code_roots))
+        deployment = Deployment(self.synthesis, code_roots=list(self.code_roots), data_api=self.data_api,
+                                database_root=self.workdir / DATABASES_DIR)  # fmt: skip
         runtime = Runtime(deployment.code_roots, _Locked(self.log), self.authorizer, self.injections)
         self._stack.callback(runtime.close)
         self.hooks = Hooks(runtime, deployment.entrypoints, str(scratch), self.authorizer, self.faults,
-                           databases=deployment.databases)  # fmt: skip
+                           databases=deployment.databases, data_api=self.data_api)  # fmt: skip
         self._stack.enter_context(adaptations.applied(self.hooks))
         self.faults.running = runtime.running
         self._stack.enter_context(self.faults.applied())
@@ -200,6 +212,19 @@ class LocalCloud:
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_SERVICE_NAME": service,
         }
+
+    def _secret_value(self, secret_id: str) -> str:
+        """A secret's current string, as the Data API reads it (after IAM let the caller read it): LookupError when
+        it does not exist or has no value. Read from Secrets Manager's backend, not through its API: with hundreds
+        of executions in flight, a request through the whole stack waits its turn for the interpreter many times."""
+        backend = secretsmanager_backends[self.account][self.region]
+        try:
+            value = backend.get_secret_value(secret_id=secret_id, version_id=None, version_stage=None)
+        except SecretsManagerClientError as error:
+            raise LookupError(error.message) from error
+        if value.get("SecretString") is None:
+            raise LookupError(f"the secret {secret_id} has no string value")
+        return str(value["SecretString"])
 
     def _join_tasks(self) -> None:
         """Let running containers and handlers finish before the emulator goes away under them (bounded)."""
@@ -355,6 +380,11 @@ class LocalCloud:
         """The object as it was uploaded (its version, when the bucket keeps versions)."""
         extra = {"VersionId": upload.version_id} if upload.version_id else {}
         return self.client("s3").get_object(Bucket=upload.bucket, Key=upload.key, **extra)["Body"].read()
+
+
+def _remove_if_empty(directory: Path) -> None:
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
 
 
 def _stretched(definition: str, factor: int) -> str:

@@ -15,6 +15,7 @@ import importlib.machinery
 import io
 import json
 import re
+import secrets
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,19 @@ from typing import Any
 
 import boto3
 from botocore.client import BaseClient
+from moto.rds.models import rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
 
+from components.database import ENGINE_MAJOR_VERSION
 from emulator import adaptations
+from emulator.dataapi import DataApi
+from emulator.postgres import EmbeddedPostgres, EngineVersionMismatch
 from synth.program import RecordedResource, Synthesis
 
 FUNCTION = "aws:lambda/function:Function"
+DB_CLUSTER = "aws:rds/cluster:Cluster"
+MASTER_PASSWORD_BYTES = 24
+"""The master password RDS generates for a managed master user (here 32 URL-safe characters)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,12 @@ class Deployment:
     packages (a function's zip is built from them; the emulator cannot read it back), then each image's build
     context as its resource is deployed."""
     databases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_api: DataApi | None = None
+    """Serves each deployed cluster's database (started as the cluster deploys); without it a cluster has no SQL."""
+    database_root: Path | None = None
+    """Where each cluster's embedded PostgreSQL keeps its data directory (one folder per cluster)."""
+    master_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    """Cluster ARN -> its master user's password (the one RDS would generate for a managed master user)."""
     recorded: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Resources moto has no API for, kept by the emulator itself: URN -> the request AWS would have been sent."""
 
@@ -85,6 +100,7 @@ def deploy(deployment: Deployment, session: boto3.Session) -> Deployment:
     """Create every resource of `deployment.synthesis` in the emulator; one that fails is recorded, not fatal.
     Raises CodeNotFound, before creating anything, when a function's package is in none of the code roots."""
     _check_code(deployment)
+    _start_databases(deployment)
     context = _Context(session, deployment)
     for resource in deployment.synthesis.resources:
         if not resource.custom or resource.is_provider:
@@ -482,7 +498,7 @@ def _db_parameter_group(context: _Context, r: RecordedResource) -> str:
         DBParameterGroupFamily=r.inputs["family"],
         Description=r.inputs.get("description", ""),
     )
-    return "parameters are not applied: moto runs no database engine"
+    return "stored; its parameters are not applied to the embedded PostgreSQL"
 
 
 def _db_cluster(context: _Context, r: RecordedResource) -> str:
@@ -508,6 +524,9 @@ def _db_cluster(context: _Context, r: RecordedResource) -> str:
         ServerlessV2ScalingConfiguration={"MinCapacity": float(scaling.get("minCapacity", 0.5)),
                                           "MaxCapacity": float(scaling.get("maxCapacity", 1))},
     )  # fmt: skip
+    password = context.deployment.master_passwords.setdefault(r.outputs["arn"], _master_password(inputs))
+    if inputs.get("manageMasterUserPassword"):
+        _master_user_secret(context, r, password)
     if inputs.get("enableHttpEndpoint"):
         users = context.deployment.synthesis.of_type("aws:secretsmanager/secret:Secret")
         context.deployment.databases[r.outputs["arn"]] = {
@@ -515,7 +534,87 @@ def _db_cluster(context: _Context, r: RecordedResource) -> str:
             "database": inputs["databaseName"],
             "userSecretArns": [user.outputs["arn"] for user in users if user.parent == r.parent],
         }
-    return "Data API: canned answers, no SQL runs (see emulator/adaptations.py, data-api-checks)"
+    return _embedded_database(context, r)
+
+
+def _master_password(inputs: dict[str, Any]) -> str:
+    """What RDS does: a password it generates for a managed master user (kept in the secret `_master_user_secret`
+    creates), or the one the program gives."""
+    if inputs.get("manageMasterUserPassword"):
+        return secrets.token_urlsafe(MASTER_PASSWORD_BYTES)
+    return str(inputs.get("masterPassword") or "")
+
+
+def _master_user_secret(context: _Context, r: RecordedResource, password: str) -> None:
+    """RDS keeps the master password it generates in a secret of its own (`rds!cluster-...`), holding the master
+    username and password. moto makes one with a random name and fixed credentials (`admin`); the program refers to
+    the one its ARN names: that one is created here, with the master user's name and a password generated as RDS
+    does, and moto's cluster is pointed at it (DescribeDBClusters answers its ARN)."""
+    arn = r.outputs["masterUserSecrets"][0]["secretArn"]
+    name, _, suffix = arn.split(":secret:", 1)[1].rpartition("-")
+    value = json.dumps({"username": r.inputs["masterUsername"], "password": password})
+    secretsmanager = context.client("secretsmanager")
+    secretsmanager.create_secret(
+        Name=name, SecretString=value, Tags=[{"Key": "_custom_id_", "Value": suffix}],
+        Description=f"The secret associated with the primary RDS DB cluster: {r.outputs['arn']}",
+    )  # fmt: skip
+    region, account = arn.split(":")[3], arn.split(":")[4]
+    cluster = rds_backends[account][region].clusters[r.inputs["clusterIdentifier"]]
+    managed = cluster.master_user_secret
+    ours = secretsmanager_backends[account][region].secrets[arn]
+    ours.kms_key_id = managed.secret.kms_key_id
+    secretsmanager.delete_secret(SecretId=managed.secret.arn, ForceDeleteWithoutRecovery=True)
+    managed.secret = ours
+
+
+def _start_databases(deployment: Deployment) -> None:
+    """Start the embedded PostgreSQL of every cluster the program declares, in the background, before deploying
+    anything: starting one is mostly another process's work and disk I/O, which the deployment's own work then
+    overlaps; the cluster's deployer waits for it."""
+    if deployment.data_api is None or deployment.database_root is None:
+        return
+    for cluster in deployment.synthesis.of_type(DB_CLUSTER):
+        if _database_refusal(cluster) is not None:
+            continue
+        inputs = cluster.inputs
+        password = deployment.master_passwords.setdefault(cluster.outputs["arn"], _master_password(inputs))
+        server = EmbeddedPostgres(deployment.database_root / inputs["clusterIdentifier"], major=ENGINE_MAJOR_VERSION)
+        deployment.data_api.add_cluster(cluster.outputs["arn"], server,
+                                        http_endpoint=bool(inputs.get("enableHttpEndpoint")))  # fmt: skip
+        server.start_in_background(
+            lambda started, inputs=inputs, password=password: started.create_database(
+                inputs["databaseName"], owner=inputs["masterUsername"], password=password)
+        )  # fmt: skip
+
+
+def _database_refusal(r: RecordedResource) -> str | None:
+    """Why the cluster gets no embedded PostgreSQL, or None."""
+    if r.inputs["engine"] != "aurora-postgresql":
+        return f"no SQL engine for {r.inputs['engine']} locally: only aurora-postgresql runs"
+    declared = int(str(r.inputs["engineVersion"]).split(".")[0])
+    if declared != ENGINE_MAJOR_VERSION:
+        return (f"the cluster declares PostgreSQL {r.inputs['engineVersion']}, the local cloud runs the stack's "
+                f"engine major {ENGINE_MAJOR_VERSION} (components.database.ENGINE_VERSION) only")  # fmt: skip
+    return None
+
+
+def _embedded_database(context: _Context, r: RecordedResource) -> str:
+    """The cluster's database on its embedded PostgreSQL of the engine's major version (emulator/postgres.py, started
+    by `_start_databases`), with its master user, served by the Data API (emulator/dataapi/) when the cluster has the
+    HTTP endpoint on."""
+    data_api, root = context.deployment.data_api, context.deployment.database_root
+    if data_api is None or root is None:
+        return "no SQL engine: the deployment was given no Data API (emulator.dataapi.DataApi) to serve it"
+    refusal = _database_refusal(r)
+    if refusal is not None and r.inputs["engine"] == "aurora-postgresql":
+        raise EngineVersionMismatch(refusal)
+    if refusal is not None:
+        return refusal
+    server = data_api.server(r.outputs["arn"])
+    server.wait_started()
+    served = "served by the Data API" if r.inputs.get("enableHttpEndpoint") else "no Data API (HTTP endpoint off)"
+    return (f"database {r.inputs['databaseName']} on an embedded PostgreSQL {server.version} "
+            f"({server.binaries.source}), {served}")  # fmt: skip
 
 
 def _secret(context: _Context, r: RecordedResource) -> str:

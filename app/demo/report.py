@@ -139,8 +139,10 @@ def _summary(cloud: PipelineCloud) -> str:
     applied = "".join(f"<li><code>{a.name}</code> ({html.escape(a.why)})</li>" for a in adaptations.ADAPTATIONS)
     calls = cloud.hooks.data_api_calls
     problems = [p for call in calls for p in call.problems]
+    errors = [call.error for call in calls if call.error]
     return f"""<p>{len(deployment.deployed)} resources deployed into moto {adaptations.MOTO_VERSION}, in-process;
-{len(deployment.skipped)} left out, {len(deployment.failed)} failed. Data API: {len(calls)} statements,
+{len(deployment.skipped)} left out, {len(deployment.failed)} failed. Data API: {len(calls)} statements run on the
+embedded PostgreSQL, {len(errors)} answered with an error{": " + html.escape("; ".join(errors)) if errors else ""},
 {len(problems)} problems{": " + html.escape("; ".join(problems)) if problems else ""}.</p>
 {_denials(cloud)}
 <details><summary>Failed to deploy</summary><ul>{failed or "<li>none</li>"}</ul></details>

@@ -20,6 +20,7 @@ def test_the_demo_runs_every_sample_and_writes_the_report(tmp_path, capsys):
 
     printed = capsys.readouterr().out
     assert code == 0, printed
+    assert "could not deploy" not in printed, "every resource deploys, the catalog's migration included"
     rows = {line.split()[0]: line.split()[1:3] for line in printed.splitlines() if re.match(r"^(samples|local)/", line)}
     expected = {f"samples/{s.name}": ["-", "FAILED"] if s.expect == "refused" else [s.expect, "COMPLETE"]
                 for s in standard_samples()}  # fmt: skip
@@ -32,3 +33,5 @@ def test_the_demo_runs_every_sample_and_writes_the_report(tmp_path, capsys):
     for shown in ("UnsupportedFormat", "CorruptImage", "Timeline", "RunWorker", "none denied"):
         assert shown in report
     assert "IAM: every call allowed by its principal" in printed
+    assert not (workdir / "postgres").exists(), "the catalog's database is removed with the local cloud"
+    assert re.search(r"Data API: \d+ statements run on the\s+embedded PostgreSQL, 0 answered with an error", report)

@@ -210,12 +210,17 @@ def probe_ec2_given_ids() -> str:
     return "EC2 ignores `_custom_id_`"
 
 
-def probe_data_api_checks() -> str:
-    answer = boto3.client("rds-data", region_name=REGION).execute_statement(
+def probe_data_api_postgres() -> str:
+    data_api = boto3.client("rds-data", region_name=REGION)
+    answer = data_api.execute_statement(
         resourceArn="arn:aws:rds:eu-west-1:123456789012:cluster:none", secretArn="arn:aws:no:secret", sql="not SQL :x"
     )
     assert answer["records"] == [], answer
-    return "any ARN, any SQL, unbound parameters: canned answer"
+    with pytest.raises(Exception, match="Not yet implemented"):
+        data_api.begin_transaction(
+            resourceArn="arn:aws:rds:eu-west-1:123456789012:cluster:none", secretArn="arn:aws:no:secret"
+        )
+    return "any ARN, any SQL, unbound parameters: canned answer; BeginTransaction is not routed"
 
 
 def probe_sfn_role_clients() -> str:
@@ -330,7 +335,7 @@ PROBES: dict[str, Callable[[], str]] = {
     "jsonpath-literal-index": probe_jsonpath_literal_index,
     "policy-condition-not-met": probe_policy_conditions,
     "ec2-given-ids": probe_ec2_given_ids,
-    "data-api-checks": probe_data_api_checks,
+    "data-api-postgres": probe_data_api_postgres,
     **{adaptation.name: probe_sfn_role_clients for adaptation in ADAPTATIONS
        if adaptation.name.startswith("sfn-role-clients-")},
     "ecs-sfn-run-task-failures": probe_ecs_run_task_failures,
