@@ -12,7 +12,7 @@ import pytest
 
 from app.demo.cloud import PipelineCloud
 from components.database import ENGINE_MAJOR_VERSION
-from handlers.catalog.schema import CATALOG_WRITER, MIGRATIONS
+from handlers.catalog.schema import CATALOG_WRITER, INSERT_IMAGE_SQL, MIGRATIONS
 from tests.e2e.catalog import Catalog
 from tests.e2e.conftest import unique
 from tests.handlers import images
@@ -146,3 +146,31 @@ def test_every_complete_image_has_one_catalog_row_with_its_metadata(cloud, catal
     [count] = catalog.rows("SELECT count(*) AS n FROM images WHERE object_key = ANY(string_to_array(:keys, ','))",
                            {"keys": ",".join(o.upload.key for o in outcomes)})  # fmt: skip
     assert count == {"n": 3}
+
+
+def test_the_shipped_insert_updates_its_row_and_an_older_event_does_not_overwrite_a_newer_one(catalog):
+    """INSERT_IMAGE_SQL as the writer: a repeat of the same upload version updates its one row, and a late retry
+    with an earlier processed_at leaves the newer row as it is (`WHERE images.processed_at <= EXCLUDED...`)."""
+    key = unique("ordering.jpg")
+
+    def insert(processed_at: str, width: int) -> None:
+        values = {
+            "object_key": key,
+            "version_tag": "v1",
+            "sha256": "0" * 64,
+            "format": "JPEG",
+            "width": width,
+            "height": 480,
+            "size_bytes": 1234,
+            "exif": "{}",
+            "route": "lambda",
+            "processed_at": processed_at,
+        }
+        catalog.execute(INSERT_IMAGE_SQL, values, login=CATALOG_WRITER)  # fmt: skip
+
+    insert("2026-12-03 10:00:00+00", 640)
+    insert("2026-12-03 10:05:00+00", 800)
+    insert("2026-12-03 10:01:00+00", 320)  # an older event, delivered late
+    rows = catalog.rows("SELECT width, processed_at FROM images WHERE object_key = :key", {"key": key}, login="master")
+    assert [row["width"] for row in rows] == [800], rows
+    assert rows[0]["processed_at"].startswith("2026-12-03 10:05:00"), rows
