@@ -43,7 +43,7 @@ ACCOUNT_SUFFIX_LENGTH = len("-123456789012")
 def physical_name(name: str, kind: str, reserve: int = 0) -> str:
     """`{project}-{stack}-{name}`, checked against AWS's limit for `kind` (less `reserve` characters for a suffix)
     so that a long stack name fails before anything is declared."""
-    full = f"{stack_prefix()}{name}"
+    full = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
     if kind == "bucket":
         full = full.lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", full):
@@ -54,11 +54,6 @@ def physical_name(name: str, kind: str, reserve: int = 0) -> str:
             f"{kind} name {full!r} is {len(full)} characters; AWS allows {limit}. Use a shorter project, stack or name."
         )
     return full
-
-
-def stack_prefix() -> str:
-    """What every physical name of the stack starts with: a policy can name the stack's resources by it."""
-    return f"{pulumi.get_project()}-{pulumi.get_stack()}-"
 
 
 def stack_tags(user_tags: dict[str, str]) -> dict[str, str]:
