@@ -32,10 +32,12 @@ What the emulator does not check, so that nobody mistakes a green local run for 
 - RDS: each Aurora PostgreSQL cluster is a real PostgreSQL of the engine's major version (emulator/postgres.py:
   pgserver's 16.2 where the stack says 16.6), started when the cluster deploys, with the cluster's database and
   master user (the managed master secret holds its generated password); the Data API runs every statement on it as
-  the login its secret names, transactions included (emulator/dataapi/). Not emulated: scaling, pausing at 0 ACUs
-  and resuming (no DatabaseResumingException unless a fault is injected), readers and failover, IAM database
-  authentication, TLS (`rds.force_ssl`) and the cluster parameter group's settings, backups; the C locale sorts text
-  by byte where Aurora's en_US.UTF-8 does not.
+  the login its secret names, transactions included (emulator/dataapi/). A cluster pauses when told, not after
+  its idle time (`LocalCloud.pause_database`: DatabaseResumingException from the next request until its resume has
+  ended), and its writer is down when told (`LocalCloud.database_down`: DatabaseUnavailableException). Not
+  emulated: scaling, readers and failover, IAM database authentication, TLS (`rds.force_ssl`) and the cluster
+  parameter group's settings, backups; RDS's Describe* answers do not change with a pause or a writer down; the C
+  locale sorts text by byte where Aurora's en_US.UTF-8 does not.
 - IAM: KMS key policies and the kms:* actions a call implies are not evaluated (nothing is encrypted), nor are
   resource policies' allows, SCPs, permission boundaries or session policies; condition operators beyond those the
   stack uses (StringEquals, StringLike, ArnEquals, ArnLike, Bool) make a statement not apply.

@@ -905,9 +905,12 @@ def data_api_request(request: Any, full_url: str, headers: Any) -> tuple[int, di
         error = raised
     if operation in ("ExecuteStatement", "BatchExecuteStatement"):
         _record_statements(params, error)
+    # Every AWS answer names its request; Step Functions puts the id in a failed task's cause (and moto's aws-sdk
+    # integration reads it there: without it, a Data API error ends the execution with a KeyError).
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
     if error is not None:
-        return error.status, {"x-amzn-ErrorType": error.code}, json.dumps({"message": error.message})
-    return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+        return error.status, {**headers, "x-amzn-ErrorType": error.code}, json.dumps({"message": error.message})
+    return 200, headers, json.dumps(answer)
 
 
 def _record_statements(params: dict[str, Any], error: DataApiError | None) -> None:

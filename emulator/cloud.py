@@ -16,6 +16,7 @@ application's to read, through `client()`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -23,8 +24,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from emulator import adaptations
 from emulator.accounts import check_account
 from emulator.adaptations import Delivery, Hooks
-from emulator.dataapi import DataApi
+from emulator.dataapi import RESUME_SECONDS, DataApi
 from emulator.deploy import Deployment, deploy
 from emulator.faults import FaultPlan
 from emulator.iam import OPERATOR_KEY, Authorizer, Denial
@@ -241,20 +242,67 @@ class LocalCloud:
         an operator would change them, then back. For runs that put more executions in flight than one process
         serves at AWS's pace (the load test, the burst benchmark): here they share one interpreter, where on AWS
         each invocation has its own sandbox, so a call that takes milliseconds there waits seconds here."""
-        functions, stepfunctions = self.client("lambda"), self.client("stepfunctions")
+        functions = self.client("lambda")
         timeouts = {f.inputs["name"]: int(f.inputs["timeout"]) for f in self.synthesis.of_type(FUNCTION)}
-        definitions = {m.outputs["arn"]: m.inputs["definition"] for m in self.synthesis.of_type(STATE_MACHINE)}
         for name, seconds in timeouts.items():
             functions.update_function_configuration(FunctionName=name, Timeout=min(900, seconds * factor))
-        for arn, definition in definitions.items():
-            stepfunctions.update_state_machine(stateMachineArn=arn, definition=_stretched(definition, factor))
         try:
-            yield
+            with self._definitions_changed(functools.partial(_stretch, factor=factor)):
+                yield
         finally:
             for name, seconds in timeouts.items():
                 functions.update_function_configuration(FunctionName=name, Timeout=seconds)
-            for arn, definition in definitions.items():
+
+    @contextmanager
+    def shortened_retries(self) -> Iterator[None]:
+        """Every Retry of every workflow waits at most a second (IntervalSeconds and MaxDelaySeconds 1, the least
+        Step Functions takes), through UpdateStateMachine as an operator would change it, then back: the errors
+        each Retry matches and its attempts are unchanged. moto's interpreter sleeps every wait for real
+        (RetrierDecl), so a test of what is retried, such as waiting out a paused cluster's resume (5 s, then 7.5 s,
+        ...: components.database.RESUME_RETRY), would otherwise wait as long as on AWS."""
+        with self._definitions_changed(_shorten_retries):
+            yield
+
+    @contextmanager
+    def _definitions_changed(self, change: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+        """Every deployed workflow's definition as `change` edits its document, then the one it had before."""
+        stepfunctions = self.client("stepfunctions")
+        arns = [machine.outputs["arn"] for machine in self.synthesis.of_type(STATE_MACHINE)]
+        before = {arn: stepfunctions.describe_state_machine(stateMachineArn=arn)["definition"] for arn in arns}
+        for arn, definition in before.items():
+            document = json.loads(definition)
+            change(document)
+            stepfunctions.update_state_machine(stateMachineArn=arn, definition=json.dumps(document))
+        try:
+            yield
+        finally:
+            for arn, definition in before.items():
                 stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition)
+
+    def pause_database(self, cluster_arn: str, *, resume_seconds: float = RESUME_SECONDS) -> None:
+        """Pause the cluster as Aurora Serverless v2 auto-pauses at 0 ACUs: its next Data API request is answered
+        DatabaseResumingException and starts the resume, as is every request for `resume_seconds` (AWS: up to 15 s),
+        then statements run (emulator.dataapi.DataApi.pause). A test gives a short resume, and `shortened_retries`
+        so that the workflow's Retry does not wait its 5 s first. Only a cluster whose minimum capacity is 0 ACUs
+        pauses, as on AWS: another is refused (ValueError)."""
+        self.data_api.pause(cluster_arn, instance=self._pausable_writer(cluster_arn), resume_seconds=resume_seconds)
+
+    def database_down(self, cluster_arn: str) -> AbstractContextManager[None]:
+        """The cluster's writer down for the duration (its embedded PostgreSQL stopped), then up again with its data:
+        meanwhile the Data API answers DatabaseUnavailableException (emulator.dataapi.DataApi.down)."""
+        return self.data_api.down(cluster_arn)
+
+    def _pausable_writer(self, cluster_arn: str) -> str:
+        """The resource id (`db-...`) of the cluster's writer instance, as RDS describes them, if the cluster can
+        pause."""
+        rds = self.client("rds")
+        [cluster] = rds.describe_db_clusters(DBClusterIdentifier=cluster_arn)["DBClusters"]
+        minimum = cluster["ServerlessV2ScalingConfiguration"]["MinCapacity"]
+        if minimum != 0:
+            raise ValueError(f"{cluster_arn} keeps {minimum} ACUs at least: only a cluster of 0 ACUs minimum pauses")
+        [writer] = [member for member in cluster["DBClusterMembers"] if member["IsClusterWriter"]]
+        [instance] = rds.describe_db_instances(DBInstanceIdentifier=writer["DBInstanceIdentifier"])["DBInstances"]
+        return str(instance["DbiResourceId"])
 
     def client(self, service: str) -> Any:
         """A client of the emulator, one per service (boto3 sessions cannot build clients concurrently)."""
@@ -387,14 +435,18 @@ def _remove_if_empty(directory: Path) -> None:
         directory.rmdir()
 
 
-def _stretched(definition: str, factor: int) -> str:
-    document = json.loads(definition)
+def _stretch(document: dict[str, Any], factor: int) -> None:
     for state in document["States"].values():
         if "TimeoutSeconds" in state:
             state["TimeoutSeconds"] *= factor
     if "TimeoutSeconds" in document:
         document["TimeoutSeconds"] *= factor
-    return json.dumps(document)
+
+
+def _shorten_retries(document: dict[str, Any]) -> None:
+    for state in document["States"].values():
+        for retrier in state.get("Retry", []):
+            retrier.update(IntervalSeconds=1, MaxDelaySeconds=1)
 
 
 def _names(event: dict[str, Any], bucket: str, key: str, etag: str) -> bool:

@@ -1,7 +1,8 @@
 """An embedded PostgreSQL for the local cloud: one server per deployed Aurora cluster, in a temporary data directory
 under the cloud's workdir, started when the cluster is deployed and stopped (its directory removed) when the cloud
-closes. No Docker and no system service: the binaries come from the `pgserver` package (PyPI, pinned in
-requirements-dev.txt), which bundles PostgreSQL 16 for Linux and macOS, or else from a PostgreSQL on PATH.
+closes; `stop` and `restart` take it down and bring it back with its data (a writer that is down). No Docker and no
+system service: the binaries come from the `pgserver` package (PyPI, pinned in requirements-dev.txt), which bundles
+PostgreSQL 16 for Linux and macOS, or else from a PostgreSQL on PATH.
 
     with EmbeddedPostgres(workdir / "postgres" / "catalog", major=16) as server:
         server.create_database("catalog", owner="catalog_owner", password=...)   # as RDS creates the cluster's
@@ -22,9 +23,9 @@ may not run on another. What it is configured as, and how that differs from Auro
   CREATEDB, CREATEROLE, owner of the database), not superuser.
 - UTF-8 with the C locale (Aurora's databases default to en_US.UTF-8: text sorts by byte here), the UTC time zone
   (Aurora's default), and no durability (fsync off): the data is thrown away with the cloud.
-- PostgreSQL refuses to run as root. Run as root (a container, CI), the server runs as the unprivileged `nobody`
-  and the directories above its data directory get the others-may-traverse bit (o+x, never read) where they lack
-  it, so that `nobody` can reach the data directory under the workdir (and the binaries).
+- PostgreSQL refuses to run as root. Run as root (a container, CI), the server runs as the unprivileged `nobody`,
+  its data directory in a private temporary directory that `root/data` links to (see `_prepare_directories`), and
+  the directories above it and the binaries get the others-may-traverse bit (o+x, never read) where they lack it.
 """
 
 from __future__ import annotations
@@ -156,8 +157,10 @@ class EmbeddedPostgres:
         self.binaries: PostgresBinaries
         self.admin_password = _BOOTSTRAP_PASSWORD
         self._run_as: str | None = UNPRIVILEGED_USER if os.geteuid() == 0 else None
+        self._data = root / "data"
         self._socket_dir: Path | None = None
-        self._own_socket_dir = False
+        self._private: Path | None = None
+        """A temporary directory of the server's own, outside `root` (see `_prepare_directories`), removed on close."""
         self._process: subprocess.Popen[bytes] | None = None
         self._starting: threading.Thread | None = None
         self._then: Callable[[EmbeddedPostgres], None] | None = None
@@ -223,9 +226,21 @@ class EmbeddedPostgres:
             self._starting.join()
         self._stop_server()
         self._running = False
-        if self._own_socket_dir and self._socket_dir is not None:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Stop the server and keep its data: the cluster's writer down (`restart` brings it back with its data).
+        A fast shutdown (SIGINT), a clean stop that needs no recovery when it starts again."""
+        self._stop_server(signal.SIGINT)
+        self._running = False
+
+    def restart(self) -> None:
+        """Start the server `stop` stopped, on the same data directory."""
+        if self._process is not None:
+            raise RuntimeError(f"the server in {self.root} is running: stop it first")
+        self._start_server()
 
     @property
     def running(self) -> bool:
@@ -237,7 +252,7 @@ class EmbeddedPostgres:
 
     @property
     def data(self) -> Path:
-        return self.root / "data"
+        return self._data
 
     @property
     def log_path(self) -> Path:
@@ -274,18 +289,24 @@ class EmbeddedPostgres:
     # Steps
 
     def _prepare_directories(self) -> None:
-        socket_dir = self.root
-        if len(str(socket_dir / f".s.PGSQL.{PORT}")) > SOCKET_PATH_MAX:
-            socket_dir, self._own_socket_dir = Path(tempfile.mkdtemp(prefix="pg-")), True
-        self._socket_dir = socket_dir
-        if self._run_as is None:
+        """The socket's directory and the data directory: `root` and `root/data`, except where the socket's path
+        would be too long (then the socket goes to a private temporary directory) and when the server runs as
+        another user. That user could reach `root` only while every directory above it lets others through, and
+        pytest, for one, takes that bit off its `pytest-of-<user>` directory whenever a session starts, cutting a
+        running server off its own files (seen as a PANIC at its next checkpoint): its data and socket are in a
+        private temporary directory of its own instead, `root/data` a link to the data."""
+        if self._run_as is None and len(str(self.root / f".s.PGSQL.{PORT}")) <= SOCKET_PATH_MAX:
+            self._socket_dir = self.root
             return
-        account = pwd.getpwnam(self._run_as)
-        for directory in (self.root, socket_dir):
-            os.chown(directory, account.pw_uid, account.pw_gid)
-            _let_others_traverse(directory.parent)
-        _let_others_traverse(self.binaries.directory.parent / "lib")
-        _let_others_traverse(self.binaries.directory)
+        private = Path(tempfile.mkdtemp(prefix="pg-"))
+        self._private = self._socket_dir = private
+        if self._run_as is not None:
+            self._data = private / "data"
+            (self.root / "data").symlink_to(self._data, target_is_directory=True)
+            account = pwd.getpwnam(self._run_as)
+            os.chown(private, account.pw_uid, account.pw_gid)
+            for directory in (private.parent, self.binaries.directory.parent / "lib", self.binaries.directory):
+                _let_others_traverse(directory)
 
     def _make_data_directory(self) -> None:
         """The data directory: a copy of this process's initdb'd template for these binaries (initdb is the slowest
@@ -301,7 +322,7 @@ class EmbeddedPostgres:
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen([self.binaries.tool("postgres"), "-D", str(self.data), *arguments],
                                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             cwd=self.root, **_identity(self._run_as))  # fmt: skip
+                                             cwd="/", **_identity(self._run_as))  # fmt: skip
         self._running = True
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not _ready(self.data):
@@ -310,12 +331,13 @@ class EmbeddedPostgres:
                 raise RuntimeError(f"PostgreSQL did not start (exit code {self._process.poll()}):\n{log_tail}")
             time.sleep(READY_POLL_SECONDS)
 
-    def _stop_server(self) -> None:
-        """Immediate shutdown (SIGQUIT): the data is thrown away, so nothing needs flushing."""
+    def _stop_server(self, how: signal.Signals = signal.SIGQUIT) -> None:
+        """Shut the server down: immediately by default (SIGQUIT), when its data is thrown away and nothing needs
+        flushing."""
         if self._process is None:
             return
         if self._process.poll() is None:
-            self._process.send_signal(signal.SIGQUIT)
+            self._process.send_signal(how)
             try:
                 self._process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:

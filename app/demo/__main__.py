@@ -1,4 +1,4 @@
-"""`python -m app.demo [--stack dev] [--set lambda.memoryMb=256] [paths...]`: the demo (app/demo/run.py).
+"""`python -m app.demo [--stack dev] [--set lambda.memoryMb=256] [--keep-catalog] [paths...]`: the demo (run.py).
 
 The local cloud never reads the user's AWS configuration: moto's mock supplies fake credentials. moto itself
 reads the configuration when it is imported, so a profile named in the environment is dropped first.

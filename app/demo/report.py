@@ -1,6 +1,7 @@
 """What a local run shows: a table on the terminal and a self-contained HTML page (renditions inlined as data
 URIs, each image's status and reason, and a timeline of its executions from the Step Functions history), and on
-both the business metrics the handlers printed (embedded metric format, extracted by the emulator)."""
+both the catalog's rows as the Data API answers them and the business metrics the handlers printed (embedded metric
+format, extracted by the emulator)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from app.demo.catalog import CatalogContents, CatalogRow
 from app.demo.cloud import Outcome, PipelineCloud
 from emulator import adaptations
 from emulator.metrics import MetricSummary
+from handlers.catalog.schema import CATALOG_WRITER
 from handlers.pipeline.contract import CATALOG, CATALOG_ERROR, CAUSE, ERROR, FAILED, RENDITIONS, ROUTE, STATUS
 
 COLUMNS = ("image", ROUTE, STATUS, RENDITIONS, "seconds", "reason")
 REASON_WIDTH = 60
+CATALOG_COLUMNS = ("object key", "version", "format", "size", "bytes", "route", "processed at (UTC)")
+NO_CATALOG = "the stack keeps no Aurora catalog"
 METRIC_COLUMNS = ("metric", "dimensions", "count", "sum", "avg", "max", "unit")
 """The business metrics' table: CloudWatch's statistics per metric and dimension set over the run."""
 
@@ -72,6 +77,22 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def catalog_table(catalog: CatalogContents | None) -> str:
+    """The catalog's rows as the demo prints them, under a line saying where they were read from."""
+    if catalog is None:
+        return f"Catalog: none, {NO_CATALOG}"
+    source = f"table images of database {catalog.cluster.database}, read back through the Data API as the master user"
+    if not catalog.rows:
+        return f"Catalog: no row in {source}"
+    rows = _aligned(CATALOG_COLUMNS, [_catalog_cells(row) for row in catalog.rows])
+    return f"Catalog: {len(catalog.rows)} row(s) in {source}:\n{rows}"
+
+
+def _catalog_cells(row: CatalogRow) -> tuple[str, ...]:
+    size = f"{row.width}\N{MULTIPLICATION SIGN}{row.height}"
+    return row.object_key, row.version, row.format, size, f"{row.size_bytes:,}", row.route, row.processed_at
+
+
 def metric_table(cloud: PipelineCloud) -> str:
     """The business metrics as the demo prints them: one row per metric and dimension set, by namespace, then the
     lines that were refused as embedded metric format, if any."""
@@ -104,7 +125,7 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def write_html(cloud: PipelineCloud, outcomes: Sequence[Outcome], title: str) -> str:
+def write_html(cloud: PipelineCloud, outcomes: Sequence[Outcome], catalog: CatalogContents | None, title: str) -> str:
     cards = "\n".join(_card(cloud, outcome) for outcome in outcomes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -120,10 +141,12 @@ table {{ border-collapse: collapse; }} td, th {{ padding: 2px 8px; text-align: l
 .timeline td:nth-child(3) {{ width: 320px; }}
 .denials td:nth-child(2) {{ white-space: nowrap; }}
 .metrics :is(td, th):nth-child(n+3):not(:last-child) {{ text-align: right; }}
+.catalog :is(td, th):nth-child(5) {{ text-align: right; }}
 code {{ font-size: 12px; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 {_summary(cloud)}
+{_catalog(catalog)}
 {_metrics(cloud)}
 {cards}
 </body></html>
@@ -160,6 +183,20 @@ def _denials(cloud: PipelineCloud) -> str:
                    for d in denials)  # fmt: skip
     return f"""<h2 class="failed">Denied by IAM: {len(denials)} call(s)</h2>
 <table class="denials"><tr><th>principal</th><th>action</th><th>resource</th><th>why</th></tr>{rows}</table>"""
+
+
+def _catalog(catalog: CatalogContents | None) -> str:
+    """The rows of the terminal's catalog table, read back the same way."""
+    if catalog is None:
+        return f"<h2>Catalog</h2>\n<p>None: {NO_CATALOG}.</p>"
+    header = "".join(f"<th>{html.escape(column)}</th>" for column in CATALOG_COLUMNS)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _catalog_cells(row)) + "</tr>"
+                   for row in catalog.rows)  # fmt: skip
+    return f"""<h2>Catalog: {len(catalog.rows)} row(s)</h2>
+<p>Table <code>images</code> of database <code>{html.escape(catalog.cluster.database)}</code>, read back through the
+Data API as the master user: one row per image the workflows completed, inserted by the
+<code>{CATALOG_WRITER}</code> login.</p>
+{f'<table class="catalog"><tr>{header}</tr>{rows}</table>' if rows else "<p>No row.</p>"}"""
 
 
 def _metrics(cloud: PipelineCloud) -> str:

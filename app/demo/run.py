@@ -1,5 +1,6 @@
 """The demo: deploy a stack into the in-process emulator, upload the sample images (and any given files), wait
-for every execution, print a table and the business metrics the handlers counted, and write an HTML report. Run it
+for every execution, print a table, the catalog's rows and the business metrics the handlers counted, and write an
+HTML report; with `--keep-catalog`, then keep the catalog's PostgreSQL running for a psql shell until Ctrl-C. Run it
 as `python -m app.demo` (see app/demo/__main__.py). Exit code 0 when every upload ended in a recorded state
 (refusals included), 1 otherwise or when the stack's program refuses its configuration, 2 (one line, before anything
 is synthesized) for an unknown stack, a missing file or a malformed `--set`."""
@@ -13,9 +14,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.demo.catalog import CatalogContents, read_catalog
 from app.demo.cloud import Outcome, PipelineCloud
-from app.demo.report import denial_lines, metric_table, table, write_html
+from app.demo.report import catalog_table, denial_lines, metric_table, table, write_html
 from app.demo.samples import Sample, panorama, standard_samples
+from app.demo.shell import keep_catalog
 from emulator.stack import OverrideError, Program, parse_overrides, synthesize_stack
 from handlers.pipeline.contract import RENDER_MEMORY_ENV
 from synth.cli import UsageError, check_stack, run_tool
@@ -38,31 +41,41 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"stack {program.stack} ({settings}), region {program.region}: synthesized in "
           f"{time.monotonic() - started:.1f} s")  # fmt: skip
     with PipelineCloud(program.synthesis, region=program.region, workdir=args.workdir) as cloud:
-        deployment = cloud.deployment
-        print(f"deployed {len(deployment.deployed)} resources into the emulator ({len(deployment.skipped)} left out)")
-        for failed in deployment.failed:
-            print(f"  could not deploy {failed.name} ({failed.type}): {failed.note}")
+        _print_deployment(cloud)
         samples = _samples(cloud, args.paths)
         uploads = [
             cloud.upload(f"{folder}{sample.name}", sample.data, sample.content_type) for folder, sample in samples
         ]
         outcomes = cloud.wait(uploads, timeout=args.timeout)
-        print()
-        print(table(outcomes, cloud.upload_prefix))
-        denials = denial_lines(cloud)
-        print(
-            f"\nIAM: {len(denials)} call(s) denied"
-            if denials
-            else "\nIAM: every call allowed by its principal's policies"
-        )
-        for line in denials:
-            print(line)
-        print(f"\nBusiness metrics, as CloudWatch would extract them from the handlers' output:\n{metric_table(cloud)}")
+        catalog = read_catalog(cloud)
+        _print_results(cloud, outcomes, catalog)
         report = args.workdir / "report.html"
-        report.write_text(write_html(cloud, outcomes, f"Local run of stack {program.stack}"), encoding="utf-8")
+        report.write_text(write_html(cloud, outcomes, catalog, f"Local run of stack {program.stack}"), encoding="utf-8")
+        print(f"\n{_summary(outcomes)} in {time.monotonic() - started:.1f} s; report: {report}")
+        if args.keep_catalog:
+            keep_catalog(cloud, args.workdir)
     close_runtime()
-    print(f"\n{_summary(outcomes)} in {time.monotonic() - started:.1f} s; report: {report}")
     return 0 if all(o.record is not None for o in outcomes) else 1
+
+
+def _print_deployment(cloud: PipelineCloud) -> None:
+    deployment = cloud.deployment
+    print(f"deployed {len(deployment.deployed)} resources into the emulator ({len(deployment.skipped)} left out)")
+    for failed in deployment.failed:
+        print(f"  could not deploy {failed.name} ({failed.type}): {failed.note}")
+
+
+def _print_results(cloud: PipelineCloud, outcomes: Sequence[Outcome], catalog: CatalogContents | None) -> None:
+    """Each upload's outcome, the catalog's rows, IAM's denials and the business metrics."""
+    print(f"\n{table(outcomes, cloud.upload_prefix)}")
+    print(f"\n{catalog_table(catalog)}")
+    denials = denial_lines(cloud)
+    print(
+        f"\nIAM: {len(denials)} call(s) denied" if denials else "\nIAM: every call allowed by its principal's policies"
+    )
+    for line in denials:
+        print(line)
+    print(f"\nBusiness metrics, as CloudWatch would extract them from the handlers' output:\n{metric_table(cloud)}")
 
 
 def _program(args: argparse.Namespace) -> Program:
@@ -129,5 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="override a profile setting, e.g. lambda.memoryMb=256 (repeatable)")  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="where the report and logs go")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the executions")
+    parser.add_argument("--keep-catalog", action="store_true",
+                        help="then keep the catalog's PostgreSQL running for a psql shell, until Ctrl-C")  # fmt: skip
     parser.add_argument("paths", nargs="*", type=Path, help="image files to upload as well")
     return parser

@@ -40,6 +40,14 @@ What it does as the Data API does, and where that is written (AWS's documentatio
   CommitTransaction ("Transaction Committed") or RollbackTransaction ("Rollback Complete"); after three minutes
   without a call, or 24 hours in all, it is rolled back. An id that is unknown, ended or timed out, or that belongs
   to another cluster, is `TransactionNotFoundException`. A statement outside a transaction commits on its own.
+- A paused cluster (`DataApi.pause`, as Aurora Serverless v2 auto-pauses at 0 ACUs): the next request is
+  answered `DatabaseResumingException` (HTTP 400: "A request was cancelled because the Aurora Serverless DB
+  instance was paused. The Data API request automatically resumes the DB instance. Wait a few seconds and try
+  again", the rds-data model) and starts the resume, and so is every request until the resume has ended (AWS: "up
+  to 15 seconds", `RESUME_SECONDS` unless told); the message is the one users quote, naming the writer's resource
+  id. A cluster with an open transaction does not pause (Aurora pauses an instance without connections).
+- A writer down (`DataApi.down`: its server stopped, its transactions lost): `DatabaseUnavailableException`, HTTP
+  504, "The writer instance in the DB cluster isn't available" (the model's description; AWS documents no message).
 - BatchExecuteStatement runs the statement once per parameter set (none with no set), in the caller's transaction
   or in one of its own, and answers one `updateResults` entry per set.
 
@@ -56,7 +64,17 @@ nullability, table and schema.
 """
 
 from emulator.dataapi.errors import ERROR_STATUS, DataApiError
-from emulator.dataapi.service import COMMITTED, OPERATIONS, ROLLED_BACK, DataApi
+from emulator.dataapi.service import COMMITTED, OPERATIONS, RESUME_SECONDS, ROLLED_BACK, DataApi
 from emulator.dataapi.statements import bind, translate
 
-__all__ = ["COMMITTED", "ERROR_STATUS", "OPERATIONS", "ROLLED_BACK", "DataApi", "DataApiError", "bind", "translate"]
+__all__ = [
+    "COMMITTED",
+    "ERROR_STATUS",
+    "OPERATIONS",
+    "RESUME_SECONDS",
+    "ROLLED_BACK",
+    "DataApi",
+    "DataApiError",
+    "bind",
+    "translate",
+]

@@ -8,7 +8,7 @@ import re
 import psycopg
 from psycopg import errors as pg_errors
 
-__all__ = ["ERROR_STATUS", "DataApiError", "connection_error", "database_error"]
+__all__ = ["ERROR_STATUS", "DataApiError", "connection_error", "database_error", "resuming"]
 
 ERROR_STATUS = {
     "BadRequestException": 400,
@@ -61,10 +61,23 @@ _LOGIN_ERRORS = (
 
 
 def connection_error(error: psycopg.Error) -> DataApiError:
-    """A login the database refused (wrong password, no such database or role), in the Data API's words."""
+    """A login the database refused (wrong password, no such database or role), in the Data API's words; a server
+    that does not answer (stopped, or gone mid-call) is DatabaseUnavailableException, HTTP 504. AWS documents no
+    message for it (its shape has no members): the message is the rds-data model's description of the error."""
     text = str(error)
-    message = text.rsplit("FATAL:", 1)[-1].strip() if "FATAL:" in text else text
-    state = next((code for pattern, code in _LOGIN_ERRORS if pattern.search(message)), "08001")
     if "FATAL:" not in text:
-        return DataApiError("DatabaseUnavailableException", f"The database is not available: {message}")
+        return DataApiError("DatabaseUnavailableException", "The writer instance in the DB cluster isn't available.")
+    message = text.rsplit("FATAL:", 1)[-1].strip()
+    state = next((code for pattern, code in _LOGIN_ERRORS if pattern.search(message)), "08001")
     return DataApiError("DatabaseErrorException", f"ERROR: {message}; SQLState: {state}")
+
+
+def resuming(instance: str) -> DataApiError:
+    """A paused cluster's answer until it has resumed (HTTP 400), naming its writer's resource id in the words
+    users quote (e.g. tarigelamin1997/jobfetcher#22: "The Aurora DB instance <id> is resuming after being
+    auto-paused. Please wait a few seconds and try again.")."""
+    return DataApiError(
+        "DatabaseResumingException",
+        f"The Aurora DB instance {instance} is resuming after being auto-paused. Please wait a few seconds and try "
+        "again.",
+    )

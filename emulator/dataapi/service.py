@@ -1,5 +1,6 @@
-"""The Data API's operations on the clusters added to it: each request's cluster, secret and login, the statement's
-connection (its transaction's, or one of its own), and the transactions' lifetimes."""
+"""The Data API's operations on the clusters added to it: each request's cluster (paused or not), secret and login,
+the statement's connection (its transaction's, or one of its own), and the transactions' lifetimes; and what the
+local cloud does to a cluster (pause it, take its writer down)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import AdaptersMap
 
-from emulator.dataapi.errors import DataApiError, connection_error, database_error
+from emulator.dataapi.errors import DataApiError, connection_error, database_error, resuming
 from emulator.dataapi.results import Options, register_loaders, result, updated
 from emulator.dataapi.statements import bind, register_dumpers
 from emulator.postgres import EmbeddedPostgres
@@ -32,6 +33,9 @@ STATEMENT_TIMEOUT_SECONDS = 45
 STATEMENT_TIMEOUT_OPTION = f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS}s"
 IDLE_CONNECTIONS_PER_LOGIN = 16
 """Connections kept open between calls, per login and database."""
+RESUME_SECONDS = 15.0
+"""How long a paused cluster takes to resume unless told: "It can take up to 15 seconds for the database to resume"
+(AWS Database Blog, "Introducing scaling to 0 capacity with Amazon Aurora Serverless v2")."""
 COMMITTED = "Transaction Committed"
 ROLLED_BACK = "Rollback Complete"
 OPERATIONS = ("ExecuteStatement", "BatchExecuteStatement", "BeginTransaction", "CommitTransaction",
@@ -50,10 +54,22 @@ ADAPTERS = _adapters()
 
 
 @dataclass
+class _Pause:
+    """A cluster paused at 0 ACUs: the first request starts its resume, which ends `seconds` later."""
+
+    instance: str
+    """The writer's resource id (`db-...`), which DatabaseResumingException names."""
+    seconds: float
+    resumed_at: float | None = None
+    """When the resume ends (the Data API's clock), once a request has started it."""
+
+
+@dataclass
 class _Cluster:
     arn: str
     server: EmbeddedPostgres
     http_endpoint: bool
+    pause: _Pause | None = None
 
 
 @dataclass
@@ -104,23 +120,53 @@ class DataApi:
             self._expire()
             return list(self._transactions)
 
-    def end_transactions(self) -> None:
-        """Roll back every open transaction (closing its connection)."""
+    def end_transactions(self, arn: str | None = None) -> None:
+        """Roll back every open transaction (of the cluster `arn` only, when given), closing its connection."""
         with self._lock:
-            open_now, self._transactions = list(self._transactions.values()), {}
-        for transaction in open_now:
+            ending = [t for t in self._transactions.values() if arn is None or t.cluster_arn == arn]
+            for transaction in ending:
+                del self._transactions[transaction.id]
+        for transaction in ending:
             _close(transaction.connection)
 
     def close(self) -> None:
         """Roll back every open transaction, close the idle connections, then stop every cluster's server (its data
         is removed)."""
         self.end_transactions()
-        with self._lock:
-            idle, self._idle = [c for connections in self._idle.values() for c in connections], {}
-        for connection in idle:
-            _close(connection)
+        self._close_idle()
         for cluster in self._clusters.values():
             cluster.server.close()
+
+    # The cluster's state
+
+    def pause(self, arn: str, *, instance: str, resume_seconds: float = RESUME_SECONDS) -> None:
+        """Pause the cluster as Aurora Serverless v2 auto-pauses at 0 ACUs: the next request is answered
+        DatabaseResumingException and starts the resume ("The Data API request automatically resumes the DB
+        instance. Wait a few seconds and try again": the rds-data model), and so is every request until
+        `resume_seconds` later; then statements run. `instance` is the writer's resource id, which the answer
+        names. Aurora pauses an instance only when no connection is open ("Scaling to Zero ACUs with automatic
+        pause and resume"): a cluster with an open transaction is refused (RuntimeError), and pooled connections
+        are closed."""
+        with self._lock:
+            self._expire()
+            if any(transaction.cluster_arn == arn for transaction in self._transactions.values()):
+                raise RuntimeError(f"{arn} has an open transaction: Aurora does not pause an instance in use")
+            self._clusters[arn].pause = _Pause(instance, resume_seconds)
+        self._close_idle(arn)
+
+    @contextmanager
+    def down(self, arn: str) -> Iterator[None]:
+        """The cluster's writer down for the duration, then up again with its data: its server stopped, its
+        transactions rolled back and its connections closed. Meanwhile every statement is answered
+        DatabaseUnavailableException ("The writer instance in the DB cluster isn't available")."""
+        server = self._clusters[arn].server
+        self.end_transactions(arn)
+        self._close_idle(arn)
+        server.stop()
+        try:
+            yield
+        finally:
+            server.restart()
 
     def call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """One Data API operation (`ExecuteStatement`, ...) with the request's JSON members; DataApiError for an
@@ -194,11 +240,28 @@ class DataApi:
     # Steps
 
     def _cluster(self, request: Mapping[str, Any]) -> _Cluster:
+        """The request's cluster, once awake (`_wake`)."""
         arn = str(request.get("resourceArn", ""))
         cluster = self._clusters.get(arn)
         if cluster is None or not cluster.http_endpoint:
             raise DataApiError("HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for resource {arn}")
+        self._wake(cluster)
         return cluster
+
+    def _wake(self, cluster: _Cluster) -> None:
+        """Nothing for a cluster that is not paused. A paused one: the first request starts the resume, and every
+        request is refused until it has ended."""
+        with self._lock:
+            pause = cluster.pause
+            if pause is None:
+                return
+            now = self._clock()
+            if pause.resumed_at is None:
+                pause.resumed_at = now + pause.seconds
+            elif now >= pause.resumed_at:
+                cluster.pause = None
+                return
+        raise resuming(pause.instance)
 
     def _login(self, request: Mapping[str, Any]) -> _Login:
         secret = str(request.get("secretArn", ""))
@@ -248,6 +311,14 @@ class DataApi:
             yield connection
         finally:
             self._release(key, connection)
+
+    def _close_idle(self, arn: str | None = None) -> None:
+        """Close the pooled connections (to the cluster `arn` only, when given)."""
+        with self._lock:
+            keys = [key for key in self._idle if arn is None or key[0] == arn]
+            idle = [connection for key in keys for connection in self._idle.pop(key)]
+        for connection in idle:
+            _close(connection)
 
     def _release(self, key: _PoolKey, connection: psycopg.Connection[Any]) -> None:
         if connection.closed or connection.info.transaction_status != pq.TransactionStatus.IDLE:

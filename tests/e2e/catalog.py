@@ -4,14 +4,18 @@ workflows and the migration function reach), as the cluster's master user or as 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from app.demo.cloud import PipelineCloud
+from app.demo.cloud import Outcome, PipelineCloud
 from handlers.catalog.schema import CATALOG_WRITER
 
 CLUSTER = "aws:rds/cluster:Cluster"
+DATA_API_TASK = "aws-sdk:rdsdata"
+"""The resource type Step Functions' history gives a Data API task's events (the workflows' Catalog task)."""
+RESUMING = "DatabaseResumingException"
 ROW_SQL = """SELECT object_key, version_tag, sha256, format, width, height, size_bytes, exif::text AS exif, route,
        processed_at
 FROM images WHERE object_key = :key"""
@@ -58,3 +62,23 @@ class Catalog:
         except ClientError as error:
             return error.response["Error"]["Code"], error.response["Error"]["Message"]
         raise AssertionError(f"{login} could run {sql!r}")
+
+    def wake(self, *, within: float = 10.0) -> None:
+        """Resume the cluster if it is paused, as a client does: a statement, again while it is resuming."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                self.execute("SELECT 1")
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != RESUMING or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+    def attempts(self, outcome: Outcome) -> list[str | None]:
+        """Each attempt of the Data API task in the upload's executions, in order: the error of one that failed,
+        None for one that succeeded."""
+        events = [event for execution in outcome.executions for event in self.cloud.history(execution.arn)]
+        ends = {"TaskFailed": "taskFailedEventDetails", "TaskSucceeded": "taskSucceededEventDetails"}
+        return [event[ends[event["type"]]].get("error") for event in events
+                if event["type"] in ends and event[ends[event["type"]]]["resourceType"] == DATA_API_TASK]  # fmt: skip

@@ -159,7 +159,7 @@ def test_credentials_are_minted_only_for_a_service_the_role_trusts(cloud):
 def test_the_report_shows_each_denial_with_its_principal_action_and_resource(cloud):
     """Runs after the tests above, whose denials the module's cloud still holds."""
     assert cloud.denials, "the tests above were expected to leave denials"
-    report = write_html(cloud, [], "denials")
+    report = write_html(cloud, [], None, "denials")
     first = cloud.denials[0]
     assert f"Denied by IAM: {len(cloud.denials)} call(s)" in report
     for shown in (first.principal, first.action, first.resource):

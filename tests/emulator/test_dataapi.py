@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -441,6 +442,43 @@ def test_a_batch_is_all_or_nothing_outside_a_transaction_and_part_of_one_inside(
     assert names(api) == ["c"]
 
 
+# A paused cluster, a writer down ------------------------------------------------------------------------------------
+
+RESUMING = ("DatabaseResumingException", "The Aurora DB instance db-WRITER is resuming after being auto-paused. "
+            "Please wait a few seconds and try again.")  # fmt: skip
+UNAVAILABLE = ("DatabaseUnavailableException", "The writer instance in the DB cluster isn't available.")
+
+
+def test_a_paused_cluster_is_resuming_from_the_first_request_until_its_resume_has_ended(api, clock):
+    execute(api, "INSERT INTO items (name) VALUES ('before the pause')")
+    api.pause(CLUSTER, instance="db-WRITER", resume_seconds=15)
+    clock.now += 3600  # however long it stays paused, only a request resumes it
+    assert refused(api, "ExecuteStatement", sql="SELECT 1") == RESUMING
+    clock.now += 14.9
+    assert refused(api, "BeginTransaction") == RESUMING
+    assert execute(api, "SELECT 1", resourceArn=OTHER)["records"] == [[{"longValue": 1}]], "other clusters run"
+    clock.now += 0.1
+    assert names(api) == ["before the pause"]
+    assert execute(api, "SELECT 1")["records"] == [[{"longValue": 1}]]
+
+
+def test_a_cluster_with_an_open_transaction_does_not_pause(api):
+    transaction = begin(api)
+    with pytest.raises(RuntimeError, match="has an open transaction"):
+        api.pause(CLUSTER, instance="db-WRITER")
+    assert end(api, "CommitTransaction", transaction) == {"transactionStatus": COMMITTED}
+
+
+def test_a_writer_down_is_unavailable_its_transactions_lost_and_its_data_kept(api):
+    execute(api, "INSERT INTO items (name) VALUES ('kept')")
+    transaction = begin(api)
+    with api.down(CLUSTER):
+        assert refused(api, "ExecuteStatement", sql="SELECT 1") == UNAVAILABLE
+        assert refused(api, "BeginTransaction") == UNAVAILABLE
+    assert names(api) == ["kept"]
+    assert refused(api, "CommitTransaction", transactionId=transaction)[0] == "TransactionNotFoundException"
+
+
 # Through boto3 and moto ---------------------------------------------------------------------------------------------
 
 
@@ -479,3 +517,17 @@ def test_the_data_api_answers_boto3_in_its_wire_format(wire):
         ("SELECT", ("parameters ['unused'] are not placeholders of the SQL",), True, False),
         ("SELECT", (), False, False),
     ]
+
+
+def test_a_paused_cluster_and_a_writer_down_answer_boto3_with_the_models_exceptions_and_status(wire, api):
+    # No SDK retries: botocore retries a 504 with backoff, which would only slow this down.
+    client = boto3.client("rds-data", region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
+    secret = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:master"
+    api.pause(CLUSTER, instance="db-WRITER")
+    with pytest.raises(client.exceptions.DatabaseResumingException) as resuming:
+        client.execute_statement(resourceArn=CLUSTER, secretArn=secret, sql="SELECT 1")
+    with api.down(OTHER), pytest.raises(client.exceptions.DatabaseUnavailableException) as unavailable:
+        client.execute_statement(resourceArn=OTHER, secretArn=secret, sql="SELECT 1")
+    answers = [raised.value.response for raised in (resuming, unavailable)]
+    answered = [(a["Error"]["Code"], a["Error"]["Message"], a["ResponseMetadata"]["HTTPStatusCode"]) for a in answers]
+    assert answered == [(*RESUMING, 400), (*UNAVAILABLE, 504)]

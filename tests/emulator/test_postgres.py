@@ -92,7 +92,36 @@ def test_its_data_lives_under_the_workdir_and_goes_when_it_stops(tmp_path):
         if os.geteuid() == 0:
             assert (root / "data").stat().st_uid != 0, "as root, the server runs as an unprivileged user"
         pid = int((root / "data" / "postmaster.pid").read_text().split()[0])
+        data = (root / "data").resolve()  # as root, a private directory that root/data links to
     assert not server.running
     assert not root.exists()
+    assert not data.exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_stopped_server_starts_again_with_its_data(server):
+    with server.connect("catalog_owner", "owner-password", "catalog") as connection:
+        connection.execute("CREATE TABLE survivors AS SELECT 'kept' AS name")
+    server.stop()
+    assert not server.running
+    with pytest.raises(psycopg.OperationalError, match="No such file or directory"):
+        server.connect("catalog_owner", "owner-password", "catalog")
+    server.restart()
+    with server.connect("catalog_owner", "owner-password", "catalog") as connection:
+        assert connection.execute("SELECT name FROM survivors").fetchall() == [("kept",)]
+        connection.execute("DROP TABLE survivors")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a server run as another user needs others let through")
+def test_a_server_run_as_another_user_keeps_its_files_when_the_workdir_shuts_others_out(tmp_path):
+    """As pytest does to its `pytest-of-<user>` directory whenever a session starts."""
+    workdir = tmp_path / "workdir"
+    with EmbeddedPostgres(workdir / "postgres", major=ENGINE_MAJOR_VERSION) as server:
+        workdir.chmod(0o700)
+        with server.admin() as connection:
+            connection.execute("CHECKPOINT")  # writes pg_control by its absolute path
+        server.stop()
+        server.restart()
+        with server.admin() as connection:
+            assert connection.execute("SELECT 1").fetchall() == [(1,)]

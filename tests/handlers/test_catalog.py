@@ -36,6 +36,7 @@ from pglast.parser import get_postgresql_version, scan
 from pglast.visitors import Visitor
 
 from components.database import ENGINE_VERSION
+from tests.shipped_sql import shipped_sql
 
 REGION = "eu-west-1"
 CLUSTER_ARN = f"arn:aws:rds:{REGION}:123456789012:cluster:image-pipeline-test-catalog"
@@ -44,13 +45,8 @@ DATABASE = "catalog"
 VERSIONS = [migration.version for migration in MIGRATIONS]
 LATEST = VERSIONS[-1]
 
-BOOKKEEPING = (schema.BOOKKEEPING_SQL, schema.SELECT_APPLIED_SQL, schema.LOCK_MIGRATIONS_SQL,
-               schema.SELECT_VERSION_SQL, schema.RECORD_MIGRATION_SQL)  # fmt: skip
-EVERY_STATEMENT = [
-    *[pytest.param(sql, id=f"migration-{m.version}.{i}") for m in MIGRATIONS for i, sql in enumerate(m.statements, 1)],
-    *[pytest.param(sql, id=f"bookkeeping-{i}") for i, sql in enumerate(BOOKKEEPING, 1)],
-    pytest.param(INSERT_IMAGE_SQL, id="insert-image"),
-]
+EVERY_STATEMENT = [pytest.param(shipped.sql, id=shipped.name) for shipped in shipped_sql()]
+"""Found in the code (tests/shipped_sql.py), so that a statement added later is checked here too."""
 
 
 # --- The SQL, read by PostgreSQL's own parser -------------------------------------------------------------------

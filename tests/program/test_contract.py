@@ -48,6 +48,7 @@ ALLOWED = {
     ("handlers/worker/main.py", "objectKey"): "a field of the worker's result log line (see its docstring)",
     ("handlers/worker/main.py", "reason"): "a field of the worker's result log line, not the metric's dimension",
     ("app/demo/report.py", "error"): "a field of a Step Functions history event's failure details",
+    ("app/demo/report.py", "route"): "the header of the catalog table's column (the catalog's own `route` column)",
     ("app/demo/report.py", "reason"): "the header of the terminal table's column of why an upload did not complete",
     ("app/review/per_image.py", "status"): "a bucket lifecycle rule's status in the program's inputs",
 }
