@@ -14,6 +14,12 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "pipeline-test")
 _synthesized: dict[tuple[str, bool], Synthesis] = {}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """xdist hands whole files to the workers in collection order: the files marked `longest` go first, so that
+    none of them starts last and runs alone while the other workers have finished (the suite's wall time)."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)
+
+
 def synthesized(stack: str, preview: bool = False) -> Synthesis:
     if (stack, preview) not in _synthesized:
         _synthesized[stack, preview] = synthesize(stack, preview=preview)

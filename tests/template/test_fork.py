@@ -21,6 +21,7 @@ def test_the_readme_shows_the_steps_and_the_worked_example():
 
 
 @pytest.mark.template
+@pytest.mark.longest
 def test_a_fork_without_the_sample_passes_its_own_tests_for_every_stack(tmp_path):
     copy = copy_repository(tmp_path)
     (steps,) = blocks_under("### Delete the sample", "sh")

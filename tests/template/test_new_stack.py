@@ -20,6 +20,7 @@ def pytest_collection_finish(session):
 
 
 @pytest.mark.template
+@pytest.mark.longest
 def test_a_third_stack_file_is_picked_up_and_passes_every_stack_wide_test_and_the_review(tmp_path):
     copy = copy_repository(tmp_path)
     (copy / "Pulumi.staging.yaml").write_text(yaml.safe_dump(STAGING))
