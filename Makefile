@@ -18,8 +18,8 @@ test: $(VENV)/.installed  ## Lint and run every test
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
-review: $(VENV)/.installed  ## Offline review report of STACK (Markdown): written to .build/review/$(STACK).md and printed
-	$(PY) -m review --stack $(STACK)
+review: $(VENV)/.installed  ## Offline review report of STACK (Markdown): written to .build/review/$(STACK).md and printed; options in REVIEW_ARGS
+	$(PY) -m review --stack $(STACK) $(REVIEW_ARGS)
 
 snapshots: $(VENV)/.installed  ## Refresh the committed graph snapshots, review/snapshots/<stack>.json, from every stack
 	$(PY) -m review.snapshot --write

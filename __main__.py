@@ -1,10 +1,11 @@
-"""Image pipeline: an upload to S3 starts a workflow (via EventBridge) that validates the image, renders it in a
-Lambda (or, when its decode does not fit the Lambda, in a Fargate task), records every outcome in DynamoDB and
-catalogues the image in Aurora Serverless v2.
+"""Image pipeline: an upload to S3 starts a workflow (via EventBridge) whose one Lambda invocation validates the
+image and renders it (or, when its decode does not fit the Lambda, hands it to a Fargate task), records every
+outcome in DynamoDB and catalogues the image in Aurora Serverless v2.
 
-  uploads ─Object Created─> EventBridge rule ─> upload workflow (Express) ─> validate ─> render (Lambda) ─┐
-  bucket                     (retries, DLQ)        │ too big for the Lambda                               ├─> catalog
-                                                   └─> heavy-path workflow (Standard) ─> worker (Fargate) ─┘  (Aurora)
+  uploads ─Object Created─> EventBridge rule ─> upload workflow (Express) ─> process (Lambda) ─────────────┐
+  bucket                     (retries, DLQ)        │                         validates; renders what fits  ├─> catalog
+                                                   │ too big for the Lambda                                │   (Aurora)
+                                                   └─> heavy-path workflow (Standard) ─> worker (Fargate) ─┘
   images table: PROCESSING -> COMPLETE / FAILED        results bucket: renditions/
 
   operations: every component's alarms -> alarm topic -> email/HTTPS; a dashboard; AWS Backup of tables and catalog
@@ -42,9 +43,6 @@ from handlers.pipeline.contract import (
     UPLOAD_PREFIX,
     WORKER_MEMORY_ENV,
 )
-
-VALIDATE_MEMORY_MB = 512  # it streams the upload to /tmp and reads headers: it never decodes pixels
-VALIDATE_TIMEOUT_SECONDS = 10  # a 40 MB download and a hash; its share of the Express workflow's five minutes
 
 profile, settings = load_stack_configuration()
 aws = pulumi.ResourceOptions(providers=[aws_provider(profile)])
@@ -114,32 +112,18 @@ if catalog:
     catalog_writer = catalog.database_user("writer", CATALOG_WRITER)
     migrate_on_deploy(catalog, [catalog_writer], profile, key, aws)
 
-# Compute: two Lambdas and the Fargate worker, all running the same image core
+# Compute: the Lambda and the Fargate worker, both running the same image core
 environment = handler_environment(
     profile, settings.images, table=images.name, results_bucket=results.name, idempotency_table=idempotency.name,
     upload_prefix=UPLOAD_PREFIX,
 )  # fmt: skip
-validator = Function(
-    "validate",
+processor = Function(
+    "process",
     FunctionArgs(
         profile=profile.args,
         code=LAMBDA_CODE.args,
-        handler="pipeline.validate.handler",
-        description="Validates, describes and routes an upload",
-        environment=environment,
-        kms_key_arn=kms_key_arn,
-        memory_mb=VALIDATE_MEMORY_MB,
-        timeout_seconds=VALIDATE_TIMEOUT_SECONDS,
-    ),
-    aws,
-)
-renderer = Function(
-    "render",
-    FunctionArgs(
-        profile=profile.args,
-        code=LAMBDA_CODE.args,
-        handler="pipeline.render.handler",
-        description="Makes and stores an upload's renditions",
+        handler="pipeline.process.handler",
+        description="Validates and routes an upload, and renders it when it fits the function",
         environment=environment,
         kms_key_arn=kms_key_arn,
     ),
@@ -163,15 +147,13 @@ worker = FargateTask(
     ),
     aws,
 )
-for processor in (validator, renderer, worker):
-    uploads.grant_read(processor, prefix=UPLOAD_PREFIX)
-    uploads.grant_list(processor, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
-    images.grant_update(processor)  # records change only by conditional UpdateItem (handlers/pipeline/records.py)
-for processor in (validator, renderer):
-    idempotency.grant_read_write(processor, delete=True)  # Powertools releases a claim when the handler fails
-for processor in (renderer, worker):
-    results.grant_write(processor, prefix=RENDITIONS_PREFIX)
-    results.grant_delete(processor, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
+for renderer in (processor, worker):
+    uploads.grant_read(renderer, prefix=UPLOAD_PREFIX)
+    uploads.grant_list(renderer, prefix=UPLOAD_PREFIX)  # without it S3 answers 403, not 404, for a missing object
+    images.grant_update(renderer)  # records change only by conditional UpdateItem (handlers/pipeline/records.py)
+    results.grant_write(renderer, prefix=RENDITIONS_PREFIX)
+    results.grant_delete(renderer, prefix=RENDITIONS_PREFIX)  # renditions superseded by a newer upload
+idempotency.grant_read_write(processor, delete=True)  # Powertools releases a claim when the handler fails
 
 # Orchestration
 done = finish(images, catalog, catalog_writer)
@@ -183,7 +165,7 @@ heavy_path = Workflow(
     ),
     aws,
 )
-upload = upload_definition(validator, renderer, images, heavy_path, done)
+upload = upload_definition(processor, images, heavy_path, done)
 workflow = Workflow(
     "process-upload", WorkflowArgs(profile=profile.args, **upload.workflow_args(profile), kms_key_arn=kms_key_arn), aws
 )

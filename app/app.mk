@@ -9,7 +9,7 @@ KEEP_CATALOG ?=
 demo: $(VENV)/.installed  ## The main job: STACK deployed into an in-process AWS emulator, sample images run through it
 	$(PY) -m app.demo --stack $(STACK) $(DEMO_ARGS)$(if $(KEEP_CATALOG), --keep-catalog)
 
-bench: $(VENV)/.installed bench/node_modules/.installed  ## Image core vs naive Pillow vs sharp; not part of `test`
+bench: $(VENV)/.installed bench/node_modules/.installed  ## Image core vs naive Pillow, pyvips and sharp, and each entry point's INIT; not part of `test`
 	$(PY) bench/run.py
 
 bench-e2e: $(VENV)/.installed  ## Images/s and latency through the emulator (200 uploads); not part of `test`

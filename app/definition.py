@@ -1,13 +1,15 @@
-"""The per-upload workflow. Every outcome ends in a recorded, explained state:
+"""The per-upload workflow. One Lambda task validates the upload and, when it fits the Lambda, renders it in the same
+invocation (one download, one idempotency record: handlers/pipeline/process.py). Every outcome ends in a recorded,
+explained state:
 
-    Validate ──refused (typed error, recorded FAILED by the handler)──────────────> Rejected (fail)
-       │      ──superseded by a newer upload (StaleEvent)──────────────────────────> Superseded (succeed)
-       │      ──any other error, after retries──> RecordFailure (DynamoDB) ──────> Failed (fail)
+    Process ──refused (typed error, recorded FAILED by the handler)───────────────> Rejected (fail)
+       │     ──superseded by a newer upload (StaleEvent)───────────────────────────> Superseded (succeed)
+       │     ──any other error, after retries──> RecordFailure (DynamoDB) ───────> Failed (fail)
        ▼
-    ChooseRenderer ──route = lambda──> Render ──> finish (catalog insert, Done; see app/catalog.py)
-       │                               (same catches as Validate)
-       └──route = fargate──> HandToFargate (states:startExecution) ──> HandedToFargate (succeed)
-                             the heavy-path workflow renders and records it (app/heavy.py)
+    ChooseRoute ──route = lambda (rendered by Process)──> finish (catalog insert, Done; see app/catalog.py)
+       │
+       └──route = fargate (validated only)──> HandToFargate (states:startExecution) ──> HandedToFargate (succeed)
+                                              the heavy-path workflow renders and records it (app/heavy.py)
 
 Failures are recorded by a direct DynamoDB write (app/recording.py); if even that fails, the execution ends in
 FailureNotRecorded.
@@ -15,6 +17,7 @@ FailureNotRecorded.
 
 from collections.abc import Sequence
 
+from app.catalog import VALIDATION
 from app.recording import NOT_RECORDED, SUPERSEDED, fail_with, record_failed
 from components.function import Function
 from components.states import Catch, Choice, Definition, Fail, State, Succeed, When
@@ -29,23 +32,25 @@ HEAVY_EXECUTION_NAME = "States.Format('{}-{}', $.detail.object.sequencer, $.id)"
 ALREADY_HANDED_OVER = ("StepFunctions.ExecutionAlreadyExistsException",)
 
 
-def upload_definition(
-    validator: Function, renderer: Function, images: Table, heavy: Workflow, finish: Sequence[State]
-) -> Definition:
-    catches = [
-        Catch(next="Rejected", errors=REFUSALS),
-        Catch(next=SUPERSEDED, errors=(STALE_EVENT,)),
-        Catch(next="RecordFailure"),
-    ]
+def upload_definition(processor: Function, images: Table, heavy: Workflow, finish: Sequence[State]) -> Definition:
+    """`processor`: the Lambda running `pipeline.process.handler`; `finish`: the states after a rendered upload,
+    starting with the one to go to (see app/catalog.py)."""
     return Definition(
         comment="Validate an uploaded image, render it, and record every outcome in the images table",
-        start_at="Validate",
+        start_at="Process",
         states=[
-            validator.invoke_task("Validate", next="ChooseRenderer", result_path="$.validation",
-                          retry_also=RETRY_ALSO, catch=catches),
-            Choice("ChooseRenderer", [When("$.validation.route", ROUTE_LAMBDA, "Render")], default="HandToFargate"),
-            renderer.invoke_task("Render", next=finish[0].name, result_path="$.rendered", retry_also=RETRY_ALSO,
-                          catch=catches),
+            processor.invoke_task(
+                "Process",
+                next="ChooseRoute",
+                result_path=VALIDATION,  # app/catalog.py reads it; the render's result is at `rendered` in it
+                retry_also=RETRY_ALSO,
+                catch=[
+                    Catch(next="Rejected", errors=REFUSALS),
+                    Catch(next=SUPERSEDED, errors=(STALE_EVENT,)),
+                    Catch(next="RecordFailure"),
+                ],
+            ),
+            Choice("ChooseRoute", [When(f"{VALIDATION}.route", ROUTE_LAMBDA, finish[0].name)], default="HandToFargate"),
             heavy.start_execution_task(
                 "HandToFargate",
                 execution_name=HEAVY_EXECUTION_NAME,

@@ -51,7 +51,7 @@ class FunctionArgs(TypedDict):
     code: FunctionCode
     """Where the code is (`CodeSource.args` in Python): the zip is built from it, with its dependencies."""
     handler: str
-    """`module.function` inside the package, e.g. `pipeline.validate.handler`."""
+    """`module.function` inside the package, e.g. `pipeline.process.handler`."""
     description: NotRequired[str]
     """What the function does, shown in the Lambda console. Default: empty."""
     environment: NotRequired[dict[str, pulumi.Input[str]]]

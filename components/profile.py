@@ -118,12 +118,44 @@ class RetrySettings:
     jitter: bool = setting(True, "Randomise waits (FULL jitter) so that retries of a burst do not stay in step.")
 
 
+class HistoryLevel(enum.StrEnum):
+    """Which execution history events a workflow logs. Step Functions also has FATAL and OFF; they are not offered
+    because an Express workflow keeps no history of its own: at FATAL its failed executions would leave only their
+    end (not the state that failed, nor its input), at OFF nothing at all."""
+
+    ALL = "ALL"
+    """Every event of every execution: the audit trail, and with execution data about 24 KB of log per execution
+    of the sample (`make review` prices it)."""
+    ERROR = "ERROR"
+    """Error events only: each failed task and each failed execution's Fail state and end; a successful execution
+    logs nothing (its workflow's metrics count it)."""
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """What every workflow logs of its executions to its own log group. For an Express workflow that log group is the
+    only execution history (Step Functions keeps none), and at level ALL with execution data it is the largest cost
+    per execution after the S3 PUTs: `make review` prices it by level."""
+
+    level: HistoryLevel = setting(
+        HistoryLevel.ALL, "Which events are logged: ALL (every execution's every state) or ERROR (failed tasks and "
+        "executions only).",
+    )  # fmt: skip
+    include_execution_data: bool = setting(
+        True, "Log each event's input and output (the state's JSON): what a failed execution is debugged from, and "
+        "most of each event's bytes.",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class WorkflowSettings:
     type: WorkflowType = setting(
         WorkflowType.EXPRESS, "Step Functions type of a workflow that names none (`.sync` tasks need STANDARD)."
     )
     retry: RetrySettings = setting(RetrySettings(), "Retries on service exceptions.")
+    history: HistorySettings = setting(
+        HistorySettings(), "The execution history each workflow logs to its own log group (for Express, the only one)."
+    )
 
 
 class EgressMode(enum.StrEnum):

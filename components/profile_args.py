@@ -3,7 +3,7 @@
 
 from typing import NotRequired, TypedDict
 
-from components.profile import Architecture, EgressMode, Encryption, FlowLogTraffic, WorkflowType
+from components.profile import Architecture, EgressMode, Encryption, FlowLogTraffic, HistoryLevel, WorkflowType
 
 
 class ProfileLambda(TypedDict):
@@ -41,6 +41,18 @@ class ProfileRetry(TypedDict):
     """Randomise waits (FULL jitter) so that retries of a burst do not stay in step. Default: true."""
 
 
+class ProfileHistory(TypedDict):
+    """HistorySettings of components/profile.py, as plain data."""
+
+    level: NotRequired[HistoryLevel]
+    """Which events are logged: ALL (every execution's every state) or ERROR (failed tasks and executions only).
+    Default: "ALL"."""
+
+    include_execution_data: NotRequired[bool]
+    """Log each event's input and output (the state's JSON): what a failed execution is debugged from, and most of
+    each event's bytes. Default: true."""
+
+
 class ProfileWorkflow(TypedDict):
     """WorkflowSettings of components/profile.py, as plain data."""
 
@@ -49,6 +61,9 @@ class ProfileWorkflow(TypedDict):
 
     retry: NotRequired[ProfileRetry]
     """Retries on service exceptions."""
+
+    history: NotRequired[ProfileHistory]
+    """The execution history each workflow logs to its own log group (for Express, the only one)."""
 
 
 class ProfileNetwork(TypedDict):

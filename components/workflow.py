@@ -1,4 +1,5 @@
-"""A Step Functions state machine whose role is derived from its states, logging everything to its own group.
+"""A Step Functions state machine whose role is derived from its states, logging its execution history to its own
+group at the profile's `workflow.history` level.
 
 Its args are plain data, as another language passes them: the Amazon States Language document and the IAM
 statements its tasks need. In Python both come from a `components.states.Definition`:
@@ -73,12 +74,13 @@ class WorkflowArgs(TypedDict):
     """EXPRESS or STANDARD (`.sync` and task-token integrations need STANDARD). Default: the profile's
     `workflow.type`."""
     kms_key_arn: NotRequired[pulumi.Input[str] | None]
-    """Customer-managed KMS key for the log group, which (logging level ALL) holds the execution history. Default:
-    none, AWS-managed encryption."""
+    """Customer-managed KMS key for the log group, which holds the execution history. Default: none, AWS-managed
+    encryption."""
 
 
 class Workflow(iam.RoleOwner, Component):
-    """A Step Functions state machine: logging level ALL with execution data (for Express this is the only execution
+    """A Step Functions state machine: its execution history logged to its own log group at the profile's
+    `workflow.history` level, ALL or ERROR, with or without execution data (for Express this is the only execution
     history), X-Ray tracing, and a role with exactly the statements its tasks need."""
 
     name: pulumi.Output[str]
@@ -130,8 +132,8 @@ class Workflow(iam.RoleOwner, Component):
             role_arn=self.role.arn,
             definition=self.definition_json,
             logging_configuration={
-                "level": "ALL",
-                "include_execution_data": True,
+                "level": profile.workflow.history.level.value,
+                "include_execution_data": profile.workflow.history.include_execution_data,
                 # Step Functions wants the log group ARN with the `:*` suffix.
                 "log_destination": self.log_group.arn.apply(lambda arn: f"{arn}:*"),
             },

@@ -14,21 +14,46 @@ adds by providing `APP_MODULE` with a function `sections(synthesis) -> AppSectio
 `python -m review` looks the module up with `importlib.util.find_spec` and imports it only when it exists: without
 it (a platform with no application yet, or one whose application adds nothing) the report has the platform's parts
 only. An error inside the module is not hidden: it fails the review as any other bug would.
+
+The module may also take options of its own, which `python -m review` accepts beside its own (`make review
+REVIEW_ARGS="..."`): it defines `add_arguments(group)`, adding them to an `argparse` argument group, and its
+`sections(synthesis, options)` then gets their values, a mapping by each option's `dest`. Options that cannot hold
+together are reported as a usage error when the hook raises `AppOptionError`.
 """
 
+import argparse
 import importlib
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from synth.program import Synthesis
 
-__all__ = ["APP_MODULE", "HOOK", "NO_SECTIONS", "AppSections", "Section", "app_sections"]
+__all__ = [
+    "APP_MODULE",
+    "ARGUMENTS_HOOK",
+    "HOOK",
+    "NO_SECTIONS",
+    "AppOptionError",
+    "AppSections",
+    "Section",
+    "add_app_arguments",
+    "app_sections",
+]
 
 APP_MODULE = "app.review"
 """The application's review module: the one place the platform's tools look for the application."""
 HOOK = "sections"
-"""The function of APP_MODULE the report calls: `sections(synthesis: Synthesis) -> AppSections`."""
+"""The function of APP_MODULE the report calls: `sections(synthesis: Synthesis) -> AppSections`, or
+`sections(synthesis, options)` when the module defines ARGUMENTS_HOOK."""
+ARGUMENTS_HOOK = "add_arguments"
+"""The optional function of APP_MODULE that adds its options: `add_arguments(group: argparse._ArgumentGroup)`."""
+
+
+class AppOptionError(ValueError):
+    """The application's options cannot hold together; the message names them. `python -m review` reports it as a
+    usage error (exit 2), as argparse reports a bad value."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +80,23 @@ NO_SECTIONS = AppSections()
 """The report of a platform whose application adds nothing."""
 
 
-def app_sections(synthesis: Synthesis, module: str | None = None) -> AppSections:
-    """What `module` (APP_MODULE unless given) adds to the report of `synthesis`; nothing when there is no such
-    module."""
+def add_app_arguments(parser: argparse.ArgumentParser, module: str | None = None) -> list[str]:
+    """Add the options of `module` (APP_MODULE unless given) to `parser`, in a group of their own; their `dest`s,
+    none when there is no such module or it takes no options."""
+    module = module or APP_MODULE
+    add = getattr(importlib.import_module(module), ARGUMENTS_HOOK, None) if _exists(module) else None
+    if add is None:
+        return []
+    before = vars(parser.parse_known_args([])[0])
+    add(parser.add_argument_group(f"options of {module}"))
+    return sorted(vars(parser.parse_known_args([])[0]).keys() - before.keys())
+
+
+def app_sections(
+    synthesis: Synthesis, module: str | None = None, options: Mapping[str, Any] | None = None
+) -> AppSections:
+    """What `module` (APP_MODULE unless given) adds to the report of `synthesis`, given its `options` when it takes
+    any (`add_app_arguments`); nothing when there is no such module."""
     module = module or APP_MODULE
     if not _exists(module):
         return NO_SECTIONS
@@ -66,7 +105,7 @@ def app_sections(synthesis: Synthesis, module: str | None = None) -> AppSections
         raise TypeError(
             f"{module} has no {HOOK}(synthesis) -> review.extension.AppSections: define it or remove {module}"
         )
-    added = hook(synthesis)
+    added = hook(synthesis) if options is None else hook(synthesis, options)
     if not isinstance(added, AppSections):
         raise TypeError(f"{module}.{HOOK}() returned {type(added).__name__}, not a review.extension.AppSections")
     return added

@@ -3,8 +3,8 @@ wherever a resource of one component uses one of another.
 
 A hundred resources with every edge would be unreadable, so only the resources a reader thinks in (buckets,
 tables, functions, state machines, the rule, the task, the database) are drawn. Everything else (roles, policies,
-log groups, bucket settings) speaks for the main resource of its component: a role policy of `render` that grants
-access to the images table is drawn as `render-function --> images-table`. An edge comes from a recorded
+log groups, bucket settings) speaks for the main resource of its component: a role policy of `process` that grants
+access to the images table is drawn as `process-function --> images-table`. An edge comes from a recorded
 dependency or from an ARN or name of the other resource inside the inputs (policies and definitions included).
 """
 

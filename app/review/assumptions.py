@@ -5,14 +5,21 @@ benchmark's 12 MP photo (`.build/bench/photo-4243x2828-q90-o6-v1.jpg`, 4.0 MB) a
 sizes were measured the same way (the image record is about 1.1 KB with its metadata and renditions, so its
 updates cost 1-2 write units). Latencies and throughputs are typical in-region figures, not measurements: they only
 move the Lambda and Express duration lines, which the report shows separately.
+
+The workload's shares (heavy, refused, retried, cold starts) and the storage window are options of `make review`
+(`REVIEW_ARGS="--cold-start-share 0.05"`, app/review/options.py): each is a field below marked `option`.
 """
 
 import dataclasses
 import json
+import re
+import statistics
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from review.extension import AppOptionError
 from synth.program import PROJECT_DIR
 
 BENCH_RESULTS = PROJECT_DIR / ".build" / "bench" / "results.json"
@@ -20,16 +27,41 @@ TYPICAL_IMAGE = "12MP"
 """The benchmark image a typical upload is taken to be: a 12 MP phone photo."""
 README_RENDER_MS = 67.1
 """`make bench`'s measured ms/image for 12 MP (README's table): used when `.build/bench/results.json` is absent."""
+README_IMPORT_MS = 279.0
+"""`make bench`'s cold import of `pipeline.render` with bytecode (README): every handler's INIT duration when
+`.build/bench/results.json` does not measure it. The process handler imports the same modules (imaging,
+Powertools, boto3), which make up nearly all of it."""
+MEASURED_RENDITION_BYTES = 168_332
+"""The three renditions of the benchmark's 12 MP photo at the pipeline's defaults (1024/512/128 px, JPEG q82):
+120,085 + 43,372 + 4,875 bytes, measured with `bench/peers/ours.py`; used when `make bench` has not run (it
+renders at q80, a few percent smaller)."""
 LAMBDA_MB_PER_VCPU = 1769
 """Lambda allocates CPU in proportion to memory; 1,769 MB is one full vCPU. The image core is single-threaded."""
+INIT_CHECKS = (
+    (
+        re.compile(r"^\(d\) INIT (?P<entry>[\w.]+) <= .*\((?P<way>[^()]+)\)$"),
+        re.compile(r"\((?P<ms>\d+(?:\.\d+)?) vs "),
+    ),
+    (
+        re.compile(r"^\(d\) import (?P<entry>[\w.]+) < \d+ ms \((?P<way>.+)\)$"),
+        re.compile(r"^(?P<ms>\d+(?:\.\d+)?) ms$"),
+    ),
+)
+"""`make bench`'s checks that time a handler's import (its name, its measured text): the per-entry-point INIT checks
+(bench/init_budget.py), whose figure here is the whole import, boto3's included, as a cold start pays it; and the
+older per-module import checks. Read defensively: a check of another shape is skipped."""
+INIT_WAYS = ("zip with .pyc", "Python 3.13", "-X importtime", "zip without .pyc", "Lambda-like")
+"""Which measurement to prefer when there are several, first first: the zip with the bytecode `pulumi up` ships when
+it runs with the runtime's Python (as CI does), then imports with bytecode, then a zip without (compiled on every
+cold start)."""
 
 
 @dataclass(frozen=True)
 class HandlerWork:
     """What one run of a handler does to other services, per image (measured under moto, see above)."""
 
-    cpu: str
-    """Which compute figure applies: "validate" or "render"."""
+    cpu: tuple[str, ...]
+    """The compute it spends, by figure: "validate" (validate_cpu_ms) and/or "render" (render_cpu_ms)."""
     s3_get_class: int
     """GET and HEAD requests (both billed as GET-class)."""
     s3_puts_per_rendition: int
@@ -38,40 +70,100 @@ class HandlerWork:
     dynamodb_calls: int
     dynamodb_write_units: int
     log_bytes: int
-    """One Powertools INFO line (system log level WARN keeps Lambda's START/END/REPORT lines out)."""
+    """Powertools INFO/WARNING lines (system log level WARN keeps Lambda's START/END/REPORT lines out)."""
 
 
-VALIDATE = HandlerWork("validate", s3_get_class=3, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
-                       dynamodb_write_units=4, log_bytes=600)  # fmt: skip
-"""2 HEAD (resolve, then the download's size check) + 1 GET; idempotency PutItem + UpdateItem, claim and route
-UpdateItems: four items under 1 KB."""
-RENDER = HandlerWork("render", s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=3,
-                     dynamodb_write_units=4, log_bytes=800)  # fmt: skip
-"""HEAD + GET, one PUT per rendition; idempotency PutItem + UpdateItem (1 unit each), the COMPLETE UpdateItem on the
-1.1 KB record (2 units)."""
-WORKER = HandlerWork("render", s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=1,
+VALIDATE = HandlerWork(("validate",), s3_get_class=3, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
+                       dynamodb_write_units=4, log_bytes=850)  # fmt: skip
+"""The process handler on an image it hands to Fargate: validation only. 2 HEAD (resolve, then the download's size
+check) + 1 GET; idempotency PutItem + UpdateItem, claim and route UpdateItems: four items under 1 KB; one INFO line
+and the metrics document."""
+PROCESS = HandlerWork(("validate", "render"), s3_get_class=3, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=5,
+                      dynamodb_write_units=7, log_bytes=1800)  # fmt: skip
+"""The process handler on an image it renders: validation and rendering in one invocation, from one download.
+2 HEAD + 1 GET, one PUT per rendition; idempotency PutItem (1 unit) and UpdateItem (2: the stored result is 1.5 KB),
+claim and route UpdateItems (1 each), the COMPLETE UpdateItem on the 1.1 KB record (2); two INFO lines and the
+metrics document."""
+WORKER = HandlerWork(("render",), s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=1,
                      dynamodb_write_units=2, log_bytes=1500)  # fmt: skip
 """The Fargate worker runs the same render without Powertools' idempotency; two log lines."""
-HANDLERS = {"pipeline.validate.handler": VALIDATE, "pipeline.render.handler": RENDER}
-"""Lambda handler -> its work. A handler missing here stops the cost model with an error naming it."""
+REFUSED = VALIDATE
+"""What a handler does for an image it refuses, whichever handler it is: one validation (claim, resolve, download,
+inspect), with the refusal's FAILED UpdateItem in place of the route's and Powertools' DeleteItem of its record in
+place of its UpdateItem (the same four writes) and a WARNING line in place of the INFO line. No rendering."""
 
 
-def _assume(value: Any, why: str) -> Any:
-    """A field whose reason travels with it: the report prints each assumption with its `why`."""
-    return field(default=value, metadata={"why": why})
+@dataclass(frozen=True)
+class Handler:
+    """A Lambda handler's work on each route an accepted image takes."""
+
+    lambda_route: HandlerWork
+    """For an image rendered in Lambda."""
+    fargate_route: HandlerWork | None = None
+    """For an image handed to the Fargate worker; None: the same as `lambda_route`."""
+
+
+HANDLERS = {
+    "pipeline.process.handler": Handler(PROCESS, fargate_route=VALIDATE),
+}
+"""Lambda handler -> its work. A handler missing here stops the cost model with an error naming it. The process
+handler only validates an image it hands to Fargate (handlers/pipeline/process.py)."""
+
+
+class AssumptionError(AppOptionError):
+    """Assumptions that cannot hold together; the message names them as `make review` options (which `make review`
+    reports as a usage error)."""
+
+
+def _assume(value: Any, why: str, *, option: bool = False, low: float = 0.0, high: float = 1.0) -> Any:
+    """A field whose reason travels with it: the report prints each assumption with its `why`. An `option` is also
+    a `make review` option, accepted from `low` to `high`."""
+    metadata = {"why": why, "option": option, "low": low, "high": high}
+    return field(default=value, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Assumptions:
     heavy_share: float = _assume(
         0.01,
-        "share of images too big for the rendering Lambda, sent to Fargate: a stated "
-        "guess, it depends on what users upload",
+        "share of uploads too big for the rendering Lambda, sent to Fargate: a stated guess, it depends on what "
+        "users upload (and on the Lambda's memory, which sets the route's threshold)",
+        option=True,
+    )
+    refused_share: float = _assume(
+        0.01,
+        "share of uploads refused (not an image, corrupt, over the limits): a stated guess; each costs one "
+        "validation, no rendering, and its original is stored like any other",
+        option=True,
+    )
+    retry_share: float = _assume(
+        0.01,
+        "share of task attempts that fail with a transient error (throttling, a service error) and are retried "
+        "once by the workflow: a stated guess; each retry re-runs the whole step and waits its first interval",
+        option=True,
+    )
+    cold_start_share: float = _assume(
+        0.01,
+        "share of Lambda invocations that start a new execution environment (INIT): AWS's analysis of production "
+        "workloads finds cold starts in under 1% of invocations (AWS Compute Blog, 2025); bursts raise it",
+        option=True,
+    )
+    storage_days: int = _assume(
+        30,
+        "days of storage priced per image: a month of the original, its renditions and the logs, each shortened "
+        "by the stack's expiration or retention where that is shorter",
+        option=True,
+        high=3650,
     )
     upload_mb: float = _assume(
         4.0,
         "size of a typical upload: the benchmark's 12 MP JPEG (q90) is 4.0 MB, under "
         "boto3's 8 MB multipart threshold, so one GET downloads it",
+    )
+    rendition_bytes: int = _assume(MEASURED_RENDITION_BYTES, "bytes of the three renditions of one typical upload")
+    rendition_bytes_source: str = _assume(
+        "measured with bench/peers/ours.py at the pipeline's defaults (1024/512/128 px, JPEG q82)",
+        "where rendition_bytes comes from",
     )
     render_cpu_ms: float = _assume(README_RENDER_MS, "render compute for a 12 MP photo on one full core")
     render_cpu_source: str = _assume(
@@ -82,6 +174,18 @@ class Assumptions:
         "validate compute on one full core; not benchmarked: the handler took "
         "54 ms end to end under moto on the same photo",
     )
+    init_ms: float = _assume(
+        README_IMPORT_MS,
+        "INIT duration of a handler that `make bench` has not measured: the cold import of its module (the runtime's "
+        "own start, before the import, is not measured and not counted)",
+    )
+    init_source: str = _assume(
+        "README's cold import of pipeline.render with bytecode (run `make bench` to measure this machine)",
+        "where init_ms comes from",
+    )
+    init_ms_measured: tuple[tuple[str, float], ...] = _assume(
+        (), "INIT duration per handler module or entry point, from `make bench` when it measured them"
+    )
     request_ms: float = _assume(15.0, "latency of one S3 or DynamoDB request from Lambda in-region (typical)")
     s3_mb_per_second: float = _assume(80.0, "single-stream S3 GET throughput in Lambda (typical)")
     state_overhead_ms: float = _assume(10.0, "Step Functions' own time per state entered (typical)")
@@ -90,26 +194,129 @@ class Assumptions:
     express_memory_gb: float = _assume(64 / 1024, "Express bills memory in 64 MB steps; a few KB of state is one")
     log_event_bytes: int = _assume(
         1600,
-        "one execution-history event at level ALL with execution data: the state "
-        "grows from 0.6 KB (the S3 event) to 2.1 KB (measured), plus the envelope",
+        "one execution-history event with execution data: the state grows from 0.6 KB (the S3 event) to "
+        "2.1 KB (measured), plus the envelope",
     )
-    fargate_billed_seconds: int = _assume(
-        60,
-        "Fargate bills per second with a one-minute minimum; pulling, "
-        "starting and rendering one large image is taken to fit in it",
+    log_event_bytes_without_data: int = _assume(
+        400, "one execution-history event without execution data: the envelope, names and ARNs only"
+    )
+    fargate_task_seconds: int = _assume(
+        30,
+        "seconds a heavy-path task runs, from its image pull to its end (what Fargate bills, before its "
+        "one-minute minimum): a stated guess for pulling the slim worker image, starting it and rendering one "
+        "large image",
     )
     insert_acu: float = _assume(0.5, "capacity the insert runs at: Aurora Serverless v2's smallest step above 0")
     bucket_key_reduction: float = _assume(0.99, "share of per-object KMS calls S3 Bucket Keys avoid (AWS: up to 99%)")
 
+    def __post_init__(self) -> None:
+        for option in options():
+            value = getattr(self, option.name)
+            if not option.metadata["low"] <= value <= option.metadata["high"]:
+                raise AssumptionError(f"{option_name(option.name)} {value:g}: {expected(option)}")
+        if self.heavy_share + self.refused_share > 1:
+            raise AssumptionError(
+                f"{option_name('heavy_share')} {self.heavy_share:g} and {option_name('refused_share')} "
+                f"{self.refused_share:g}: together more than every upload; their sum must be at most 1"
+            )
+
+    def init_ms_of(self, handler: str) -> tuple[float, str]:
+        """The INIT duration of `handler` ("pipeline.process.handler") and where it comes from: `make bench`'s
+        figure for the entry point or its module when measured, else `init_ms`."""
+        measured = dict(self.init_ms_measured)
+        for name in (handler, handler.rpartition(".")[0]):
+            if name in measured:
+                return measured[name], f"`make bench`: {name}"
+        return self.init_ms, self.init_source
+
+
+def options() -> list[dataclasses.Field]:
+    """The assumptions a `make review` option may set."""
+    return [f for f in dataclasses.fields(Assumptions) if f.metadata.get("option")]
+
+
+def option_name(name: str) -> str:
+    """An assumption's option: `cold_start_share` -> `--cold-start-share`."""
+    return "--" + name.replace("_", "-")
+
+
+def expected(option: dataclasses.Field) -> str:
+    """What `option` accepts, in words."""
+    kind = "a whole number of days" if option.type is int else "a share"
+    return f"expected {kind} from {option.metadata['low']:g} to {option.metadata['high']:g}"
+
 
 def with_benchmark(assumptions: Assumptions, results: Path = BENCH_RESULTS) -> Assumptions:
-    """The same assumptions with the render time measured by `make bench` on this machine, when it has run."""
+    """The same assumptions with what `make bench` measured on this machine, when it has run: the render time, the
+    renditions' bytes and the handlers' INIT durations. Each is read on its own, so a figure the results lack (or
+    hold in another shape) keeps its stated value."""
     try:
-        measured = json.loads(results.read_text())["peers"][TYPICAL_IMAGE]["ours"]["median_ms"]
-    except (OSError, ValueError, KeyError, TypeError):
+        document = json.loads(results.read_text())
+    except (OSError, ValueError):
         return assumptions
-    source = f"`make bench` on this machine: {_shown(results)} ({TYPICAL_IMAGE}, ours, one core)"
-    return dataclasses.replace(assumptions, render_cpu_ms=round(float(measured), 1), render_cpu_source=source)
+    if not isinstance(document, dict):
+        return assumptions
+    source = f"`make bench` on this machine: {_shown(results)}"
+    changes: dict[str, Any] = {}
+    ours = _dig(document, "peers", TYPICAL_IMAGE, "ours")
+    render_ms = _render_cpu_ms(ours)
+    if render_ms is not None:
+        changes |= {"render_cpu_ms": round(render_ms, 1),
+                    "render_cpu_source": f"{source} ({TYPICAL_IMAGE}, ours, CPU time where recorded)"}  # fmt: skip
+    rendition_bytes = _rendition_bytes(_dig(ours, "renditions"))
+    if rendition_bytes is not None:
+        changes |= {"rendition_bytes": rendition_bytes, "rendition_bytes_source": f"{source} ({TYPICAL_IMAGE}, ours)"}
+    measured = _init_measured(document)
+    if measured:
+        changes["init_ms_measured"] = measured
+    return dataclasses.replace(assumptions, **changes)
+
+
+def _dig(document: Any, *keys: str) -> Any:
+    for key in keys:
+        document = document.get(key) if isinstance(document, Mapping) else None
+    return document
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _render_cpu_ms(ours: Any) -> float | None:
+    """The median CPU time of the benchmark's renders when its rounds hold them, else its median wall time: on a
+    machine busy with other work the wall time grows with whatever shared the core, the CPU time much less, and a
+    Lambda's vCPU is its own."""
+    rounds = _dig(ours, "rounds")
+    timings = [_number(t) for r in rounds for t in _dig(r, "cpu_timings_ms") or []] if isinstance(rounds, list) else []
+    measured = [timing for timing in timings if timing is not None]
+    return statistics.median(measured) if measured else _number(_dig(ours, "median_ms"))
+
+
+def _rendition_bytes(renditions: Any) -> int | None:
+    """The renditions' bytes in all; None unless each rendition states its own."""
+    if not isinstance(renditions, list):
+        return None
+    sizes = [size for rendition in renditions if (size := _number(_dig(rendition, "bytes"))) is not None]
+    return int(sum(sizes)) if sizes and len(sizes) == len(renditions) else None
+
+
+def _init_measured(document: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
+    """The INIT duration of each entry point or module the benchmark timed, in the preferred way it was timed."""
+    found: dict[str, tuple[int, float]] = {}
+    checks = document.get("checks")
+    for check in checks if isinstance(checks, list) else []:
+        for entry, way, ms in _init_figures(str(_dig(check, "name")), str(_dig(check, "measured"))):
+            rank = next((i for i, known in enumerate(INIT_WAYS) if way.startswith(known)), len(INIT_WAYS))
+            if entry not in found or rank < found[entry][0]:
+                found[entry] = (rank, ms)
+    return tuple(sorted((entry, ms) for entry, (_, ms) in found.items()))
+
+
+def _init_figures(name: str, measured: str) -> Iterator[tuple[str, str, float]]:
+    for name_pattern, measured_pattern in INIT_CHECKS:
+        named, figure = name_pattern.match(name), measured_pattern.search(measured)
+        if named and figure:
+            yield named["entry"], named["way"], float(figure["ms"])
 
 
 def _shown(path: Path) -> str:

@@ -6,8 +6,9 @@ stack really declares, from the EventBridge target's state machine, into any wor
 task hands over to.
 
 A path is chosen at each Choice by the values assumed for its variables (e.g. `$.validation.route: lambda`);
-a Choice whose variables are not assumed follows its Default. Only the happy path is walked: retries and
-failures are not part of what a million successful images cost.
+a Choice whose variables are not assumed follows its Default. A route may also assume that a task raises an error
+(a refusal): the first task on the path that catches it by name takes that Catch. Retries are not walked: the cost
+model prices them from each task's Retry, which a step carries.
 """
 
 import json
@@ -37,6 +38,10 @@ class Step:
     type: str
     resource: str
     parameters: Mapping[str, Any]
+    retriers: tuple[Mapping[str, Any], ...] = ()
+    """The state's Retry: what a transient error makes it do again."""
+    raised: str | None = None
+    """The error this task raised on the route (its Catch took the path on), or None when it succeeded."""
 
     @property
     def is_task(self) -> bool:
@@ -44,18 +49,34 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A path an image takes: the share of images on it, the Choice variables that hold on it, and the errors a
+    task raises on it (a refusal), if any."""
+
+    share: float
+    choices: Mapping[str, Any]
+    raises: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Execution:
-    """One execution of one state machine, and the share of images that run it."""
+    """One execution of one state machine, the route whose images run it, and their share."""
 
     machine: RecordedResource
     steps: tuple[Step, ...]
     share: float
+    route: str
     handed_over: bool = False
     """Started by another workflow (`states:startExecution`) rather than by the event rule."""
 
     @property
     def workflow_type(self) -> str:
         return str(self.machine.inputs.get("type", "STANDARD"))
+
+    @property
+    def failed(self) -> bool:
+        """The path ends in a Fail state: the execution fails (what level ERROR and FATAL logs)."""
+        return bool(self.steps) and self.steps[-1].type == "Fail"
 
 
 def entry_machines(synthesis: Synthesis) -> list[RecordedResource]:
@@ -65,27 +86,27 @@ def entry_machines(synthesis: Synthesis) -> list[RecordedResource]:
     return [machines[arn] for arn in targets if arn in machines]
 
 
-def executions(synthesis: Synthesis, routes: Mapping[str, tuple[float, Mapping[str, Any]]]) -> list[Execution]:
-    """Every execution an image causes, for each route: `routes` maps a name to (share of images, the Choice
-    variables that hold on that route). Hand-overs to another state machine keep the route's share."""
+def executions(synthesis: Synthesis, routes: Mapping[str, Route]) -> list[Execution]:
+    """Every execution an image causes, for each route (by name). Hand-overs to another state machine keep the
+    route and its share."""
     found: list[Execution] = []
-    for share, choices in routes.values():
+    for name, route in routes.items():
         for machine in entry_machines(synthesis):
-            found.extend(_execute(synthesis, machine, share, choices, depth=0))
+            found.extend(_execute(synthesis, machine, name, route, depth=0))
     return found
 
 
 def _execute(
-    synthesis: Synthesis, machine: RecordedResource, share: float, choices: Mapping[str, Any], depth: int
+    synthesis: Synthesis, machine: RecordedResource, name: str, route: Route, depth: int
 ) -> Iterator[Execution]:
     if depth > len(synthesis.of_type(STATE_MACHINE)):
         raise WorkloadError(f"{machine.name}: state machines hand over to each other in a cycle")
-    steps = tuple(happy_path(definition_of(machine), choices, machine.name))
-    yield Execution(machine, steps, share, handed_over=depth > 0)
+    steps = tuple(happy_path(definition_of(machine), route.choices, machine.name, route.raises))
+    yield Execution(machine, steps, route.share, name, handed_over=depth > 0)
     for step in steps:
         if step.resource == START_EXECUTION:
             child = _machine_by_arn(synthesis, str(step.parameters.get("StateMachineArn", "")), machine, step)
-            yield from _execute(synthesis, child, share, choices, depth + 1)
+            yield from _execute(synthesis, child, name, route, depth + 1)
 
 
 def definition_of(machine: RecordedResource) -> dict[str, Any]:
@@ -93,8 +114,11 @@ def definition_of(machine: RecordedResource) -> dict[str, Any]:
     return json.loads(definition) if isinstance(definition, str) else dict(definition or {})
 
 
-def happy_path(definition: Mapping[str, Any], choices: Mapping[str, Any], where: str = "definition") -> list[Step]:
-    """The states entered from StartAt to the first Succeed, Fail or End, choosing by `choices`."""
+def happy_path(
+    definition: Mapping[str, Any], choices: Mapping[str, Any], where: str = "definition", raises: tuple[str, ...] = ()
+) -> list[Step]:
+    """The states entered from StartAt to the first Succeed, Fail or End, choosing by `choices`; the first task
+    that catches one of `raises` by name raises it and takes that Catch."""
     states: Mapping[str, Any] = definition.get("States", {})
     name = definition.get("StartAt")
     path: list[Step] = []
@@ -109,9 +133,25 @@ def happy_path(definition: Mapping[str, Any], choices: Mapping[str, Any], where:
                 f"{where}: state {name!r} is a {state.get('Type')}; the cost model walks "
                 f"{', '.join(sorted(WALKED_TYPES))} (extend app/review/workload.py with a share per branch or item)"
             )
-        path.append(Step(name, state["Type"], str(state.get("Resource", "")), state.get("Parameters") or {}))
-        name = _next(state, choices, where, name)
+        raised, catch = _caught(state, raises)
+        path.append(Step(name, state["Type"], str(state.get("Resource", "")), state.get("Parameters") or {},
+                         tuple(state.get("Retry", ())), raised))  # fmt: skip
+        if raised:
+            raises, name = (), catch
+        else:
+            name = _next(state, choices, where, name)
     return path
+
+
+def _caught(state: Mapping[str, Any], raises: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(the error, the Catch's next state) when this task catches one of `raises` by name, else (None, None)."""
+    if state.get("Type") != "Task":
+        return None, None
+    for catch in state.get("Catch", []):
+        named = [error for error in raises if error in catch.get("ErrorEquals", [])]
+        if named:
+            return named[0], catch["Next"]
+    return None, None
 
 
 def _next(state: Mapping[str, Any], choices: Mapping[str, Any], where: str, name: str) -> str | None:

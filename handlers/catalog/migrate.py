@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypedDict, TypeVar
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+from pipeline.tracing import tracer
 
 from .dataapi import DataApi, get_data_api
 from .errors import MigrationFailed
@@ -36,7 +37,6 @@ from .schema import (
 )
 
 logger = Logger()
-tracer = Tracer()
 T = TypeVar("T")
 
 SAFETY_MARGIN_SECONDS = 10.0

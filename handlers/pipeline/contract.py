@@ -17,7 +17,7 @@ RENDITIONS_PREFIX = "renditions/"
 # --- routes ---------------------------------------------------------------------------------------------------
 
 ROUTE_LAMBDA = "lambda"
-"""The route of an image rendered by the render Lambda: the upload workflow's ChooseRenderer compares with it."""
+"""The route of an image the process Lambda renders itself: the upload workflow's ChooseRoute compares with it."""
 ROUTE_FARGATE = "fargate"
 """The route of an image too big for the Lambda: any route but ROUTE_LAMBDA is handed to the heavy-path workflow."""
 
@@ -50,10 +50,10 @@ UPLOAD_BUCKET_ENV = "UPLOAD_BUCKET"
 """The uploads bucket's name (the event's `detail.bucket.name`): the worker reads the upload from it."""
 UPLOAD_OBJECT_ENV = "UPLOAD_OBJECT"
 """The event's `detail.object` as JSON: key (as delivered), size, etag, sequencer and, in a versioned bucket,
-version-id; the worker parses it as the Lambdas parse the event. At most about 3.2 KB, since S3 keys are at most
+version-id; the worker parses it as the process Lambda parses the event. At most about 3.2 KB, since S3 keys are at most
 1024 bytes (3072 characters URL-encoded)."""
 EVENT_ID_ENV = "EVENT_ID"
-"""The EventBridge event's id: the correlation id of the worker's log lines, as of the Lambdas'."""
+"""The EventBridge event's id: the correlation id of the worker's log lines, as of the process Lambda's."""
 
 # --- the handlers' settings: set by app/environment.py (and __main__.py for the worker) --------------------------
 
@@ -66,7 +66,9 @@ IDEMPOTENCY_TABLE_ENV = "IDEMPOTENCY_TABLE"
 UPLOAD_PREFIX_ENV = "UPLOAD_PREFIX"
 """UPLOAD_PREFIX, which the renditions' keys leave out of the upload's key."""
 RENDER_MEMORY_ENV = "RENDER_MEMORY_MB"
-"""The render Lambda's memory, which the validate Lambda routes on (it may itself have less)."""
+"""The Lambda route's memory, which routing compares an image's decode with: the process Lambda's own (which Lambda
+also sets as AWS_LAMBDA_FUNCTION_MEMORY_SIZE; this copy is the one a reader of the deployed environment, such as the
+demo's samples, finds)."""
 WORKER_MEMORY_ENV = "WORKER_MEMORY_MB"
 """The Fargate task's memory, which the worker stands in for the Lambda's memory size."""
 RENDITION_SIZES_ENV = "RENDITION_SIZES"
@@ -93,7 +95,7 @@ ERROR = "error"
 CAUSE = "cause"
 """The human-readable reason that goes with ERROR."""
 ROUTE = "route"
-"""ROUTE_LAMBDA or ROUTE_FARGATE, recorded by the validate Lambda; the local report shows it."""
+"""ROUTE_LAMBDA or ROUTE_FARGATE, recorded by the process Lambda's validation; the local report shows it."""
 RENDITIONS = "renditions"
 """The stored renditions (key, size, dimensions), recorded with COMPLETE; a newer upload deletes the superseded."""
 CATALOG = "catalog"
@@ -106,7 +108,7 @@ RAW_SEQUENCER = "rawSequencer"
 """The owning upload's event sequencer as S3 delivered it: what OWNED compares."""
 
 PROCESSING = "PROCESSING"
-"""STATUS from the validate Lambda's claim until a render or a failure write."""
+"""STATUS from the process Lambda's claim until a render or a failure write."""
 COMPLETE = "COMPLETE"
 """STATUS of a rendered upload; final: no failure write (NOT_COMPLETE) may overwrite it."""
 FAILED = "FAILED"
@@ -121,7 +123,7 @@ SEQUENCER_VALUE = ":raw"
 COMPLETE_VALUE = ":complete"
 """The expression attribute value in NOT_COMPLETE: a writer binds it to COMPLETE."""
 UNCLAIMED = f"attribute_not_exists({OBJECT_KEY})"
-"""No upload has claimed the record yet: the validate Lambda's claim and the workflows' failure writes allow it."""
+"""No upload has claimed the record yet: the process Lambda's claim and the workflows' failure writes allow it."""
 OWNED = f"{RAW_SEQUENCER} = {SEQUENCER_VALUE}"
 """This upload's claim still stands (no newer upload took the record over): every write after the claim needs it."""
 NOT_COMPLETE = f"{STATUS_NAME} <> {COMPLETE_VALUE}"
@@ -130,7 +132,7 @@ OWNED_NOT_COMPLETE = f"{OWNED} AND {NOT_COMPLETE}"
 """The condition of a failure write on a claimed record (`records.fail`; the workflows' add UNCLAIMED)."""
 
 # --- business metrics: CloudWatch embedded metric format (EMF) lines on stdout, written by Powertools Metrics ----
-# No API call: CloudWatch extracts the metrics from the log events of the Lambdas and of the worker (awslogs). Each
+# No API call: CloudWatch extracts the metrics from the log events of the Lambda and of the worker (awslogs). Each
 # metric's dimension set is part of its identity: an alarm or a dashboard on one must name exactly the same set.
 
 METRICS_NAMESPACE = "ImagePipeline"
@@ -143,11 +145,11 @@ REASON_DIMENSION = "reason"
 """The dimension of IMAGES_REFUSED: the refusal's class name (one of REFUSALS), the value the record's ERROR holds."""
 
 IMAGES_ROUTED = "ImagesRouted"
-"""Count by ROUTE_DIMENSION and service: uploads the validate Lambda accepted and recorded a route for."""
+"""Count by ROUTE_DIMENSION and service: uploads the process Lambda accepted and recorded a route for."""
 IMAGES_COMPLETED = "ImagesCompleted"
-"""Count by ROUTE_DIMENSION and service: uploads the render Lambda or the worker rendered and recorded COMPLETE."""
+"""Count by ROUTE_DIMENSION and service: uploads the process Lambda or the worker rendered and recorded COMPLETE."""
 IMAGES_REFUSED = "ImagesRefused"
-"""Count by REASON_DIMENSION and service: refusals a handler recorded FAILED (validate, render or the worker)."""
+"""Count by REASON_DIMENSION and service: refusals a handler recorded FAILED (the process Lambda or the worker)."""
 IMAGES_FAILED = "ImagesFailed"
 """Count with the service dimension alone: every FAILED record a handler itself writes (its refusals, a missing
 object). The "images FAILED per hour" alarm watches it, so its dimension set must stay exactly

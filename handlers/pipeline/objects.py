@@ -33,13 +33,13 @@ class UploadEvent:
 
     @classmethod
     def parse(cls, event: dict[str, Any]) -> UploadEvent:
-        """A malformed event raises pydantic's ValidationError, naming the missing or invalid field."""
-        notification = ObjectCreatedEvent.model_validate(event)
-        return cls.of(notification.detail.bucket.name, notification.detail.object, notification.time.isoformat())
+        """A malformed event raises `pipeline.events.ValidationError`, naming every missing or invalid field."""
+        notification = ObjectCreatedEvent.parse(event)
+        return cls.of(notification.bucket, notification.object, notification.time.isoformat())
 
     @classmethod
     def of(cls, bucket: str, obj: S3Object, event_time: str | None = None) -> UploadEvent:
-        """The upload an event's `detail.object` names (validated with the event's own model)."""
+        """The upload an event's `detail.object` names (read with `S3Object.parse`, as the event's own is)."""
         return cls(bucket, obj.key, obj.version_id, obj.etag, obj.sequencer, event_time)
 
     @property

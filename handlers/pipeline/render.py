@@ -1,15 +1,18 @@
-"""The workflow's rendering task: make the renditions, store them under deterministic keys, complete the record.
+"""The rendering step: make the renditions from the run's local copy, store them under deterministic keys, complete
+the record.
 
-Handler string: ``pipeline.render.handler``. Input: the workflow state, i.e. the upload event with the validation
-result at ``validation``. The Fargate worker runs the same `render` with the same inputs.
+The process Lambda (`pipeline.process`) runs `render_upload` on the copy it validated, when the route is
+``lambda``; the Fargate worker runs it on the copy it downloaded itself. Neither downloads twice.
 
 Rendition keys derive from the source key and its version, so reprocessing an upload overwrites its renditions,
 and a newer upload writes its own and, once its record is COMPLETE, deletes the ones it superseded.
 
+A refused image (one that only decoding finds corrupt) raises its `imaging.ImageError`; the caller records it
+FAILED (`pipeline.steps.refusals_recorded`).
+
 Metrics (EMF on stdout, `pipeline.contract`): once the record is COMPLETE, ImagesCompleted, RenderTime and
-Megapixels, which the caller files under its route (`completed_on`: the Lambda here, the worker its own); for a
-refusal recorded FAILED, ImagesRefused by reason and ImagesFailed. The Lambda's `metrics` are flushed when the
-invocation ends, the worker flushes them itself.
+Megapixels, filed under the route of the run (the process Lambda's validation set it; the worker's `completed_on`).
+The Lambda's `metrics` are flushed when the invocation ends, the worker flushes them itself.
 """
 
 from __future__ import annotations
@@ -17,30 +20,22 @@ from __future__ import annotations
 import base64
 import re
 import time
-from typing import Any, TypedDict
+from pathlib import Path
+from typing import TypedDict
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from imaging import ImageError, Rendition, inspect_image, render_renditions, rendition_key
+from imaging import ImageHeader, Rendition, render_renditions, rendition_key
 
-from .context import Dependencies, run_once
-from .contract import (
-    COMPLETE,
-    IMAGES_COMPLETED,
-    MEGAPIXELS,
-    RENDER_TIME,
-    ROUTE_DIMENSION,
-    ROUTE_LAMBDA,
-)
-from .errors import ObjectNotFound, StaleEvent
-from .metrics import count_refusal, metrics
-from .objects import StoredObject, UploadEvent, download, resolve
+from .context import Dependencies
+from .contract import COMPLETE, IMAGES_COMPLETED, MEGAPIXELS, RENDER_TIME, ROUTE_DIMENSION
+from .errors import StaleEvent
+from .metrics import metrics
+from .objects import UploadEvent
 from .records import ImageRecords
+from .tracing import tracer
 
 logger = Logger()
-tracer = Tracer()
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 """A rendition key never changes content (a new version gets a new key), so it may be cached for a year."""
@@ -63,80 +58,40 @@ class RenderResult(TypedDict):
     renditions: list[RenditionRecord]
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics  # no cold-start metric: each function's would be one more custom metric, billed monthly
-def handler(event: dict[str, Any], context: LambdaContext) -> RenderResult:
-    return run_once(render, event, context)
-
-
-def render(event: dict[str, Any], dependencies: Dependencies) -> RenderResult:
-    """The Lambda's step: the workflow state carries the validated object at `validation.object`."""
-    result = render_upload(UploadEvent.parse(event), _stored(event["validation"]["object"]), dependencies)
-    completed_on(ROUTE_LAMBDA)
-    return result
-
-
 def completed_on(route: str) -> None:
-    """File the completion `render_upload` counted under the route that rendered it (a dimension applies to every
-    metric of the document, so it is added once the refusal path, whose ImagesFailed has none, is ruled out)."""
+    """File the completion `render_upload` counted under the route that rendered it: the worker's, whose run has
+    not been through validation (which files the process Lambda's)."""
     metrics.add_dimension(name=ROUTE_DIMENSION, value=route)
 
 
-def locate(upload: UploadEvent, dependencies: Dependencies) -> StoredObject:
-    """Where the upload is now, for a caller given its reference only (the Fargate worker); an object that is gone
-    is recorded FAILED, as a refused image is."""
-    try:
-        return resolve(dependencies.s3, upload)
-    except ObjectNotFound as error:
-        _record_refusal(upload, error, dependencies)
-        raise
-
-
-def render_upload(upload: UploadEvent, stored: StoredObject, dependencies: Dependencies) -> RenderResult:
-    """Render, store and complete; a refused image is recorded FAILED with its reason before the error goes on."""
+def render_upload(upload: UploadEvent, local: Path, header: ImageHeader, dependencies: Dependencies) -> RenderResult:
+    """Render `local` (the upload's copy, whose inspected `header` is given), store the renditions and complete the
+    record; when a newer upload took the record over meanwhile, its renditions are deleted and StaleEvent goes on."""
     logger.append_keys(objectKey=upload.key, sequencer=upload.sequencer)
-    records = ImageRecords(dependencies.dynamodb, dependencies.table_name)
+    renditions, render_ms = _render_and_store(upload, local, header, dependencies)
     try:
-        renditions, pixels, render_ms = _render_and_store(upload, stored, dependencies)
-    except (ImageError, ObjectNotFound) as error:
-        _record_refusal(upload, error, dependencies)
-        raise
-    try:
-        superseded = records.complete(upload, renditions)
+        superseded = ImageRecords(dependencies.dynamodb, dependencies.table_name).complete(upload, renditions)
     except StaleEvent:
         _delete(dependencies, [r["key"] for r in renditions])  # a newer upload took over while this one rendered
         raise
     _delete(dependencies, sorted({r["key"] for r in superseded} - {r["key"] for r in renditions}))
     metrics.add_metric(name=IMAGES_COMPLETED, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=RENDER_TIME, unit=MetricUnit.Milliseconds, value=render_ms)
-    metrics.add_metric(name=MEGAPIXELS, unit=MetricUnit.NoUnit, value=pixels / 1_000_000)
+    metrics.add_metric(name=MEGAPIXELS, unit=MetricUnit.NoUnit, value=header.pixels / 1_000_000)
     logger.info("Renditions stored", extra={"renditions": [r["key"] for r in renditions]})
     return RenderResult(objectKey=upload.key, status=COMPLETE, renditions=renditions)
 
 
-def _record_refusal(upload: UploadEvent, error: ImageError | ObjectNotFound, dependencies: Dependencies) -> None:
-    reason = error.reason if isinstance(error, ImageError) else str(error)
-    if ImageRecords(dependencies.dynamodb, dependencies.table_name).fail(upload, type(error).__name__, reason):
-        count_refusal(type(error).__name__)
-
-
 def _render_and_store(
-    upload: UploadEvent, stored: StoredObject, dependencies: Dependencies
-) -> tuple[list[RenditionRecord], int, float]:
-    """The stored renditions, the upload's pixels, and the milliseconds spent decoding and encoding."""
-    settings = dependencies.imaging
-    local = download(dependencies.s3, stored, settings.limits.max_bytes)
-    try:
-        header = inspect_image(local, settings.limits)
-        started = time.perf_counter()
-        with tracer.provider.in_subsegment("render_renditions"):
-            renditions = render_renditions(local, header, settings.renditions)
-        render_ms = (time.perf_counter() - started) * 1000
-    finally:
-        local.unlink()
+    upload: UploadEvent, local: Path, header: ImageHeader, dependencies: Dependencies
+) -> tuple[list[RenditionRecord], float]:
+    """The stored renditions, and the milliseconds spent decoding and encoding (no S3 transfer)."""
+    started = time.perf_counter()
+    with tracer.in_subsegment("render_renditions"):
+        renditions = render_renditions(local, header, dependencies.imaging.renditions)
+    render_ms = (time.perf_counter() - started) * 1000
     source_key = upload.key.removeprefix(dependencies.upload_prefix)
-    return [_store(dependencies, upload, source_key, rendition) for rendition in renditions], header.pixels, render_ms
+    return [_store(dependencies, upload, source_key, rendition) for rendition in renditions], render_ms
 
 
 def _store(dependencies: Dependencies, upload: UploadEvent, source_key: str, rendition: Rendition) -> RenditionRecord:
@@ -173,17 +128,6 @@ def decode_metadata(value: str) -> str:
     """The text `encode_metadata` stored, from a rendition's `Metadata`."""
     encoded = ENCODED_METADATA.fullmatch(value)
     return base64.b64decode(encoded.group(1)).decode() if encoded else value
-
-
-def _stored(summary: dict[str, Any]) -> StoredObject:
-    return StoredObject(
-        bucket=summary["bucket"],
-        key=summary["key"],
-        version_id=summary.get("versionId"),
-        etag=summary["etag"],
-        size_bytes=int(summary["sizeBytes"]),
-        content_type=summary["contentType"],
-    )
 
 
 def _delete(dependencies: Dependencies, keys: list[str]) -> None:

@@ -36,6 +36,7 @@ see `pipeline.contract`). Step Functions sees only the container's exit code (in
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -48,7 +49,7 @@ from pathlib import Path
 from types import FrameType
 
 from aws_lambda_powertools import Logger
-from imaging import ImageError
+from imaging import ImageError, inspect_image
 from pipeline.context import MEMORY_ENV, Dependencies
 from pipeline.contract import (
     EVENT_ID_ENV,
@@ -62,10 +63,11 @@ from pipeline.contract import (
     WORKER_MEMORY_ENV,
 )
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
-from pipeline.events import S3Object
-from pipeline.objects import UploadEvent
-from pipeline.render import completed_on, locate, metrics, render_upload
-from pydantic import ValidationError
+from pipeline.events import S3Object, ValidationError
+from pipeline.metrics import metrics
+from pipeline.objects import UploadEvent, resolve
+from pipeline.render import RenderResult, completed_on, render_upload
+from pipeline.steps import local_copy, refusals_recorded
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_REFUSED", "EXIT_STALE", "ScratchUnavailable", "WorkerError", "main"]
 
@@ -113,10 +115,7 @@ def _run(argv: Sequence[str], environ: Mapping[str, str]) -> int:
             logger.append_keys(objectKey=upload.key)
             scratch = _writable_scratch(environ)
             dependencies = Dependencies.from_environment(_with_worker_memory(environ))
-            stored = locate(upload, dependencies)
-            _check_space(scratch, stored.size_bytes)
-            with _temporary_files_in(scratch):
-                result = render_upload(upload, stored, dependencies)
+            result = _render(upload, scratch, dependencies)
             completed_on(ROUTE_FARGATE)
     except Exception as error:  # every failure ends the same way: one log line and an exit code
         return _report_failure(error, upload)
@@ -132,9 +131,20 @@ def _upload(environ: Mapping[str, str]) -> UploadEvent:
             "bucket name and `detail.object` (as JSON) as container environment overrides"
         )
     try:
-        return UploadEvent.of(bucket, S3Object.model_validate_json(raw))
-    except ValidationError as error:
+        return UploadEvent.of(bucket, S3Object.parse(json.loads(raw)))
+    except (json.JSONDecodeError, ValidationError) as error:
         raise WorkerError(f"${UPLOAD_OBJECT_ENV} is not an S3 event's `detail.object`: {error}") from error
+
+
+def _render(upload: UploadEvent, scratch: Path, dependencies: Dependencies) -> RenderResult:
+    """Download the upload once, to the checked scratch directory, and render it; a refusal (the image, or the object
+    gone since the Lambda validated it) is recorded FAILED with its reason."""
+    with refusals_recorded(upload, dependencies):
+        stored = resolve(dependencies.s3, upload)
+        _check_space(scratch, stored.size_bytes)
+        with _temporary_files_in(scratch), local_copy(stored, dependencies) as local:
+            header = inspect_image(local, dependencies.imaging.limits)  # the heavy path passes references, no header
+            return render_upload(upload, local, header, dependencies)
 
 
 def _writable_scratch(environ: Mapping[str, str]) -> Path:

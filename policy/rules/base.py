@@ -26,7 +26,8 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 REASON = "reason"
-"""The config property in which a stack file writes why it relaxes a rule (see policy/dev.json)."""
+"""The config property in which a stack file writes why it relaxes a rule (see policy/dev.json) or narrows one
+(policy/prod.json's `sfn-logging`); every violation of the rule carries it."""
 RELAXABLE_TAG = "relaxable"
 """Tag of the rules a stack may make advisory: the cost-driven or disposability-driven parts of the baseline."""
 COST = "cost"
@@ -48,9 +49,11 @@ def resource_rule(
     check: ResourceCheck,
     controls: Sequence[str] = (),
     relaxable: str | None = None,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ResourceValidationPolicy:
     """A rule on single resources of `types` (None: every type): it runs before each resource is created or
-    updated, so a mandatory violation stops the deployment before anything changes."""
+    updated, so a mandatory violation stops the deployment before anything changes. `config` declares the
+    properties a stack's config file may set for it, read by `check` through `args.get_config()`."""
     wanted = None if types is None else frozenset(types)
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -66,7 +69,7 @@ def resource_rule(
         severity=severity,
         remediation_steps=remediation,
         tags=_tags(controls, relaxable),
-        config_schema=reason_schema(),
+        config_schema=reason_schema(config),
     )
 
 
@@ -101,7 +104,7 @@ def stack_rule(
 def reason_schema(extra: Mapping[str, Mapping[str, Any]] | None = None) -> PolicyConfigSchema:
     """Every rule accepts a `reason`, so a stack file that relaxes it can say why, next to the level it sets."""
     properties: dict[str, dict[str, Any]] = {
-        REASON: {"type": "string", "description": "Why this stack sets this rule's enforcement level"}
+        REASON: {"type": "string", "description": "Why this stack sets this rule's enforcement level or properties"}
     }
     properties.update({key: dict(value) for key, value in (extra or {}).items()})
     return PolicyConfigSchema(properties=properties)

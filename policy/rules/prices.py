@@ -4,9 +4,12 @@ appears in the project's Python code outside this module.
 
 On-demand list prices for us-east-1 (N. Virginia), the region AWS quotes first; the stacks deploy to eu-west-1,
 where most of these are the same or a few percent higher. Taken from the pricing pages named below as they stood
-on PRICES_AS_OF, without the free tiers, at the first (most expensive) volume tier. They were not re-read online
+on PRICES_AS_OF, without the free tiers, at the first (most expensive) volume tier. Most were not re-read online
 when this module was last changed (the machine that wrote it had no internet access): check the page before
-quoting a figure, and update the price and the date together.
+quoting a figure, and update the price and the date together. The storage, log storage, INIT and Fargate-minimum
+figures were checked in 2026-12 against stored copies of AWS's pages and of pages quoting them (S3 Standard's first tier
+$0.023 per GB-month; CloudWatch Logs $0.50 per GB ingested and $0.03 per GB-month stored; Fargate's per-second
+billing with a one-minute minimum; Lambda's INIT billed from 2025-08-01, from AWS's Compute Blog).
 
 Users: the idle-cost classification beside this module (rules/idle.py, hence the pack's `no-unplanned-idle-cost`
 rule and review/costs.py) and the sample application's cost per million images (app/review/per_image.py). Plain
@@ -27,20 +30,25 @@ __all__ = [
     "EXPRESS_GB_SECOND",
     "EXPRESS_REQUEST",
     "FARGATE_GB_HOUR",
+    "FARGATE_MINIMUM_SECONDS",
     "FARGATE_VCPU_HOUR",
     "HOURS_PER_MONTH",
     "INTERFACE_ENDPOINT_HOUR",
     "KMS_KEY_MONTH",
     "KMS_REQUEST",
     "LAMBDA_GB_SECOND",
+    "LAMBDA_INIT_BILLED_SINCE",
+    "LAMBDA_INIT_BILLING",
     "LAMBDA_REQUEST",
     "LOGS_INGESTED_GB",
+    "LOGS_STORED_GB_MONTH",
     "NAT_GATEWAY_HOUR",
     "PRICES_AS_OF",
     "PRICE_REGION",
     "PUBLIC_IPV4_HOUR",
     "S3_GET",
     "S3_PUT",
+    "S3_STANDARD_GB_MONTH",
     "SECRETS_MANAGER_CALL",
     "SECRET_MONTH",
     "STANDARD_TRANSITION",
@@ -95,6 +103,7 @@ AURORA = "https://aws.amazon.com/rds/aurora/pricing/"
 SECRETS_MANAGER = "https://aws.amazon.com/secrets-manager/pricing/"
 KMS = "https://aws.amazon.com/kms/pricing/"
 XRAY = "https://aws.amazon.com/xray/pricing/"
+LAMBDA_INIT_BILLING = "https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/"
 
 # Idle: what a resource costs by just existing (rules/idle.py turns each into a monthly figure).
 NAT_GATEWAY_HOUR = Price(0.045, 1, "NAT gateway-hour (data processed billed on top)", VPC)
@@ -123,6 +132,11 @@ LAMBDA_GB_SECOND = {
     "arm64": Price(0.0000133334, 1, "GB-second of Lambda duration, arm64", LAMBDA),
     "x86_64": Price(0.0000166667, 1, "GB-second of Lambda duration, x86_64", LAMBDA),
 }
+LAMBDA_INIT_BILLED_SINCE = "2025-08-01"
+"""Since this day Lambda bills the INIT phase (a cold start's extensions, runtime and static code) of on-demand
+functions packaged as ZIP files on managed runtimes, like the sample's, at the same duration price as the
+invocation: LAMBDA_GB_SECOND, at the function's memory. Before, their INIT was not billed. Source: AWS Compute
+Blog, "AWS Lambda standardizes billing for INIT phase" (LAMBDA_INIT_BILLING), a stored copy read 2026-12."""
 FARGATE_VCPU_HOUR = {
     "ARM64": Price(0.03238, 1, "vCPU-hour of Fargate, Linux/ARM64 (billed per second)", FARGATE),
     "X86_64": Price(0.04048, 1, "vCPU-hour of Fargate, Linux/x86 (billed per second)", FARGATE),
@@ -131,9 +145,19 @@ FARGATE_GB_HOUR = {
     "ARM64": Price(0.00356, 1, "GB-hour of Fargate memory, Linux/ARM64", FARGATE),
     "X86_64": Price(0.004445, 1, "GB-hour of Fargate memory, Linux/x86", FARGATE),
 }
+FARGATE_MINIMUM_SECONDS = 60
+"""Fargate bills a task's vCPU and memory per second, rounded up, from the start of its image pull to its end, with
+a minimum of one minute (FARGATE page: "a 1-minute minimum"): a task that runs 20 s bills 60."""
 DYNAMODB_WRITE = Price(0.625, 1_000_000, "write request units, on-demand (Standard table class)", DYNAMODB)
 DYNAMODB_READ = Price(0.125, 1_000_000, "read request units, on-demand (Standard table class)", DYNAMODB)
 LOGS_INGESTED_GB = Price(0.50, 1, "GB of CloudWatch Logs ingested (Standard; vended logs' first tier)", CLOUDWATCH)
+"""Collect (data ingestion), Standard log class: Lambda's and Step Functions' logs are vended logs, whose first
+10 TB a month are at this price too."""
+LOGS_STORED_GB_MONTH = Price(0.03, 1, "GB-month of CloudWatch Logs stored (archived)", CLOUDWATCH)
+"""Store (archival): what a log group's retention keeps, per GB-month."""
+S3_STANDARD_GB_MONTH = Price(0.023, 1, "GB-month of S3 Standard storage (first 50 TB a month)", S3)
+"""Prorated by the hour: an object kept 7 days bills 7 x 24 / HOURS_PER_MONTH of a GB-month per GB. S3 Standard
+has no minimum storage duration or object size."""
 DATA_API_REQUEST = Price(0.35, 1_000_000, "RDS Data API requests (first billion, up to 32 KB each)", AURORA)
 SECRETS_MANAGER_CALL = Price(0.05, 10_000, "Secrets Manager API calls", SECRETS_MANAGER)
 KMS_REQUEST = Price(0.03, 10_000, "KMS requests (symmetric keys)", KMS)

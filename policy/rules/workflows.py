@@ -1,5 +1,6 @@
-"""Step Functions (baseline §5): every execution logged at level ALL to a log group, and traced with X-Ray; and, read
-from the definitions, whether a workload is handed a public IP (the dev trade-off for having no NAT or endpoints)."""
+"""Step Functions (baseline §5): every execution's history logged to a log group at level ALL or ERROR (a stack's
+config may require ALL), and traced with X-Ray; and, read from the definitions, whether a workload is handed a public
+IP (the dev trade-off for having no NAT or endpoints)."""
 
 import json
 from collections.abc import Iterable, Mapping
@@ -11,12 +12,23 @@ from .base import COST, as_list, resource_rule
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 ECS_SERVICE = "aws:ecs/service:Service"
+HISTORY_LEVELS = ("ALL", "ERROR")
+"""The logging levels a state machine may have (components.profile.HistoryLevel, which the pack cannot import): an
+Express workflow keeps no history but its log group, so FATAL would leave its failed executions without the state
+that failed, and OFF without any record."""
+ALLOWED_LEVELS = "allowedLevels"
+"""The config property by which a stack narrows HISTORY_LEVELS (prod: ALL, every execution's audit trail)."""
 
 
 def _check_logging(args: ResourceValidationArgs) -> Iterable[str]:
     logging = args.props.get("loggingConfiguration") or {}
-    if logging.get("level") != "ALL":
-        yield f"logging level is {logging.get('level')!r}; ALL records every state transition"
+    level = logging.get("level")
+    allowed = args.get_config().get(ALLOWED_LEVELS, HISTORY_LEVELS)
+    if level not in HISTORY_LEVELS:
+        yield (f"logging level is {level!r}; expected ALL or ERROR: at FATAL a failed execution logs only its end, "
+               "at OFF nothing, and an Express workflow has no other history")  # fmt: skip
+    elif level not in allowed:
+        yield f"logging level is {level!r}; this stack's config allows only {' or '.join(allowed)}"
     if not logging.get("logDestination"):
         yield "no log destination: executions leave no history in CloudWatch Logs"
 
@@ -70,14 +82,24 @@ def _check_public_ips(args: ResourceValidationArgs) -> Iterable[str]:
 
 POLICIES = [
     resource_rule(
-        name="sfn-logging-all",
-        description="State machines log every event (level ALL) to a log group",
+        name="sfn-logging",
+        description="State machines log their execution history to a log group at level ALL or ERROR (never FATAL "
+        "or OFF); a stack's config may require ALL",
         severity=Severity.MEDIUM,
-        remediation="Set logging_configuration level 'ALL' with a log_destination of the workflow's own log group "
-        "(components.workflow does).",
+        remediation="Set the profile's `workflow.history.level` to ALL or ERROR (ALL where the stack's config requires "
+        "it); components.workflow then logs at that level to the workflow's own log group.",
         types=[STATE_MACHINE],
         check=_check_logging,
         controls=["StepFunctions.1", "AwsSolutions-SF1"],
+        config={
+            ALLOWED_LEVELS: {
+                "type": "array",
+                "items": {"type": "string", "enum": list(HISTORY_LEVELS)},
+                "minItems": 1,
+                "default": list(HISTORY_LEVELS),
+                "description": "The logging levels this stack's state machines may have",
+            }
+        },
     ),
     resource_rule(
         name="sfn-xray-tracing",

@@ -8,6 +8,8 @@ from components.profile import (
     Architecture,
     Encryption,
     EnvironmentProfile,
+    HistoryLevel,
+    HistorySettings,
     ProfileError,
     WorkflowType,
     load_profile,
@@ -41,6 +43,7 @@ def test_defaults_are_the_safe_ones():
     assert profile.encryption is Encryption.CUSTOMER_MANAGED
     assert profile.lambda_.architecture is Architecture.ARM64
     assert profile.workflow.type is WorkflowType.EXPRESS
+    assert profile.workflow.history == HistorySettings(level=HistoryLevel.ALL, include_execution_data=True)
     assert profile.log_retention_days == 365
 
 
@@ -51,6 +54,13 @@ def test_values_are_read_from_camel_case_keys():
     assert profile.log_retention_days == 14
     assert profile.lambda_.memory_mb == 512
     assert profile.lambda_.reserved_concurrency == 5
+
+
+def test_the_execution_history_is_read_from_the_workflow_section():
+    history = {"level": "ERROR", "includeExecutionData": False}
+    profile = load_profile(profile_config(workflow={"history": history}))
+    assert profile.workflow.history == HistorySettings(level=HistoryLevel.ERROR, include_execution_data=False)
+    assert profile.args["workflow"]["history"] == {"level": "ERROR", "include_execution_data": False}
 
 
 def test_structured_config_arrives_as_json_text_and_is_decoded():
@@ -85,6 +95,18 @@ def test_structured_config_arrives_as_json_text_and_is_decoded():
             "platform:profile.workflow.retry.backoffRate: 0.5 is not allowed; expected a number from 1 to 10",
         ),
         ({"workflow": "STANDARD"}, "platform:profile.workflow: 'STANDARD' is not allowed; expected an object"),
+        (
+            {"workflow": {"history": {"level": "FATAL"}}},
+            "platform:profile.workflow.history.level: 'FATAL' is not allowed; expected one of ALL, ERROR",
+        ),
+        (
+            {"workflow": {"history": {"level": "OFF"}}},
+            "platform:profile.workflow.history.level: 'OFF' is not allowed; expected one of ALL, ERROR",
+        ),
+        (
+            {"workflow": {"history": {"includeExecutionData": "yes"}}},
+            "platform:profile.workflow.history.includeExecutionData: 'yes' is not allowed; expected true or false",
+        ),
         ({"kmsDeletionWindowDays": 3}, "platform:profile.kmsDeletionWindowDays: 3 is not allowed"),
         ({"tags": {"aws:owner": "me"}}, "platform:profile.tags.aws:owner: tag name is not allowed"),
         ({"tags": {"Owner": 7}}, "platform:profile.tags.Owner: 7 is not allowed; expected a string"),

@@ -1,5 +1,6 @@
 """Workflow: logging, tracing, a role derived from its tasks, and type checks before anything is declared."""
 
+import dataclasses
 import gc
 import json
 
@@ -7,7 +8,7 @@ import pulumi
 import pytest
 
 from components.function import Function, FunctionArgs
-from components.profile import EnvironmentProfile, WorkflowSettings, WorkflowType
+from components.profile import EnvironmentProfile, HistoryLevel, HistorySettings, WorkflowSettings, WorkflowType
 from components.states import Catch, Definition, DefinitionError, IntegrationPattern, Succeed, Task
 from components.table import Table, TableArgs
 from components.workflow import Workflow, WorkflowArgs
@@ -46,7 +47,7 @@ def build_flow(tmp_path, profile=DISPOSABLE, workflow_type=None):
     return run(build)
 
 
-def test_logs_everything_to_its_own_group_and_traces(tmp_path):
+def test_logs_everything_by_default_to_its_own_group_and_traces(tmp_path):
     synthesis = build_flow(tmp_path)
     machine = synthesis.one("aws:sfn/stateMachine:StateMachine")
     group = synthesis.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs")
@@ -59,6 +60,23 @@ def test_logs_everything_to_its_own_group_and_traces(tmp_path):
     }
     assert machine.inputs["tracingConfiguration"] == {"enabled": True}
     assert machine.inputs["type"] == "EXPRESS"
+
+
+def test_execution_history_follows_the_profiles_level_and_data_setting(tmp_path):
+    history = HistorySettings(level=HistoryLevel.ERROR, include_execution_data=False)
+    errors_only = dataclasses.replace(DISPOSABLE, workflow=WorkflowSettings(history=history))
+    synthesis = build_flow(tmp_path, errors_only)
+    logging = synthesis.one("aws:sfn/stateMachine:StateMachine").inputs["loggingConfiguration"]
+    group = synthesis.one("aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+    assert logging == {"level": "ERROR", "includeExecutionData": False, "logDestination": f"{group.outputs['arn']}:*"}
+
+
+def test_execution_history_level_from_another_language_is_validated_by_name():
+    profile = {**DISPOSABLE.args, "workflow": {"history": {"level": "FATAL"}}}
+    with pytest.raises(SynthesisError, match=r"workflow\.history\.level: 'FATAL' is not allowed; expected one of ALL, "
+                       "ERROR") as refused:  # fmt: skip
+        run(lambda: Workflow("flow", WorkflowArgs(profile=profile, definition=SUCCEED)))
+    assert refused.value.declared == []
 
 
 def test_type_follows_the_profile_or_the_argument(tmp_path):

@@ -1,4 +1,4 @@
-"""The end-to-end tests' local cloud: the dev stack, its rendering Lambda given 192 MB so that a ~6 MP panorama
+"""The end-to-end tests' local cloud: the dev stack, its process Lambda given 192 MB so that a ~6 MP panorama
 takes the Fargate route while photos stay on the Lambda, deployed once per test module into the in-process
 emulator (a deployment takes about two seconds; each test uses keys of its own)."""
 
@@ -61,7 +61,7 @@ def faults(cloud: PipelineCloud) -> Iterator[FaultPlan]:
 @pytest.fixture(scope="module")
 def big_png(cloud: PipelineCloud) -> Sample:
     """The smallest panorama the deployed routing sends to Fargate."""
-    environment = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").inputs["environment"]
+    environment = cloud.synthesis.one("aws:lambda/function:Function", "process-function").inputs["environment"]
     sample = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])
     assert sample is not None, f"no panorama goes to Fargate with {LAMBDA_MEMORY_MB} MB"
     return sample

@@ -16,7 +16,7 @@ from tests.e2e.conftest import unique
 from tests.handlers import images
 
 TOO_LARGE_LIMIT = 1000
-"""MAX_IMAGE_BYTES given to the validating function for the too-large case, through the Lambda API."""
+"""MAX_IMAGE_BYTES given to the process function for the too-large case, through the Lambda API."""
 
 BAD_INPUTS = {
     "gif": (images.gif, "UnsupportedFormat", "GIF is not accepted"),
@@ -43,17 +43,17 @@ def corrupt_panorama() -> bytes:
 
 
 @contextmanager
-def validator_limit(cloud: PipelineCloud, max_bytes: int) -> Iterator[None]:
-    """The validating function reconfigured through the Lambda API (as an operator would), then restored."""
+def process_limit(cloud: PipelineCloud, max_bytes: int) -> Iterator[None]:
+    """The process function reconfigured through the Lambda API (as an operator would), then restored."""
     functions = cloud.client("lambda")
-    validator = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").outputs["arn"]
-    variables = functions.get_function_configuration(FunctionName=validator)["Environment"]["Variables"]
+    processor = cloud.synthesis.one("aws:lambda/function:Function", "process-function").outputs["arn"]
+    variables = functions.get_function_configuration(FunctionName=processor)["Environment"]["Variables"]
     limited = {**variables, "MAX_IMAGE_BYTES": str(max_bytes)}
-    functions.update_function_configuration(FunctionName=validator, Environment={"Variables": limited})
+    functions.update_function_configuration(FunctionName=processor, Environment={"Variables": limited})
     try:
         yield
     finally:
-        functions.update_function_configuration(FunctionName=validator, Environment={"Variables": variables})
+        functions.update_function_configuration(FunctionName=processor, Environment={"Variables": variables})
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def run(cloud: PipelineCloud) -> dict[str, tuple[bytes, Outcome]]:
     """Every bad input and one good image uploaded together; the outcomes by case."""
     cases = {case: make() for case, (make, _, _) in BAD_INPUTS.items()}
     cases |= {"corrupt-on-the-worker": corrupt_panorama(), "good": images.jpeg()}
-    with validator_limit(cloud, TOO_LARGE_LIMIT):
+    with process_limit(cloud, TOO_LARGE_LIMIT):
         too_large = cloud.upload(unique("too-large.jpg"), cases["too-large"], "image/jpeg")
         cloud.wait([too_large])
     uploads = {case: cloud.upload(unique(f"{case}.jpg"), data, "image/jpeg")

@@ -16,8 +16,7 @@ from emulator.runtime import TIMEOUT_ERROR
 from tests.e2e.conftest import unique
 from tests.handlers import images
 
-VALIDATE = "validate-function"
-RENDER = "render-function"
+PROCESS = "process-function"
 
 
 def function_name(cloud: PipelineCloud, logical: str) -> str:
@@ -46,7 +45,7 @@ def test_a_transient_s3_error_is_retried_and_the_image_completes(cloud, faults):
 
 def test_transient_dynamodb_throttling_is_retried_and_the_image_completes(cloud, faults):
     fault = faults.inject("dynamodb", "UpdateItem", error="ProvisionedThroughputExceededException", times=2,
-                          within=function_name(cloud, VALIDATE))  # fmt: skip
+                          within=function_name(cloud, PROCESS))  # fmt: skip
     [outcome] = cloud.wait([cloud.upload(unique("busy.jpg"), images.jpeg(), "image/jpeg")])
     assert fault.hits == 2
     assert (outcome.status, len(outcome.renditions)) == ("COMPLETE", 3)
@@ -65,10 +64,10 @@ def test_a_handler_that_crashes_is_caught_and_recorded(cloud, faults):
 
 
 def test_a_handler_that_times_out_is_caught_and_recorded(cloud, faults):
-    with timeout_of(cloud, RENDER, 1):
-        # The render's first call (Powertools' idempotency claim) is held past the function's timeout.
-        faults.inject("dynamodb", "PutItem", delay=2.5, within=function_name(cloud, RENDER))
-        [outcome] = cloud.wait([cloud.upload(unique("slow-render.jpg"), images.jpeg(), "image/jpeg")])
+    with timeout_of(cloud, PROCESS, 1):
+        # The handler's first call (Powertools' idempotency claim) is held past the function's timeout.
+        faults.inject("dynamodb", "PutItem", delay=2.5, within=function_name(cloud, PROCESS))
+        [outcome] = cloud.wait([cloud.upload(unique("slow-process.jpg"), images.jpeg(), "image/jpeg")])
     [execution] = outcome.executions
     assert (execution.status, execution.error) == ("FAILED", TIMEOUT_ERROR)
     assert (outcome.record["status"], outcome.record["error"]) == ("FAILED", TIMEOUT_ERROR)

@@ -66,7 +66,7 @@ def upload_photo(cloud: PipelineCloud, name: str) -> Outcome:
 
 @pytest.mark.parametrize(
     ("principal", "action"),
-    [("validate", "dynamodb:UpdateItem"), ("validate", "s3:GetObject"), ("render", "s3:PutObject"),
+    [("process", "dynamodb:UpdateItem"), ("process", "s3:GetObject"), ("process", "s3:PutObject"),
      ("process-upload", "lambda:InvokeFunction")],
 )  # fmt: skip
 def test_a_lambda_route_principal_without_a_permission_it_needs_fails_the_image(cloud, principal, action):

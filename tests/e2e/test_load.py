@@ -11,6 +11,8 @@ from app.demo.samples import encode, scene
 from emulator.cloud import TERMINAL
 from tests.e2e.conftest import unique
 
+pytestmark = pytest.mark.longest
+
 UPLOADS = 200
 BAD_EVERY = 20
 """Every 20th upload is a text file named like an image: refused, and recorded."""

@@ -17,7 +17,7 @@ def test_the_stacks_need_no_permission_they_lack(stack, tmp_path: Path):
     """Every sample through its route (the panorama through Fargate, refusals included): not one call denied."""
     program = synthesize_stack(stack, {"lambda.memoryMb": LAMBDA_MEMORY_MB})
     with PipelineCloud(program.synthesis, region=program.region, workdir=tmp_path) as cloud:
-        environment = cloud.synthesis.one("aws:lambda/function:Function", "validate-function").inputs["environment"]
+        environment = cloud.synthesis.one("aws:lambda/function:Function", "process-function").inputs["environment"]
         large = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])
         samples = [*standard_samples(), large]
         outcomes = cloud.wait([cloud.upload(f"samples/{s.name}", s.data, s.content_type) for s in samples])

@@ -63,9 +63,42 @@ def test_a_photo_is_rendered_by_the_lambda_recorded_and_catalogued(cloud):
     assert (row["version_tag"], row["route"], row["width"], row["height"]) == (upload.etag, "lambda", 800, 600)
 
 
-def test_a_panorama_too_big_for_the_lambda_is_rendered_by_the_fargate_worker(cloud, big_png):
-    upload = cloud.upload(unique(big_png.name), big_png.data, big_png.content_type)
+def lambda_invocations(cloud: PipelineCloud, outcome: Outcome) -> list[dict]:
+    """What each Lambda task of the outcome's executions returned, in order (a retried attempt would count too)."""
+    return [json.loads(event["lambdaFunctionSucceededEventDetails"]["output"])
+            for execution in outcome.executions for event in cloud.history(execution.arn)
+            if event["type"] == "LambdaFunctionSucceeded"]  # fmt: skip
+
+
+def idempotency_records(cloud: PipelineCloud) -> int:
+    table = cloud.synthesis.one("aws:dynamodb/table:Table", "idempotency-table").outputs["name"]
+    return cloud.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
+
+
+def test_a_lambda_route_image_is_one_invocation_one_download_and_one_idempotency_record(cloud, faults):
+    records_before = idempotency_records(cloud)
+    key = unique("counted.jpg")
+    downloads = faults.inject("s3", "GetObject", key=key, times=None)  # no error: it only counts
+
+    [outcome] = cloud.wait([cloud.upload(key, images.jpeg(), "image/jpeg")])
+
+    assert (outcome.status, outcome.route) == ("COMPLETE", "lambda"), outcome.record
+    [invocation] = lambda_invocations(cloud, outcome)
+    assert (invocation["route"], invocation["rendered"]["status"]) == ("lambda", "COMPLETE")
+    assert len(invocation["rendered"]["renditions"]) == 3
+    assert downloads.hits == 1, "validated and rendered from one download"
+    assert idempotency_records(cloud) - records_before == 1
+
+
+def test_a_panorama_too_big_for_the_lambda_is_rendered_by_the_fargate_worker(cloud, faults, big_png):
+    key = unique(big_png.name)
+    downloads = faults.inject("s3", "GetObject", key=key, times=None)  # no error: it only counts
+    upload = cloud.upload(key, big_png.data, big_png.content_type)
     [outcome] = cloud.wait([upload])
+    assert downloads.hits == 2, "one download by the Lambda, which validates it, one by the worker"
+    [validated] = lambda_invocations(cloud, outcome)
+    assert validated["route"] == "fargate"
+    assert "rendered" not in validated, "the Lambda left it after validation"
 
     assert [(e.state_machine.split("-dev-")[-1], e.status) for e in outcome.executions] == [
         ("process-upload", "SUCCEEDED"),

@@ -97,7 +97,7 @@ def probe_lambda_in_process() -> str:
     role = boto3.client("iam", region_name=REGION).create_role(RoleName="probe", AssumeRolePolicyDocument="{}")
     empty_zip = b"PK\x05\x06" + b"\x00" * 18
     functions.create_function(FunctionName="probe", Runtime="python3.13", Role=role["Role"]["Arn"],
-                              Handler="pipeline.validate.handler", Code={"ZipFile": empty_zip})  # fmt: skip
+                              Handler="pipeline.process.handler", Code={"ZipFile": empty_zip})  # fmt: skip
     answer = functions.invoke(FunctionName="probe", Payload=b'{"id": "x"}')["Payload"].read()
     assert answer == b'{"id": "x"}', "moto ran the handler: getmoto/moto#9916 may offer a hook now"
     return "without Docker moto answers the input back, it does not run the handler"

@@ -18,8 +18,8 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-# Powertools reads these when Logger and Tracer are constructed, which happens when the handlers are imported
-# (at collection, before any fixture runs): without them the Tracer would try to reach an X-Ray daemon.
+# Powertools' Tracer reads this when it is built: the handlers build it on an invocation whose trace header says
+# sampled (handlers/pipeline/tracing.py), and a test that sends one would otherwise try to reach an X-Ray daemon.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
 try:
@@ -153,10 +153,10 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    from pipeline import validate
+    from pipeline import process
 
-    handler.setFormatter(validate.logger.registered_formatter)
-    stdlib_logger = logging.getLogger(validate.logger.name)
+    handler.setFormatter(process.logger.registered_formatter)
+    stdlib_logger = logging.getLogger(process.logger.name)
     stdlib_logger.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     stdlib_logger.removeHandler(handler)

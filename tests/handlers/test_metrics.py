@@ -1,4 +1,4 @@
-"""The business metrics: what the validate and render Lambdas and the Fargate worker print to stdout in CloudWatch's
+"""The business metrics: what the process Lambda and the Fargate worker print to stdout in CloudWatch's
 embedded metric format (Powertools Metrics), read back from stdout as CloudWatch reads it (emulator/metrics.py's
 parser, which refuses what CloudWatch would): names, units, values and, above all, the exact dimension set of each,
 since an alarm or a dashboard names one (ImagesFailed's must stay [service])."""
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from imaging import CorruptImage, TooManyPixels, UnsupportedFormat
-from pipeline import context, render, validate
+from pipeline import context, process
 from pipeline.contract import (
     IMAGES_COMPLETED,
     IMAGES_FAILED,
@@ -38,7 +38,7 @@ from tests.handlers import images
 from tests.handlers.conftest import Pipeline, make_dependencies
 from tests.handlers.test_worker import HANDLERS, corrupt_jpeg, references, upload
 
-SERVICE = render.metrics.service
+SERVICE = process.metrics.service
 """POWERTOOLS_SERVICE_NAME as the handlers' `Metrics` read it at import (tests/handlers/conftest.py sets it)."""
 
 Counted = tuple[str, str, tuple[tuple[str, str], ...], float]
@@ -48,9 +48,9 @@ Counted = tuple[str, str, tuple[tuple[str, str], ...], float]
 @pytest.fixture(autouse=True)
 def no_metrics_left() -> Iterator[None]:
     """Powertools keeps metrics in process-wide state: none from an earlier test's direct calls (no flush) here."""
-    render.metrics.clear_metrics()
+    process.metrics.clear_metrics()
     yield
-    render.metrics.clear_metrics()
+    process.metrics.clear_metrics()
 
 
 def documents(out: str) -> list[dict[str, Any]]:
@@ -89,21 +89,50 @@ def upload_event(resources: Pipeline, make_event: Any, key: str, body: bytes) ->
                       size=len(body))  # fmt: skip
 
 
-# --- the validate Lambda ------------------------------------------------------------------------------------------
+# --- the process Lambda -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("memory_mb", "route"), [(1024, ROUTE_LAMBDA), (128, ROUTE_FARGATE)])
-def test_validation_counts_the_upload_under_its_route(
-    dependencies, pipeline_resources, make_event, lambda_context, capsys, memory_mb, route
+def test_a_fargate_route_upload_counts_its_route_and_nothing_else(
+    dependencies, pipeline_resources, make_event, lambda_context, capsys
 ):
-    context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=memory_mb))
+    context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=128))
     event = upload_event(pipeline_resources, make_event, "uploads/routed.png", images.png())
 
-    assert validate.handler(event, lambda_context)["route"] == route
+    assert process.handler(event, lambda_context)["route"] == ROUTE_FARGATE
 
     out = capsys.readouterr().out
-    assert counted(out) == [(IMAGES_ROUTED, "Count", by_route(route), 1.0)]
+    assert counted(out) == [(IMAGES_ROUTED, "Count", by_route(ROUTE_FARGATE), 1.0)]
     assert len(documents(out)) == 1, "one document for the invocation, flushed when it ends"
+
+
+def test_a_lambda_route_upload_counts_routed_completed_render_time_and_megapixels_in_one_document(
+    dependencies, pipeline_resources, make_event, lambda_context, capsys
+):
+    event = upload_event(pipeline_resources, make_event, "uploads/photo.jpg", images.jpeg(images.photo(800, 600)))
+
+    assert process.handler(event, lambda_context)["rendered"]["status"] == "COMPLETE"
+
+    out = capsys.readouterr().out
+    [document] = documents(out)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[ROUTE_DIMENSION, METRIC_SERVICE_DIMENSION]]
+    points = {(name, unit, dimensions): value for name, unit, dimensions, value in counted(out)}
+    assert set(points) == {
+        (IMAGES_ROUTED, "Count", by_route(ROUTE_LAMBDA)),
+        (IMAGES_COMPLETED, "Count", by_route(ROUTE_LAMBDA)),
+        (RENDER_TIME, "Milliseconds", by_route(ROUTE_LAMBDA)),
+        (MEGAPIXELS, "None", by_route(ROUTE_LAMBDA)),
+    }
+    assert points[IMAGES_ROUTED, "Count", by_route(ROUTE_LAMBDA)] == 1
+    assert points[IMAGES_COMPLETED, "Count", by_route(ROUTE_LAMBDA)] == 1
+    assert points[MEGAPIXELS, "None", by_route(ROUTE_LAMBDA)] == 800 * 600 / 1_000_000
+    assert 0 < points[RENDER_TIME, "Milliseconds", by_route(ROUTE_LAMBDA)] < 60_000
+
+
+def assert_failed_by_service_alone(out: str) -> None:
+    [failed] = [d for d in documents(out) if IMAGES_FAILED in d]
+    assert failed["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[METRIC_SERVICE_DIMENSION]], (
+        "the alarm on images FAILED per hour watches ImagesFailed with exactly [service]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,14 +144,26 @@ def test_a_refusal_in_validation_counts_refused_by_reason_and_failed_by_service_
     event = upload_event(pipeline_resources, make_event, "uploads/refused.img", body)
 
     with pytest.raises(error):
-        validate.handler(event, lambda_context)
+        process.handler(event, lambda_context)
 
     out = capsys.readouterr().out
     assert counted(out) == refused(error.__name__)
-    [failed] = [d for d in documents(out) if IMAGES_FAILED in d]
-    assert failed["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[METRIC_SERVICE_DIMENSION]], (
-        "the alarm on images FAILED per hour watches ImagesFailed with exactly [service]"
-    )
+    assert_failed_by_service_alone(out)
+
+
+def test_an_image_refused_at_render_counts_its_route_then_refused_and_failed_by_service_alone(
+    dependencies, pipeline_resources, make_event, lambda_context, capsys
+):
+    """The header passes and the image is routed (its metrics filed by route) before decoding fails: ImagesFailed
+    must still reach the alarm's dimension set."""
+    event = upload_event(pipeline_resources, make_event, "uploads/corrupt.png", images.corrupt_png())
+
+    with pytest.raises(CorruptImage, match="cannot be decoded"):
+        process.handler(event, lambda_context)
+
+    out = capsys.readouterr().out
+    assert counted(out) == sorted([(IMAGES_ROUTED, "Count", by_route(ROUTE_LAMBDA), 1.0), *refused("CorruptImage")])
+    assert_failed_by_service_alone(out)
 
 
 def test_a_missing_object_counts_as_refused_and_failed(dependencies, pipeline_resources, make_event, lambda_context,
@@ -130,7 +171,7 @@ def test_a_missing_object_counts_as_refused_and_failed(dependencies, pipeline_re
     event = make_event(pipeline_resources.uploads_bucket, "uploads/gone.jpg", version_id="nope", sequencer="01")
 
     with pytest.raises(ObjectNotFound):
-        validate.handler(event, lambda_context)
+        process.handler(event, lambda_context)
 
     assert counted(capsys.readouterr().out) == refused("ObjectNotFound")
 
@@ -143,53 +184,14 @@ def test_a_delivery_with_nothing_to_count_prints_no_metrics(
     older = upload_event(pipeline_resources, make_event, key, images.jpeg())
     newer = upload_event(pipeline_resources, make_event, key, images.jpeg(images.photo(200, 100)))
     newer["detail"]["object"]["sequencer"] = "617F08299329D190"
-    validate.handler(newer, lambda_context)
+    process.handler(newer, lambda_context)
     capsys.readouterr()
 
-    validate.handler(newer, lambda_context)
+    process.handler(newer, lambda_context)
     with pytest.raises(StaleEvent):
-        validate.handler(older, lambda_context)
+        process.handler(older, lambda_context)
 
     assert capsys.readouterr().out == ""
-
-
-# --- the render Lambda --------------------------------------------------------------------------------------------
-
-
-def test_a_rendered_image_counts_completed_render_time_and_megapixels_under_its_route(
-    dependencies, pipeline_resources, make_event, lambda_context, capsys
-):
-    event = upload_event(pipeline_resources, make_event, "uploads/photo.jpg", images.jpeg(images.photo(800, 600)))
-    state = {**event, "validation": validate.handler(event, lambda_context)}
-    capsys.readouterr()
-
-    assert render.handler(state, lambda_context)["status"] == "COMPLETE"
-
-    out = capsys.readouterr().out
-    [document] = documents(out)
-    assert document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[ROUTE_DIMENSION, METRIC_SERVICE_DIMENSION]]
-    points = {(name, unit, dimensions): value for name, unit, dimensions, value in counted(out)}
-    assert set(points) == {
-        (IMAGES_COMPLETED, "Count", by_route(ROUTE_LAMBDA)),
-        (RENDER_TIME, "Milliseconds", by_route(ROUTE_LAMBDA)),
-        (MEGAPIXELS, "None", by_route(ROUTE_LAMBDA)),
-    }
-    assert points[IMAGES_COMPLETED, "Count", by_route(ROUTE_LAMBDA)] == 1
-    assert points[MEGAPIXELS, "None", by_route(ROUTE_LAMBDA)] == 800 * 600 / 1_000_000
-    assert 0 < points[RENDER_TIME, "Milliseconds", by_route(ROUTE_LAMBDA)] < 60_000
-
-
-def test_an_image_refused_at_render_counts_refused_and_failed(
-    dependencies, pipeline_resources, make_event, lambda_context, capsys
-):
-    event = upload_event(pipeline_resources, make_event, "uploads/corrupt.png", images.corrupt_png())
-    state = {**event, "validation": validate.handler(event, lambda_context)}  # the header passes: decoding fails
-    capsys.readouterr()
-
-    with pytest.raises(CorruptImage, match="cannot be decoded"):
-        render.handler(state, lambda_context)
-
-    assert counted(capsys.readouterr().out) == refused("CorruptImage")
 
 
 # --- the Fargate worker -------------------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def test_an_image_refused_at_render_counts_refused_and_failed(
 
 @pytest.fixture
 def work_item(pipeline_resources: Pipeline, tmp_path: Path) -> Any:
-    """(environment of the task, event) for an upload validated by a Lambda too small for it: a Fargate work item."""
+    """(environment of the task, event) for an upload processed by a Lambda too small for it: a Fargate work item."""
     settings = {
         "TABLE_NAME": pipeline_resources.table_name,
         "RESULTS_BUCKET": pipeline_resources.results_bucket,
@@ -210,7 +212,7 @@ def work_item(pipeline_resources: Pipeline, tmp_path: Path) -> Any:
 
     def prepare(key: str, body: bytes) -> tuple[dict[str, str], dict[str, Any]]:
         event = upload(pipeline_resources, key, body)
-        validate.validate(event, lambda_memory)  # counts ImagesRouted, never flushed: the worker starts afresh
+        process.process(event, lambda_memory)  # counts ImagesRouted, never flushed: the worker starts afresh
         return {**settings, **references(event)}, event
 
     return prepare
@@ -258,13 +260,12 @@ def test_a_worker_that_cannot_run_counts_nothing(aws_credentials, capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("module", ["validate", "render"])
-def test_an_invocation_with_nothing_to_count_warns_nothing(module):
-    """Powertools warns on stderr when it flushes no metric (a replay, a superseded upload: nothing to count); each
-    handler module silences that warning, as Powertools' docs suggest. In a process of its own: pytest resets the
+def test_an_invocation_with_nothing_to_count_warns_nothing():
+    """Powertools warns on stderr when it flushes no metric (a replay, a superseded upload: nothing to count); the
+    handler's module silences that warning, as Powertools' docs suggest. In a process of its own: pytest resets the
     warning filters that modules install at import."""
     script = (
-        f"from pipeline.{module} import metrics\n"
+        "from pipeline.process import metrics\n"
         "metrics.log_metrics(lambda event, context: None)({}, None)\n"
         "metrics.flush_metrics()\n"
     )

@@ -1,4 +1,5 @@
-"""The Lambda handlers end to end against moto, called as the workflow calls them: validate, then render.
+"""The process Lambda end to end against moto, called as the workflow calls it: one invocation per upload, which
+validates it and, on the Lambda route, renders it from the same download.
 
 Every accepted format goes through to a COMPLETE record and its renditions; every refused input ends in a FAILED
 record with a human-readable reason and the typed error, with no renditions and the original untouched.
@@ -6,18 +7,31 @@ record with a human-readable reason and the typed error, with no renditions and 
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from imaging import CorruptImage, ImageTooLarge, ImagingLimits, ImagingSettings, TooManyPixels, UnsupportedFormat
+from imaging import (
+    CorruptImage,
+    ImageTooLarge,
+    ImagingLimits,
+    ImagingSettings,
+    TooManyPixels,
+    UnsupportedFormat,
+    inspect_image,
+)
 from PIL import Image
-from pipeline import context, render, validate
+from pipeline import context, process, render
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
-from pipeline.objects import UploadEvent
+from pipeline.events import ValidationError
+from pipeline.objects import UploadEvent, resolve
 from pipeline.records import ImageRecords
-from pydantic import ValidationError
+from pipeline.render import render_upload
+from pipeline.validate import Validation, validate_upload
 
+from app.review.assumptions import PROCESS, VALIDATE
 from tests.handlers import images
 from tests.handlers.conftest import make_dependencies
 
@@ -30,13 +44,20 @@ _deserializer = TypeDeserializer()
 
 
 class Harness:
-    """Uploads an object and runs the two handlers the way the workflow does (validation kept at $.validation)."""
+    """Uploads an object and runs the handler the way the workflow does, recording the S3 and DynamoDB calls of the
+    last run (operation, and the table or the object key)."""
 
     def __init__(self, resources: Pipeline, make_event: Callable[..., dict[str, Any]], lambda_context: Any) -> None:
         self.resources = resources
         self.make_event = make_event
         self.context = lambda_context
         self.bucket = resources.uploads_bucket
+        self.calls: list[tuple[str, str]] = []
+        for client in (resources.s3, resources.dynamodb):
+            client.meta.events.register("before-parameter-build", self._record)
+
+    def _record(self, model: Any, params: dict[str, Any], **kwargs: Any) -> None:
+        self.calls.append((model.name, params.get("TableName") or params.get("Key", "")))
 
     def upload(self, key: str, body: bytes, bucket: str | None = None) -> dict[str, Any]:
         bucket = bucket or self.bucket
@@ -47,9 +68,8 @@ class Harness:
         )  # fmt: skip
 
     def run(self, event: dict[str, Any]) -> dict[str, Any]:
-        validation = validate.handler(event, self.context)
-        state = {**event, "validation": validation}
-        return render.handler(state, self.context) if validation["route"] == "lambda" else validation
+        self.calls = []
+        return process.handler(event, self.context)
 
     def record(self, key: str) -> dict[str, Any]:
         item = self.resources.dynamodb.get_item(TableName=self.resources.table_name, Key={"objectKey": {"S": key}})
@@ -88,7 +108,7 @@ def test_accepted_images_complete_with_renditions(harness, make, rendition_forma
     event = harness.upload("uploads/photo.img", data)
     result = harness.run(event)
     record = harness.record("uploads/photo.img")
-    assert result["status"] == record["status"] == "COMPLETE"
+    assert result["rendered"]["status"] == record["status"] == "COMPLETE"
     assert record["route"] == "lambda"
     assert record["metadata"]["sha256"]
     assert record["metadata"]["sizeBytes"] == len(data)
@@ -139,11 +159,47 @@ def test_a_missing_object_is_recorded_failed(harness, make_event):
     assert (record["status"], record["error"]) == ("FAILED", "ObjectNotFound")
 
 
+def claimed_copy(harness: Harness, key: str, data: bytes, directory: Path) -> tuple[UploadEvent, Path]:
+    """An uploaded, claimed object and a local copy of it, as the steps get them from the process Lambda."""
+    upload = UploadEvent.parse(harness.upload(key, data))
+    ImageRecords(harness.resources.dynamodb, harness.resources.table_name).claim(upload)
+    local = directory / "copy"
+    local.write_bytes(data)
+    return upload, local
+
+
+def test_validation_reads_the_local_copy_and_records_the_route(harness, dependencies, tmp_path):
+    upload, local = claimed_copy(harness, "uploads/step.jpg", images.jpeg(), tmp_path)
+    stored = resolve(harness.resources.s3, upload)
+    harness.calls = []
+
+    validated = validate_upload(upload, stored, local, dependencies)
+
+    assert harness.calls == [("UpdateItem", harness.resources.table_name)], "no S3 call: it reads the copy"
+    assert (validated.output["header"], validated.output["route"]) == (asdict(validated.header), validated.route)
+    assert (validated.route, validated.output["object"]["etag"]) == ("lambda", stored.etag)
+    assert harness.record("uploads/step.jpg")["route"] == "lambda"
+
+
+def test_rendering_reads_the_local_copy_stores_and_completes(harness, dependencies, tmp_path):
+    data = images.jpeg()
+    upload, local = claimed_copy(harness, "uploads/step.jpg", data, tmp_path)
+    header = inspect_image(local, dependencies.imaging.limits)
+    harness.calls = []
+
+    result = render_upload(upload, local, header, dependencies)
+
+    assert [operation for operation, _ in harness.calls] == ["PutObject"] * 3 + ["UpdateItem"], "no download"
+    assert result["status"] == harness.record("uploads/step.jpg")["status"] == "COMPLETE"
+    assert sorted(harness.results()) == sorted(r["key"] for r in result["renditions"])
+    assert local.read_bytes() == data, "the copy is the caller's to remove"
+
+
 def test_a_malformed_event_is_refused_before_anything_is_written(harness, make_event):
     event = make_event(harness.bucket, "uploads/x.jpg")
     del event["detail"]["object"]
     with pytest.raises(ValidationError):
-        validate.handler(event, harness.context)
+        process.handler(event, harness.context)
     assert harness.resources.dynamodb.scan(TableName=harness.resources.table_name)["Count"] == 0
 
 
@@ -156,9 +212,27 @@ def test_the_same_event_twice_gives_one_record_and_the_same_renditions(harness, 
     second = harness.run(event)
     assert second == first
     assert calls == [], "the duplicate was answered from the idempotency store, not rendered again"
+    assert [call for call in harness.calls if call[1] != harness.resources.idempotency_table] == [], (
+        "nor downloaded, claimed or validated again"
+    )
     assert harness.record("uploads/twice.jpg")["renditions"] == first_record["renditions"]
     assert harness.results() == first_results
     assert harness.resources.dynamodb.scan(TableName=harness.resources.table_name)["Count"] == 1
+
+
+def test_a_lambda_route_image_is_downloaded_once_and_claimed_once(harness):
+    """One invocation validates and renders: one GetObject of the upload, one idempotency record."""
+    event = harness.upload("uploads/once.jpg", images.jpeg())
+
+    result = harness.run(event)
+
+    assert (result["route"], result["rendered"]["status"]) == ("lambda", "COMPLETE")
+    assert set(Validation.__annotations__) <= set(result), "the validation's shape, which the workflow reads"
+    assert [call for call in harness.calls if call[0] == "GetObject"] == [("GetObject", "uploads/once.jpg")]
+    assert [operation for operation, table in harness.calls if table == harness.resources.idempotency_table] == [
+        "PutItem", "UpdateItem"]  # fmt: skip
+    assert harness.resources.dynamodb.scan(TableName=harness.resources.idempotency_table)["Count"] == 1
+    assert len([call for call in harness.calls if call[0] == "PutObject"]) == len(result["rendered"]["renditions"]) == 3
 
 
 def test_an_older_event_arriving_late_does_not_overwrite_the_newer_result(harness):
@@ -199,13 +273,33 @@ def test_url_encoded_keys_resolve_to_the_stored_object(harness):
     assert harness.record("uploads/my+cat.jpg")["status"] == "COMPLETE"
 
 
-def test_images_too_big_for_the_lambda_are_routed_to_fargate_and_recorded(harness, pipeline_resources):
+def test_images_too_big_for_the_lambda_leave_it_validated_and_routed_to_fargate(harness, pipeline_resources,
+                                                                               monkeypatch):  # fmt: skip
     context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=128))
+    rendered = []
+    monkeypatch.setattr(render, "render_renditions", lambda *args: rendered.append(args) or [])
     result = harness.run(harness.upload("uploads/huge.png", images.png()))
     assert result["route"] == "fargate"
+    assert "rendered" not in result, "the heavy path renders it, not this invocation"
+    assert rendered == []
+    assert [call for call in harness.calls if call[0] in ("PutObject", "DeleteObjects")] == []
     record = harness.record("uploads/huge.png")
     assert (record["status"], record["route"]) == ("PROCESSING", "fargate")
     assert "does not fit the Lambda" in record["routeReason"]
+
+
+@pytest.mark.parametrize(("memory_mb", "work"), [(1024, PROCESS), (128, VALIDATE)], ids=["lambda", "fargate"])
+def test_the_cost_model_counts_the_calls_the_handler_makes(harness, pipeline_resources, memory_mb, work):
+    """app/review/assumptions.py prices each route from these counts: they are what the handler does."""
+    context.set_dependencies(make_dependencies(pipeline_resources, memory_mb=memory_mb))
+    result = harness.run(harness.upload("uploads/counted.png", images.png()))
+    operations = [operation for operation, _ in harness.calls]
+    tables = {pipeline_resources.table_name, pipeline_resources.idempotency_table}
+    renditions = len(result.get("rendered", {}).get("renditions", [])) or 1
+    assert operations.count("GetObject") == work.downloads
+    assert operations.count("GetObject") + operations.count("HeadObject") == work.s3_get_class
+    assert operations.count("PutObject") == work.s3_puts_per_rendition * renditions
+    assert len([call for call in harness.calls if call[1] in tables]) == work.dynamodb_calls
 
 
 def test_logs_are_json_with_the_event_id_as_correlation_id(harness, log_lines):
@@ -231,27 +325,28 @@ def mark_catalog_failed(harness: Harness, key: str) -> None:
     )
 
 
-def test_a_retry_that_completes_keeps_nothing_of_the_failed_attempt(harness, monkeypatch):
-    """Attempt 1 validates, then fails at render; the same event again gets its validation from the idempotency
-    store (no new claim to clear the record) and renders: the COMPLETE record must not explain an old failure."""
+def test_a_run_after_a_failed_one_claims_again_and_keeps_nothing_of_the_failure(harness, monkeypatch):
+    """Attempt 1 fails while rendering, after validation; its idempotency claim is released, and the workflow
+    records the failure. The same event again (a redelivery) claims, validates and renders afresh: the COMPLETE
+    record must not explain the old failure."""
     event = harness.upload("uploads/retry.jpg", images.jpeg())
     real_render = render.render_renditions
 
     def fail_once(*args: Any) -> Any:
         monkeypatch.setattr(render, "render_renditions", real_render)
-        raise CorruptImage("the decoder ran out of memory")
+        raise MemoryError("the decoder ran out of memory")
 
     monkeypatch.setattr(render, "render_renditions", fail_once)
-    with pytest.raises(CorruptImage):
+    with pytest.raises(MemoryError):
         harness.run(event)
-    assert harness.record("uploads/retry.jpg")["error"] == "CorruptImage"
+    assert harness.resources.dynamodb.scan(TableName=harness.resources.idempotency_table)["Count"] == 0
+    ImageRecords(harness.resources.dynamodb, harness.resources.table_name).fail(
+        UploadEvent.parse(event), "Runtime.OutOfMemory", "the workflow's RecordFailure"
+    )
     mark_catalog_failed(harness, "uploads/retry.jpg")
-    claims = []
-    monkeypatch.setattr(validate.ImageRecords, "claim", lambda self, upload: claims.append(upload))
 
-    assert harness.run(event)["status"] == "COMPLETE"
+    assert harness.run(event)["rendered"]["status"] == "COMPLETE"
 
-    assert claims == [], "the validation was answered from the idempotency store"
     record = harness.record("uploads/retry.jpg")
     assert record["status"] == "COMPLETE"
     assert not {"error", "cause", "catalog", "catalogError"} & set(record), record

@@ -46,8 +46,8 @@ def test_a_panorama_over_pillows_own_threshold_is_accepted_and_sent_to_fargate(h
 
 def test_a_phone_jpeg_with_a_motion_photo_video_completes(harness):
     result = harness.run(harness.upload("uploads/PXL_motion.jpg", images.jpeg() + motion_photo_video()))
-    assert result["status"] == "COMPLETE"
-    assert result["renditions"][0]["width"] == 640
+    assert result["rendered"]["status"] == "COMPLETE"
+    assert result["rendered"]["renditions"][0]["width"] == 640
 
 
 # Keys in S3 user metadata -------------------------------------------------------------------------------------
@@ -55,8 +55,8 @@ def test_a_phone_jpeg_with_a_motion_photo_video_completes(harness):
 
 def test_a_key_with_spaces_and_accents_is_rendered_and_named_in_the_renditions_metadata(harness, pipeline_resources):
     result = harness.run(harness.upload(PHOTO_KEY, images.jpeg()))
-    assert result["status"] == harness.record(PHOTO_KEY)["status"] == "COMPLETE"
-    for rendition in result["renditions"]:
+    assert result["rendered"]["status"] == harness.record(PHOTO_KEY)["status"] == "COMPLETE"
+    for rendition in result["rendered"]["renditions"]:
         head = pipeline_resources.s3.head_object(Bucket=pipeline_resources.results_bucket, Key=rendition["key"])
         stored = head["Metadata"]["source-key"]
         assert stored.isascii()

@@ -25,11 +25,11 @@ from PIL import Image
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "worker-test")
 
-from pipeline import render as render_module
+from pipeline import steps
 from pipeline.context import Dependencies
 from pipeline.objects import UploadEvent
+from pipeline.process import process
 from pipeline.records import ImageRecords
-from pipeline.validate import validate
 from worker import main as worker
 
 from tests.handlers.conftest import Pipeline
@@ -80,7 +80,7 @@ def settings(resources: Pipeline, scratch: Path) -> dict[str, str]:
 
 @pytest.fixture
 def aws_dependencies(settings: dict[str, str]) -> Dependencies:
-    """The validate Lambda's view, for preparing work items: a small function, so uploads are routed to Fargate."""
+    """The process Lambda's view, for preparing work items: a small function, so uploads are routed to Fargate."""
     return Dependencies.from_environment({**settings, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"})
 
 
@@ -185,7 +185,7 @@ def test_renders_the_work_item_and_completes_the_record(
 ) -> None:
     key = f"{UPLOAD_PREFIX}holiday/beach.jpg"
     event = upload(resources, key, jpeg())
-    validation = validate(event, aws_dependencies)
+    validation = process(event, aws_dependencies)
     assert validation["route"] == "fargate", validation["routeReason"]
     downloads: list[Path] = []
 
@@ -194,8 +194,8 @@ def test_renders_the_work_item_and_completes_the_record(
         downloads.append(path)
         return path
 
-    real_download = render_module.download
-    monkeypatch.setattr(render_module, "download", spy)
+    real_download = steps.download
+    monkeypatch.setattr(steps, "download", spy)
     tempdir_before = tempfile.tempdir
 
     code = worker.main([], {**settings, **references(event)})
@@ -207,7 +207,7 @@ def test_renders_the_work_item_and_completes_the_record(
     stored = record(resources, key)
     assert stored["status"] == "COMPLETE"
     assert sorted(entry["M"]["key"]["S"] for entry in stored["renditions"]) == expected
-    assert [path.parent for path in downloads] == [scratch], "the download must go to $TMPDIR"
+    assert [path.parent for path in downloads] == [scratch], "one download, to $TMPDIR"
     assert list(scratch.iterdir()) == [], "the downloaded original must be removed"
     assert tempfile.tempdir == tempdir_before, "tempfile's default directory must be restored"
     result = last_line(worker_logs())
@@ -224,7 +224,7 @@ def test_a_corrupt_image_exits_2_and_fails_the_record(
 ) -> None:
     key = f"{UPLOAD_PREFIX}broken.jpg"
     event = upload(resources, key, corrupt_jpeg())
-    validate(event, aws_dependencies)  # header and structure pass: only decoding can tell
+    process(event, aws_dependencies)  # header and structure pass: only decoding can tell
 
     code = worker.main([], {**settings, **references(event)})
 
@@ -247,7 +247,7 @@ def test_an_object_gone_since_validation_exits_2(
 ) -> None:
     key = f"{UPLOAD_PREFIX}gone.jpg"
     event = upload(resources, key, jpeg())
-    validate(event, aws_dependencies)
+    process(event, aws_dependencies)
     version = event["detail"]["object"]["version-id"]
     resources.s3.delete_object(Bucket=resources.uploads_bucket, Key=key, VersionId=version)
 
@@ -263,7 +263,7 @@ def test_a_newer_upload_that_took_over_exits_3_and_keeps_its_record(
 ) -> None:
     key = f"{UPLOAD_PREFIX}replaced.jpg"
     older = upload(resources, key, jpeg(), sequencer=OLD_SEQUENCER)
-    validate(older, aws_dependencies)
+    process(older, aws_dependencies)
     newer = upload(resources, key, jpeg(800, 600), sequencer=NEW_SEQUENCER)
     ImageRecords(resources.dynamodb, resources.table_name).claim(UploadEvent.parse(newer))
 
@@ -316,6 +316,7 @@ def _read_only(error: int) -> Callable[..., Any]:
 def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
     resources: Pipeline,
     settings: dict[str, str],
+    aws_dependencies: Dependencies,
     tmp_path: Path,
     worker_logs: LogLines,
     monkeypatch: pytest.MonkeyPatch,
@@ -323,7 +324,7 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
 ) -> None:
     key = f"{UPLOAD_PREFIX}never.jpg"
     event = upload(resources, key, jpeg())
-    validate(event, Dependencies.from_environment(settings))
+    process(event, aws_dependencies)
     scratch = tmp_path / "tmp"
     if case == "a-file":
         scratch.write_text("")
@@ -343,11 +344,15 @@ def test_an_unwritable_scratch_dir_exits_1_before_touching_aws(
 
 
 def test_a_scratch_dir_smaller_than_the_object_exits_1_before_downloading(
-    resources: Pipeline, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
+    resources: Pipeline,
+    settings: dict[str, str],
+    aws_dependencies: Dependencies,
+    worker_logs: LogLines,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key = f"{UPLOAD_PREFIX}huge.jpg"
     event = upload(resources, key, jpeg())
-    validate(event, Dependencies.from_environment(settings))
+    process(event, aws_dependencies)
     real = shutil.disk_usage
     monkeypatch.setattr(worker.shutil, "disk_usage", lambda path: real(path)._replace(free=1000))
 
@@ -380,7 +385,7 @@ def test_worker_memory_stands_in_for_the_lambda_memory_setting(
 ) -> None:
     built: list[Dependencies] = []
 
-    def capture(upload: UploadEvent, stored: Any, dependencies: Dependencies) -> dict[str, Any]:
+    def capture(upload: UploadEvent, local: Path, header: Any, dependencies: Dependencies) -> dict[str, Any]:
         built.append(dependencies)
         return {"objectKey": "k", "status": "COMPLETE", "renditions": []}
 
@@ -395,7 +400,7 @@ def test_worker_memory_stands_in_for_the_lambda_memory_setting(
 def test_sigterm_ends_the_run_with_its_log_line(
     resources: Pipeline, settings: dict[str, str], worker_logs: LogLines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def stopped_by_ecs(upload: UploadEvent, stored: Any, dependencies: Dependencies) -> dict[str, Any]:
+    def stopped_by_ecs(upload: UploadEvent, local: Path, header: Any, dependencies: Dependencies) -> dict[str, Any]:
         os.kill(os.getpid(), signal.SIGTERM)
         raise AssertionError("SIGTERM should have interrupted the render")
 

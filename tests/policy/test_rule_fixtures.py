@@ -15,8 +15,10 @@ import pytest
 from pulumi.output import Unknown
 
 from components.function import Function, FunctionArgs
-from policy.evaluate import evaluate
+from components.profile import HistoryLevel
+from policy.evaluate import evaluate, load_config
 from policy.rules import ALL_POLICIES
+from policy.rules.workflows import HISTORY_LEVELS
 from synth.program import Synthesis
 from tests.helpers import DISPOSABLE, run, tiny_code
 from tests.policy.fixtures import REMOVE, changed, find, name_of, violations, without
@@ -155,6 +157,11 @@ def without_alarms_on(name: str) -> Synthesis:
     return without(prod(), *alarms)
 
 
+def logging_at(level: str) -> Synthesis:
+    """prod with the intake workflow's execution history logged at `level`, to its own log group as before."""
+    return edited("intake-state-machine", "loggingConfiguration", lambda config: {**config, "level": level})
+
+
 def unknown_flag() -> Synthesis:
     return changed(prod(), "inbox-public-access-block", blockPublicAcls=Unknown())
 
@@ -249,8 +256,12 @@ CASES = [
     Case("rds-backup-retention", "one day of backups",
          lambda: changed(prod(), "ledger-cluster", backupRetentionPeriod=1), "ledger-cluster"),
     Case("rds-multi-az", "no instance at all", lambda: without(prod(), "ledger-writer"), "ledger-cluster"),
-    Case("sfn-logging-all", "ERROR-level logging",
-         lambda: edited("intake-state-machine", "loggingConfiguration", lambda c: {**c, "level": "ERROR"}),
+    Case("sfn-logging", "ERROR-level logging, where prod's config allows only ALL",
+         lambda: logging_at("ERROR"), "intake-state-machine"),
+    Case("sfn-logging", "FATAL-level logging", lambda: logging_at("FATAL"), "intake-state-machine"),
+    Case("sfn-logging", "logging OFF", lambda: logging_at("OFF"), "intake-state-machine"),
+    Case("sfn-logging", "no log destination",
+         lambda: edited("intake-state-machine", "loggingConfiguration", lambda c: {"level": c["level"]}),
          "intake-state-machine"),
     Case("sfn-xray-tracing", "tracing off",
          lambda: changed(prod(), "long-run-state-machine", tracingConfiguration={"enabled": False}),
@@ -350,6 +361,21 @@ def test_dev_config_lets_no_idle_cost_through_that_prod_accepts():
     caught = violations(evaluate(prod(), "dev"), "no-unplanned-idle-cost")
     assert {name_of(r.urn) for r in caught} >= {"data-key", "ledger-writer", "network-ecr-api-endpoint"}
     assert {r.enforcement for r in caught} == {"mandatory"}
+
+
+def test_execution_history_at_level_error_passes_unless_the_stack_requires_all():
+    """ERROR (failed executions only) is the rule's own shape: allowed by the pack's defaults and by dev's config;
+    prod's config narrows it to ALL and says why in the violation."""
+    errors_only = logging_at("ERROR")
+    assert violations(evaluate(errors_only, "prod", config={}), "sfn-logging") == []
+    assert violations(evaluate(errors_only, "dev"), "sfn-logging") == []
+    (caught,) = violations(evaluate(errors_only, "prod"), "sfn-logging")
+    assert "this stack's config allows only ALL" in caught.message
+    assert load_config("prod")["sfn-logging"].reason in caught.message
+
+
+def test_the_packs_logging_levels_are_the_profiles():
+    assert tuple(level.value for level in HistoryLevel) == HISTORY_LEVELS, "the pack cannot import the profile"
 
 
 def test_a_value_unknown_in_preview_makes_the_rule_advisory_not_silent():

@@ -50,7 +50,9 @@ ALLOWED = {
     ("app/demo/report.py", "error"): "a field of a Step Functions history event's failure details",
     ("app/demo/report.py", "route"): "the header of the catalog table's column (the catalog's own `route` column)",
     ("app/demo/report.py", "reason"): "the header of the terminal table's column of why an upload did not complete",
-    ("app/review/per_image.py", "status"): "a bucket lifecycle rule's status in the program's inputs",
+    ("app/review/retention.py", "status"): "a bucket lifecycle rule's status in the program's inputs",
+    ("app/review/levers.py", "status"): "a bucket lifecycle rule's status in the program's inputs",
+    ("app/review/assumptions.py", "renditions"): "a key of `make bench`'s results (bench/run.py), not the record's",
 }
 """(file, value) -> why that string there is not the contract's value, though it is spelled the same."""
 
@@ -215,6 +217,7 @@ PLATFORM = {
     "AWS_SECRET_ACCESS_KEY": "Lambda sets it; ECS gives credentials through its endpoint instead",
     "AWS_SESSION_TOKEN": "Lambda sets it; ECS gives credentials through its endpoint instead",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "Lambda sets it; the worker sets it from WORKER_MEMORY_MB",
+    "_X_AMZN_TRACE_ID": "Lambda sets it for each invocation of a traced function; unset where nothing is traced",
 }
 """Variables the platform provides: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
 #configuration-envvars-runtime and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html"""
@@ -361,7 +364,7 @@ def test_every_variable_the_handlers_read_is_one_the_program_sets(program):
     unresolved = [read.where for package_reads in reads.values() for read in package_reads if read.name is None]
     assert not unresolved, f"environment reads whose name is no constant: {unresolved}"
     environments = program_environments(program)
-    assert len(environments) == 3, sorted(environments)  # validate, render, and the worker
+    assert len(environments) == 2, sorted(environments)  # the process Lambda and the worker
     for compute, provided in environments.items():
         packages = DATA_PATH if compute.startswith("worker") else ("imaging", "pipeline")
         missing = sorted({f"{read.name} ({read.where})" for package in packages for read in reads[package]

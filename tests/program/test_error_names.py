@@ -259,7 +259,7 @@ def task(resource: str, *errors: str, catch: bool = False) -> dict[str, Any]:
     return {"States": {"T": {"Type": "Task", "Resource": resource, "Catch" if catch else "Retry": [entry]}}}
 
 
-FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:validate"
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:process"
 RDS_DATA = "arn:aws:states:::aws-sdk:rdsdata:executeStatement"
 DYNAMODB = "arn:aws:states:::dynamodb:updateItem"
 
@@ -280,7 +280,7 @@ DYNAMODB = "arn:aws:states:::dynamodb:updateItem"
     ],
 )  # fmt: skip
 def test_a_name_that_cannot_occur_is_reported_with_its_state(definition, bad):
-    [line] = problems("machine", definition, {FUNCTION_ARN: "pipeline.validate.handler"})
+    [line] = problems("machine", definition, {FUNCTION_ARN: "pipeline.process.handler"})
     assert line.startswith("machine.T Retry[0]" if "Retry" in definition["States"]["T"] else "machine.T Catch[0]")
     assert repr(bad) in line
 
@@ -296,4 +296,4 @@ def test_a_name_that_cannot_occur_is_reported_with_its_state(definition, bad):
     ],
 )
 def test_names_that_can_occur_pass(definition):
-    assert problems("machine", definition, {FUNCTION_ARN: "pipeline.validate.handler"}) == []
+    assert problems("machine", definition, {FUNCTION_ARN: "pipeline.process.handler"}) == []

@@ -41,12 +41,12 @@ def test_options_are_recorded():
     assert table.protect
     assert table.retain_on_delete
     assert table.parent == program.one("platform:index:Table", "images").urn
-    function = program.one("aws:lambda/function:Function", "render-function")
-    assert program.one("aws:cloudwatch/logGroup:LogGroup", "render-logs").urn in function.dependencies
+    function = program.one("aws:lambda/function:Function", "process-function")
+    assert program.one("aws:cloudwatch/logGroup:LogGroup", "process-logs").urn in function.dependencies
 
 
 def test_numbers_come_back_as_they_were_declared():
-    assert synthesize("dev").one("aws:lambda/function:Function", "render-function").inputs["memorySize"] == 1024
+    assert synthesize("dev").one("aws:lambda/function:Function", "process-function").inputs["memorySize"] == 1024
 
 
 def test_unmocked_invokes_fail_loudly():

@@ -39,9 +39,9 @@ def test_the_one_shot_migration_takes_no_reserved_concurrency(catalog):
     migrate = catalog.one(FUNCTION, "migrate-catalog-function")
     assert "reservedConcurrentExecutions" not in migrate.inputs, f"{migrate.urn}: idle, it would hold concurrency"
     reserved = profile_of(catalog).lambda_.reserved_concurrency
-    render = catalog.one(FUNCTION, "render-function")
+    process = catalog.one(FUNCTION, "process-function")
     if reserved is not None:
-        assert render.inputs["reservedConcurrentExecutions"] == reserved, "the profile still applies elsewhere"
+        assert process.inputs["reservedConcurrentExecutions"] == reserved, "the profile still applies elsewhere"
 
 
 def test_the_migration_is_told_the_master_secret_and_each_logins_secret(catalog):

@@ -60,14 +60,14 @@ def test_arrows_follow_the_pipeline(stack):
     expected = {
         ("on-upload-rule", "process-upload-state-machine"),  # the event target
         ("on-upload-rule", "uploads-bucket"),  # the event pattern names the bucket
-        ("process-upload-state-machine", "validate-function"),  # a task of the definition
+        ("process-upload-state-machine", "process-function"),  # a task of the definition
         ("process-upload-state-machine", "heavy-path-state-machine"),  # the hand-over
         ("heavy-path-state-machine", "worker-task-definition"),
-        ("render-function", "results-bucket"),  # a grant (role policy) drawn as the function
+        ("process-function", "results-bucket"),  # a grant (role policy) drawn as the function
         ("worker-task-definition", "images-table"),
     }
     assert expected <= edges, sorted(expected - edges)
-    assert ("uploads-bucket", "render-function") not in edges, "arrows point from user to used"
+    assert ("uploads-bucket", "process-function") not in edges, "arrows point from user to used"
 
 
 def test_the_key_is_a_note_in_prod_only():
@@ -83,9 +83,9 @@ def test_the_upload_workflow_is_assumed_by_step_functions_for_that_machine_only(
     assert "states.amazonaws.com if aws:SourceArn ArnLike process-upload-state-machine" in table
 
 
-def test_the_render_grant_names_the_renditions_it_writes():
+def test_the_rendering_grant_names_the_renditions_it_writes():
     rows = roles_table(synthesized("dev"))[2:]
-    render_rows = [row for row in rows if "render-write-results-renditions" in row]
+    render_rows = [row for row in rows if "process-write-results-renditions" in row]
     assert len(render_rows) == 1
     assert "`s3:PutObject`" in render_rows[0]
     assert "`results-bucket/renditions/*`" in render_rows[0]
@@ -109,6 +109,6 @@ def test_resource_policies_list_the_dead_letter_queue_and_the_uploads_bucket():
 
 def test_the_snapshot_shows_the_handlers_zip_without_its_cache_key(stack):
     document = json.loads(render(synthesized(stack)))
-    function = document["resources"]["platform:index:Function$aws:lambda/function:Function::render-function"]
+    function = document["resources"]["platform:index:Function$aws:lambda/function:Function::process-function"]
     assert function["inputs"]["code"] == {"FileArchive": "<build output> .build/lambda/handlers-<cache key>.zip"}
     assert function["inputs"]["sourceCodeHash"].startswith("<")

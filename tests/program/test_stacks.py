@@ -158,15 +158,17 @@ def test_every_aws_resource_uses_the_tagging_provider(stack, program):
 
 def test_each_processor_may_do_exactly_its_job(program):
     def grants(owner: str) -> set[str]:
+        """The role policies of the component `owner` (the workflow `process-upload` shares its name's prefix)."""
         prefix = f"{owner}-"
         return {p.name.removeprefix(prefix) for p in program.of_type("aws:iam/rolePolicy:RolePolicy")
-                if p.name.startswith(prefix) and not p.name.startswith(f"{owner}-execution")}  # fmt: skip
+                if p.parent.endswith(f"::{owner}") and not p.name.startswith(f"{owner}-execution")}  # fmt: skip
 
     reads = {"read-uploads-uploads", "list-uploads-uploads", "update-images"}
     renditions = {"write-results-renditions", "delete-results-renditions"}
-    assert grants("validate") == reads | {"logs-and-traces", "read-write-idempotency"}
-    assert grants("render") == reads | renditions | {"logs-and-traces", "read-write-idempotency"}
+    assert grants("process") == reads | renditions | {"logs-and-traces", "read-write-idempotency"}
     assert grants("worker") == reads | renditions, "the worker does no idempotency and writes no Lambda logs"
+    functions = {f.inputs["handler"] for f in program.of_type("aws:lambda/function:Function")}
+    assert {handler for handler in functions if handler.startswith("pipeline.")} == {"pipeline.process.handler"}
 
 
 def test_prod_idle_costs_are_the_ones_it_chose():
@@ -181,12 +183,13 @@ def test_prod_idle_costs_are_the_ones_it_chose():
 
 def test_handlers_get_the_tables_buckets_and_image_settings(stack, program):
     images = load_settings(stack_config(stack)).images
-    for name in ("validate-function", "render-function"):
-        variables = program.one("aws:lambda/function:Function", name).inputs["environment"]["variables"]
-        assert variables["TABLE_NAME"] == program.outputs["imagesTable"]
-        assert variables["RESULTS_BUCKET"] == program.outputs["resultsBucket"]
-        assert variables["IDEMPOTENCY_TABLE"] == program.one("aws:dynamodb/table:Table", "idempotency-table").id
-        assert variables["RENDITION_SIZES"] == ",".join(map(str, images.rendition_sizes))
-        assert variables["MAX_IMAGE_PIXELS"] == str(images.max_megapixels * 1_000_000)
-        assert variables["RENDER_MEMORY_MB"] == str(profile_of(stack).lambda_.memory_mb), "routing is about render"
-    assert program.one("aws:lambda/function:Function", "validate-function").inputs["memorySize"] == 512
+    function = program.one("aws:lambda/function:Function", "process-function").inputs
+    variables = function["environment"]["variables"]
+    assert variables["TABLE_NAME"] == program.outputs["imagesTable"]
+    assert variables["RESULTS_BUCKET"] == program.outputs["resultsBucket"]
+    assert variables["IDEMPOTENCY_TABLE"] == program.one("aws:dynamodb/table:Table", "idempotency-table").id
+    assert variables["RENDITION_SIZES"] == ",".join(map(str, images.rendition_sizes))
+    assert variables["MAX_IMAGE_PIXELS"] == str(images.max_megapixels * 1_000_000)
+    lambda_settings = profile_of(stack).lambda_
+    assert (function["memorySize"], function["timeout"]) == (lambda_settings.memory_mb, lambda_settings.timeout_seconds)
+    assert variables["RENDER_MEMORY_MB"] == str(function["memorySize"]), "it routes on the memory it renders with"

@@ -62,13 +62,16 @@ def test_every_task_names_a_resource_of_the_program(program, machine):
 
 def test_the_upload_workflow_routes_and_records_every_outcome(program):
     upload = states(program, "process-upload")
-    for name in ("Validate", "Render"):
-        assert upload[name]["Catch"] == [
-            {"ErrorEquals": REFUSALS, "Next": "Rejected", "ResultPath": "$.error"},
-            {"ErrorEquals": ["StaleEvent"], "Next": "Superseded", "ResultPath": "$.error"},
-            {"ErrorEquals": ["States.ALL"], "Next": "RecordFailure", "ResultPath": "$.error"},
-        ]
-    assert upload["ChooseRenderer"] == {
+    process = upload["Process"]
+    assert process["Resource"] == program.one("aws:lambda/function:Function", "process-function").outputs["arn"]
+    assert process["ResultPath"] == "$.validation", "app/catalog.py reads the validation there"
+    assert process["Catch"] == [
+        {"ErrorEquals": REFUSALS, "Next": "Rejected", "ResultPath": "$.error"},
+        {"ErrorEquals": ["StaleEvent"], "Next": "Superseded", "ResultPath": "$.error"},
+        {"ErrorEquals": ["States.ALL"], "Next": "RecordFailure", "ResultPath": "$.error"},
+    ]
+    assert "IdempotencyAlreadyInProgressError" in process["Retry"][0]["ErrorEquals"], "a duplicate waits, then replays"
+    assert upload["ChooseRoute"] == {
         "Type": "Choice",
         "Choices": [
             {
@@ -76,12 +79,13 @@ def test_the_upload_workflow_routes_and_records_every_outcome(program):
                     {"Variable": "$.validation.route", "IsPresent": True},
                     {"Variable": "$.validation.route", "StringEquals": "lambda"},
                 ],
-                "Next": "Render",
+                "Next": "Catalog",
             }
         ],
         "Default": "HandToFargate",
-    }
-    assert upload["Render"]["Next"] == "Catalog"
+    }, "the Lambda route was rendered by Process: straight on to the catalog"
+    lambda_tasks = [name for name, state in upload.items() if state.get("Resource", "").startswith("arn:aws:lambda:")]
+    assert lambda_tasks == ["Process"], "one Lambda invocation per image"
     hand_over = upload["HandToFargate"]
     assert hand_over["Parameters"]["Name.$"] == "States.Format('{}-{}', $.detail.object.sequencer, $.id)"
     assert hand_over["Catch"][0]["ErrorEquals"] == ["StepFunctions.ExecutionAlreadyExistsException"]

@@ -1,12 +1,13 @@
 """The report's extension point: an application adds summary rows and sections through one optional module, found
 without importing anything else; without it the report is the platform's alone."""
 
+import argparse
 import uuid
 from pathlib import Path
 
 import pytest
 
-from review.extension import NO_SECTIONS, AppSections, Section, app_sections
+from review.extension import NO_SECTIONS, AppSections, Section, add_app_arguments, app_sections
 from review.policies import PolicyOutcome
 from review.report import build_report
 from tests.conftest import synthesized
@@ -18,6 +19,16 @@ from review.extension import AppSections, Section
 def sections(synthesis):
     return AppSections(summary=[("per million orders", "$1.20")],
                        sections=[Section("Orders", ["One order, one row."]), Section("Refunds", ["None."])])
+"""
+
+ORDERS_WITH_OPTIONS = """
+from review.extension import AppSections, Section
+
+def add_arguments(group):
+    group.add_argument("--orders-per-day", type=int, default=None)
+
+def sections(synthesis, options):
+    return AppSections(sections=[Section("Orders", [f"{options['orders_per_day']} orders a day"])])
 """
 
 
@@ -66,3 +77,25 @@ def test_an_error_inside_the_applications_module_is_not_hidden(tmp_path, monkeyp
     module = application(tmp_path, monkeypatch, "import no_such_dependency_of_the_app\n")
     with pytest.raises(ModuleNotFoundError, match="no_such_dependency_of_the_app"):
         app_sections(synthesized("dev"), module)
+
+
+def platform_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stack")
+    return parser
+
+
+def test_an_applications_options_are_added_beside_the_platforms_and_reach_its_hook(tmp_path, monkeypatch):
+    module = application(tmp_path, monkeypatch, ORDERS_WITH_OPTIONS)
+    parser = platform_parser()
+    assert add_app_arguments(parser, module) == ["orders_per_day"]
+    options = parser.parse_args(["--stack", "dev", "--orders-per-day", "12"])
+    added = app_sections(synthesized("dev"), module, {"orders_per_day": options.orders_per_day})
+    assert added.sections[0].lines == ["12 orders a day"]
+
+
+def test_an_application_without_options_adds_none(tmp_path, monkeypatch):
+    parser = platform_parser()
+    assert add_app_arguments(parser, application(tmp_path, monkeypatch, ORDERS)) == []
+    assert add_app_arguments(parser, "no_application_here.review") == []
+    assert vars(parser.parse_args([])) == {"stack": None}
