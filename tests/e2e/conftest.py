@@ -13,7 +13,7 @@ import pytest
 from app.demo import run as demo
 from app.demo.cloud import PipelineCloud
 from app.demo.samples import Sample, panorama
-from emulator.cloud import LocalCloud
+from emulator.cloud import Execution, LocalCloud
 from emulator.faults import FaultPlan
 from emulator.stack import Program, synthesize_stack
 
@@ -65,6 +65,17 @@ def big_png(cloud: PipelineCloud) -> Sample:
     sample = panorama(cloud.hooks.runtime.module("imaging"), environment["variables"])
     assert sample is not None, f"no panorama goes to Fargate with {LAMBDA_MEMORY_MB} MB"
     return sample
+
+
+def why_not_succeeded(cloud: LocalCloud, executions: list[Execution]) -> list[str]:
+    """For an assertion's message: each execution that did not succeed, with every task failure of its history (the
+    error its final state names may be a later one, e.g. a failure that could not be recorded)."""
+    reasons = []
+    for execution in (e for e in executions if e.status != "SUCCEEDED"):
+        history = cloud.history(execution.arn)
+        failed = [event[key] for event in history for key in event if key.endswith("FailedEventDetails")]
+        reasons.append(f"{execution.state_machine} {execution.status} {execution.error}: {failed}")
+    return reasons
 
 
 def unique(name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.demo.cloud import Outcome, PipelineCloud
 from emulator.cloud import Upload
-from tests.e2e.conftest import unique
+from tests.e2e.conftest import unique, why_not_succeeded
 from tests.handlers import images
 
 
@@ -75,7 +75,7 @@ def test_an_older_event_arriving_late_changes_nothing(cloud):
     cloud.deliver_again(older)
     [late] = cloud.wait([older])
 
-    assert all(e.status == "SUCCEEDED" for e in late.executions)
+    assert all(e.status == "SUCCEEDED" for e in late.executions), why_not_succeeded(cloud, late.executions)
     assert records_of(cloud, newer) == [record]
     assert record["versionTag"] == newer.etag
     assert renditions_of(cloud, newer) == renditions, "the older upload's renditions do not come back"
