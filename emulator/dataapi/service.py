@@ -292,7 +292,10 @@ class DataApi:
         arn, username, password, database = key
         try:
             server = self._clusters[arn].server
-            return server.connect(username, password, database, context=ADAPTERS, options=STATEMENT_TIMEOUT_OPTION)
+            # No client-side prepared statements: a pooled connection is reset with DISCARD ALL, which deallocates
+            # them on the server, and psycopg (preparing a query it has run five times) would not know.
+            return server.connect(username, password, database, context=ADAPTERS, options=STATEMENT_TIMEOUT_OPTION,
+                                  prepare_threshold=None)  # fmt: skip
         except psycopg.OperationalError as error:
             raise connection_error(error) from error
 

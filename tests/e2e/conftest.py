@@ -67,7 +67,7 @@ def big_png(cloud: PipelineCloud) -> Sample:
     return sample
 
 
-def why_not_succeeded(cloud: LocalCloud, executions: list[Execution]) -> list[str]:
+def why_not_succeeded(cloud: LocalCloud, executions: list[Execution]) -> str:
     """For an assertion's message: each execution that did not succeed, with every task failure of its history (the
     error its final state names may be a later one, e.g. a failure that could not be recorded)."""
     reasons = []
@@ -75,7 +75,7 @@ def why_not_succeeded(cloud: LocalCloud, executions: list[Execution]) -> list[st
         history = cloud.history(execution.arn)
         failed = [event[key] for event in history for key in event if key.endswith("FailedEventDetails")]
         reasons.append(f"{execution.state_machine} {execution.status} {execution.error}: {failed}")
-    return reasons
+    return "\n".join(reasons)
 
 
 def unique(name: str) -> str:

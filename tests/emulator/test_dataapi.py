@@ -334,6 +334,15 @@ def test_a_call_sees_nothing_of_the_session_of_the_call_before(api):
         'ERROR: relation "scratch" does not exist')  # fmt: skip
 
 
+def test_a_statement_repeated_on_a_pooled_connection_runs_every_time(api):
+    """psycopg prepares a query it has run five times on a connection; the reset between calls (DISCARD ALL) drops
+    prepared statements server-side, so a client that prepared one would send an EXECUTE of a name PostgreSQL no
+    longer has ('prepared statement "_pg3_0" does not exist'). The Data API never prepares: every call runs."""
+    for count in range(1, 13):
+        execute(api, "INSERT INTO items (name) VALUES (:n)", param("n", stringValue=f"row {count}"))
+    assert one(execute(api, "SELECT count(*) FROM items")) == {"longValue": 12}
+
+
 # Transactions -------------------------------------------------------------------------------------------------------
 
 
