@@ -41,6 +41,7 @@ from botocore.exceptions import ClientError, UnknownServiceError
 from moto.awslambda.models import LambdaFunction
 from moto.cloudwatch.exceptions import DashboardInvalidInputError
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.dynamodb.responses import DynamoHandler
 from moto.ec2 import utils as ec2_utils
 from moto.ecs.exceptions import InvalidParameterException as EcsInvalidParameter
 from moto.ecs.models import EC2ContainerServiceBackend, Task
@@ -1009,7 +1010,24 @@ def random_id(prefix: str = "", size: int = 17) -> str:
     return _ORIGINALS["ec2-given-ids"](prefix, size)
 
 
-# 13. Operations: SNS subscriptions, dashboards, AWS managed policies ------------------------------------------------
+# 13. DynamoDB: one request at a time, as each write is atomic --------------------------------------------------------
+
+_dynamodb_lock = threading.RLock()
+
+
+def dynamodb_one_request_at_a_time(self: DynamoHandler) -> Any:
+    """moto checks a condition expression against the stored item, then writes, with nothing in between that
+    stops another thread: two conditional PutItems of the same new key (`attribute_not_exists`) from two handler
+    threads can both succeed, so two deliveries of one event both got Powertools' idempotency claim and both ran.
+    In DynamoDB "individual write operations such as UpdateItem are atomic and always operate on the most recent
+    version of the item, regardless of concurrency" (https://docs.aws.amazon.com/amazondynamodb/latest/
+    developerguide/BestPractices_ImplementingVersionControl.html). Serving one DynamoDB request at a time makes
+    each one atomic; reads too, so that none sees an item half-written."""
+    with _dynamodb_lock:
+        return _ORIGINALS["dynamodb-atomic-requests"](self)
+
+
+# 14. Operations: SNS subscriptions, dashboards, AWS managed policies ------------------------------------------------
 
 CONFIRMED_BY_THE_ENDPOINT = frozenset({"email", "email-json", "http", "https"})
 """SNS protocols whose subscriptions the endpoint's owner must confirm before they receive anything."""
@@ -1211,6 +1229,10 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
                ("moto.rdsdata.responses:RDSDataServiceResponse.execute_statement",
                 "moto.rdsdata.models:RDSDataServiceBackend.execute_statement",
                 "moto.core.base_backend:BaseBackend.urls")),
+    Adaptation("dynamodb-atomic-requests", DynamoHandler, "call_action", dynamodb_one_request_at_a_time,
+               "moto's conditional writes are not atomic between threads: two writes conditioned on the same item "
+               "can both succeed (no upstream issue found)",
+               ("moto.dynamodb.models:DynamoDBBackend.put_item", "moto.dynamodb.models.table:Table.put_item")),
     Adaptation("sns-subscription-confirmation", SNSBackend, "subscribe", subscribe_pending_confirmation,
                "moto confirms email and HTTP/S subscriptions at once; SNS leaves them pending until the endpoint "
                "confirms (no upstream issue found)"),
@@ -1251,6 +1273,7 @@ SOURCE_SHA256: dict[str, str] = {
     "eventbridge-pattern-arrays": "52220c4a4c5a060802f791e6d7842d97312230eb176df402d0400a8d5c4b573d",
     "sns-subscription-confirmation": "56ded2dae9faa4d9d5a7305fc984158ef32be983e388d11df3f83ad82ac02817",
     "sns-pending-not-delivered": "8027b94bade78ff8defff05f1d54c2c4a2247018151387a6cc656dc4d4540ce5",
+    "dynamodb-atomic-requests": "ad82f7640dd930903a533fdce2a700e7c027c666eae5286a357263bdd73b2fe6",
     "cloudwatch-dashboard-body": "f1906622aedf9a386c1f3ab6116c073682e1916a39de54a86679660e586428f5",
     "iam-aws-managed-policies": "b160021109e85d7c1a296128fc44e3546b861fb5633ccbb1ff26dcdafc853c1a",
 }

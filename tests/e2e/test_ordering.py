@@ -19,10 +19,11 @@ def records_of(cloud: PipelineCloud, upload: Upload) -> list[dict]:
     return [record for record in cloud.records() if record["objectKey"] == upload.key]
 
 
-def lambda_errors(cloud: PipelineCloud, outcome: Outcome) -> list[str]:
-    """Every error a Lambda task of the outcome's executions reported (a retried one included)."""
-    return [event["lambdaFunctionFailedEventDetails"]["error"] for execution in outcome.executions
-            for event in cloud.history(execution.arn) if event["type"] == "LambdaFunctionFailed"]  # fmt: skip
+def lambda_failures(cloud: PipelineCloud, outcome: Outcome) -> dict[str, str]:
+    """Every error a Lambda task of the outcome's executions reported (a retried one included), with its cause."""
+    return {event["lambdaFunctionFailedEventDetails"]["error"]: event["lambdaFunctionFailedEventDetails"]["cause"]
+            for execution in outcome.executions for event in cloud.history(execution.arn)
+            if event["type"] == "LambdaFunctionFailed"}  # fmt: skip
 
 
 def upload_runs(outcome: Outcome) -> list[str]:
@@ -40,7 +41,8 @@ def test_the_same_event_delivered_twice_gives_one_record_and_the_same_renditions
 
     assert upload_runs(first) == ["SUCCEEDED", "SUCCEEDED"]
     assert upload_runs(second) == ["SUCCEEDED"] * 3
-    assert set(lambda_errors(cloud, first)) <= {"IdempotencyAlreadyInProgressError"}, "a duplicate only waits"
+    failures = lambda_failures(cloud, first)
+    assert failures.keys() <= {"IdempotencyAlreadyInProgressError"}, f"a duplicate only waits: {failures}"
     assert records_of(cloud, upload) == [record], "one record, not rewritten"
     assert record["status"] == "COMPLETE"
     assert renditions_of(cloud, upload) == renditions

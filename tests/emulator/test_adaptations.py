@@ -12,13 +12,17 @@ import hashlib
 import importlib.metadata
 import inspect
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import table as dynamodb_table
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
     state_task_service_ecs,
@@ -321,6 +325,50 @@ def probe_iam_aws_managed_policies() -> str:
     return "attaching an AWS managed policy fails with NoSuchEntity"
 
 
+def race_two_conditional_puts(wait_seconds: float) -> int:
+    """How many of two threads' PutItems of the same new key, each conditioned on the key not existing, succeed,
+    when each waits (up to `wait_seconds`) after reading the stored item for the other to have read it too."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(TableName="probe", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")  # fmt: skip
+    both_read = threading.Barrier(2, timeout=wait_seconds)
+    condition = dynamodb_table.get_filter_expression
+    succeeded: list[str] = []
+
+    def after_reading(*args: Any) -> Any:
+        with suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return condition(*args)
+
+    def put(writer: str) -> None:
+        client = boto3.client("dynamodb", region_name=REGION)
+        with suppress(client.exceptions.ConditionalCheckFailedException):
+            client.put_item(TableName="probe", Item={"k": {"S": "claim"}, "writer": {"S": writer}},
+                            ConditionExpression="attribute_not_exists(k)")  # fmt: skip
+            succeeded.append(writer)
+
+    with mock.patch.object(dynamodb_table, "get_filter_expression", after_reading):
+        threads = [threading.Thread(target=put, args=(writer,)) for writer in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return len(succeeded)
+
+
+def probe_dynamodb_atomic_requests() -> str:
+    assert race_two_conditional_puts(wait_seconds=10) == 2, "moto now makes a conditional write atomic"
+    return "two PutItems conditioned on attribute_not_exists of the same key both succeed"
+
+
+def test_with_the_adaptations_one_of_two_racing_conditional_puts_succeeds(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    hooks = Hooks(runtime=None, entrypoints={}, scratch=str(tmp_path), authorizer=None)  # type: ignore[arg-type]
+    with mock_aws(), adaptations.applied(hooks):
+        assert race_two_conditional_puts(wait_seconds=0.5) == 1
+
+
 PROBES: dict[str, Callable[[], str]] = {
     "lambda-in-process": probe_lambda_in_process,
     "s3-event-shape": probe_s3_event_shape,
@@ -345,6 +393,7 @@ PROBES: dict[str, Callable[[], str]] = {
     "sfn-task-parameter-path": probe_sfn_task_parameter_path,
     "sns-subscription-confirmation": probe_sns_subscription_confirmation,
     "sns-pending-not-delivered": probe_sns_pending_not_delivered,
+    "dynamodb-atomic-requests": probe_dynamodb_atomic_requests,
     "cloudwatch-dashboard-body": probe_cloudwatch_dashboard_body,
     "iam-aws-managed-policies": probe_iam_aws_managed_policies,
 }  # fmt: skip
