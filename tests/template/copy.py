@@ -1,5 +1,6 @@
 """A copy of the repository as a fork would start from it: every file git tracks or would track, no venv, no build
-output. The copy runs with this checkout's virtualenv (the same pinned dependencies)."""
+output. The copy runs with this checkout's virtualenv (the same pinned dependencies) and shares its package caches
+(`SHARED_CACHES`)."""
 
 import os
 import shutil
@@ -14,8 +15,16 @@ NESTED = ["-o", "addopts=", "-p", "no:cacheprovider", "-q", "--strict-markers"]
 one per line."""
 
 
+SHARED_CACHES = (".build/lambda", ".build/test-packaging")
+"""Where `components.packaging` keeps Lambda zips and installed dependency trees, each under a digest of every input
+(sources, lock file, Python version, platform tags): the copy's builds of unchanged code are the checkout's files,
+byte for byte, and anything it changes gets a key of its own. A cold build costs seconds of pip and bytecode
+compilation per zip, which a fork's first run pays once and this suite would pay again in every copy."""
+
+
 def copy_repository(target: Path) -> Path:
-    """The files, and a link to this checkout's virtualenv, so `make` in the copy finds it installed."""
+    """The files, and links to this checkout's virtualenv (so `make` in the copy finds it installed) and package
+    caches."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=PROJECT_DIR,
                             check=True, capture_output=True).stdout.decode().split("\0")  # fmt: skip
     for name in filter(None, listed):
@@ -24,6 +33,10 @@ def copy_repository(target: Path) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     (target / "venv").symlink_to(PROJECT_DIR / "venv")
+    for cache in SHARED_CACHES:
+        (PROJECT_DIR / cache).mkdir(parents=True, exist_ok=True)
+        (target / cache).parent.mkdir(parents=True, exist_ok=True)
+        (target / cache).symlink_to(PROJECT_DIR / cache)
     return target
 
 
