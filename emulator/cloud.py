@@ -198,7 +198,8 @@ class LocalCloud:
         """Process-wide settings, set once: the region every client defaults to, the account moto answers as
         (whatever the credentials), no AWS configuration of the user's (moto's mock supplies fake credentials), and
         what Powertools reads when the handler modules are imported (no X-Ray daemon here, and the functions' own
-        service name)."""
+        service name), and no public AMIs: moto loads its catalogue of them into each account's EC2 backend, for
+        a stack that launches no instance (half a second of every deployment)."""
         functions = self.synthesis.of_type(FUNCTION)
         services = Counter(
             (f.inputs.get("environment") or {}).get("variables", {}).get("POWERTOOLS_SERVICE_NAME") for f in functions
@@ -212,6 +213,7 @@ class LocalCloud:
             "AWS_SHARED_CREDENTIALS_FILE": nowhere,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_SERVICE_NAME": service,
+            "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
         }
 
     def _secret_value(self, secret_id: str) -> str:
