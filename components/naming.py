@@ -1,5 +1,6 @@
 """Physical names and tags: the one place that decides how stack resources are named and labelled."""
 
+import hashlib
 import re
 
 import pulumi
@@ -29,6 +30,7 @@ MAX_LENGTHS = {
     "backup-vault": 50,
     "backup-plan": 50,
     "backup-selection": 50,
+    "sampling-rule": 32,
 }
 """AWS's length limits for the physical names this project sets."""
 
@@ -38,6 +40,8 @@ class NamingError(pulumi.RunError):
 
 
 ACCOUNT_SUFFIX_LENGTH = len("-123456789012")
+HASH_LENGTH = 8
+"""Hex digits of a capped name's hash: a collision between two names of one account is out of reach."""
 
 
 def physical_name(name: str, kind: str, reserve: int = 0) -> str:
@@ -54,6 +58,17 @@ def physical_name(name: str, kind: str, reserve: int = 0) -> str:
             f"{kind} name {full!r} is {len(full)} characters; AWS allows {limit}. Use a shorter project, stack or name."
         )
     return full
+
+
+def capped_name(full: str, kind: str) -> str:
+    """`full` when it fits AWS's limit for `kind`, else as much of its start as fits beside a hash of all of it: for
+    names AWS limits more tightly than the physical names they derive from (an X-Ray sampling rule's 32
+    characters), and still unique as long as `full` is."""
+    limit = MAX_LENGTHS[kind]
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:HASH_LENGTH]
+    return f"{full[: limit - HASH_LENGTH - 1]}-{digest}"
 
 
 def stack_tags(user_tags: dict[str, str]) -> dict[str, str]:

@@ -148,6 +148,23 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class TracingSettings:
+    """Which executions X-Ray records: each workflow gets a sampling rule of its own with these values
+    (components/workflow.py). A Lambda task invoked from an execution follows the execution's decision, so the rule
+    also decides which invocations are traced. Traces are billed per trace recorded: `make review` prices them."""
+
+    reservoir: int = setting(
+        1, "Executions traced each second before sampleRate applies, shared by every caller of the rule; 1 (X-Ray's "
+        "default) traces nearly every execution of a quiet workflow, 0 traces exactly sampleRate of them.",
+        low=0, high=10000,
+    )  # fmt: skip
+    sample_rate: float = setting(
+        0.05, "Share of the executions beyond the reservoir that are traced (0.05: one in twenty, X-Ray's default).",
+        low=0.0, high=1.0,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class WorkflowSettings:
     type: WorkflowType = setting(
         WorkflowType.EXPRESS, "Step Functions type of a workflow that names none (`.sync` tasks need STANDARD)."
@@ -155,6 +172,9 @@ class WorkflowSettings:
     retry: RetrySettings = setting(RetrySettings(), "Retries on service exceptions.")
     history: HistorySettings = setting(
         HistorySettings(), "The execution history each workflow logs to its own log group (for Express, the only one)."
+    )
+    tracing: TracingSettings = setting(
+        TracingSettings(), "Which executions X-Ray traces: each workflow's own sampling rule."
     )
 
 

@@ -53,6 +53,18 @@ class ProfileHistory(TypedDict):
     each event's bytes. Default: true."""
 
 
+class ProfileTracing(TypedDict):
+    """TracingSettings of components/profile.py, as plain data."""
+
+    reservoir: NotRequired[int]
+    """Executions traced each second before sampleRate applies, shared by every caller of the rule; 1 (X-Ray's
+    default) traces nearly every execution of a quiet workflow, 0 traces exactly sampleRate of them. Default: 1."""
+
+    sample_rate: NotRequired[float]
+    """Share of the executions beyond the reservoir that are traced (0.05: one in twenty, X-Ray's default). Default:
+    0.05."""
+
+
 class ProfileWorkflow(TypedDict):
     """WorkflowSettings of components/profile.py, as plain data."""
 
@@ -64,6 +76,9 @@ class ProfileWorkflow(TypedDict):
 
     history: NotRequired[ProfileHistory]
     """The execution history each workflow logs to its own log group (for Express, the only one)."""
+
+    tracing: NotRequired[ProfileTracing]
+    """Which executions X-Ray traces: each workflow's own sampling rule."""
 
 
 class ProfileNetwork(TypedDict):

@@ -20,8 +20,8 @@ from components.budget import EXPRESS_LIMIT_SECONDS, WorstCase, worst_case
 from components.iam import PolicyStatement, Statement
 from components.logs import log_group
 from components.monitoring import Watch, alarm, metric
-from components.naming import physical_name
-from components.profile import WorkflowType, profile_from_args
+from components.naming import NamingError, capped_name, physical_name
+from components.profile import TracingSettings, WorkflowType, profile_from_args
 from components.profile_args import ProfileArgs
 from components.states import (
     SERVICE_CALL_TIMEOUT_SECONDS,
@@ -52,6 +52,14 @@ INTEGER_FIELDS = frozenset({"TimeoutSeconds", "HeartbeatSeconds", "IntervalSecon
 """ASL fields that Step Functions accepts only as integers: a number sent from another language arrives as a float
 (`30.0`), which the state machine's validation would refuse."""
 
+XRAY_SERVICE_TYPE = "AWS::StepFunctions::StateMachine"
+"""The `origin` a state machine's X-Ray segments carry, which a sampling rule's ServiceType matches; its ServiceName
+matches the segment's `name`, the state machine's name."""
+XRAY_SERVICE_NAME_LIMIT = 64
+"""X-Ray's limit for a sampling rule's ServiceName: a longer state machine name cannot be matched exactly."""
+SAMPLING_RULE_PRIORITY = 1000
+"""Before the account's Default rule (10000, always last); each workflow's rule matches that workflow alone, so the
+value only orders it against rules of the account's own, e.g. a debugging rule given a lower number."""
 
 STATES_METRICS = "AWS/States"
 
@@ -81,7 +89,8 @@ class WorkflowArgs(TypedDict):
 class Workflow(iam.RoleOwner, Component):
     """A Step Functions state machine: its execution history logged to its own log group at the profile's
     `workflow.history` level, ALL or ERROR, with or without execution data (for Express this is the only execution
-    history), X-Ray tracing, and a role with exactly the statements its tasks need."""
+    history), X-Ray tracing sampled by a rule of its own at the profile's `workflow.tracing` rates, and a role with
+    exactly the statements its tasks need."""
 
     name: pulumi.Output[str]
     """The state machine's name."""
@@ -110,7 +119,7 @@ class Workflow(iam.RoleOwner, Component):
             rendered, self.worst_case = _checked(name, workflow_type, definition)
         super().__init__(name, opts, transform)
         self.type = workflow_type
-        self.physical_name = physical_name(name, "state-machine")
+        self.physical_name = _traceable(physical_name(name, "state-machine"))
         # Known before creation, so the role's trust policy can name exactly this state machine.
         expected_arn = pulumi.Output.format(
             "arn:aws:states:{0}:{1}:stateMachine:{2}", self.region, self.account_id, self.physical_name
@@ -140,10 +149,33 @@ class Workflow(iam.RoleOwner, Component):
             tracing_configuration={"enabled": True},
             opts=self.child(depends_on=[self.task_policy]),
         )
+        self.sampling_rule = self._sampling_rule(name, profile.workflow.tracing)
         self.name = self.state_machine.name
         self.arn = self.state_machine.arn
         self.role_arn = self.role.arn
         self.finish({"name": self.name, "arn": self.arn, "role_arn": self.role_arn})
+
+    def _sampling_rule(self, name: str, tracing: TracingSettings) -> aws.xray.SamplingRule:
+        """Which of this state machine's executions X-Ray records, instead of the account's Default rule (the first
+        request each second and 5% of the rest: nearly every execution of a workflow that starts fewer than one a
+        second). Matched by the name and origin Step Functions gives its segments; the resource ARN is left open
+        because X-Ray documents what services fill it with only for API Gateway (a rule naming an ARN the service
+        does not send would never match, and the Default rule would trace everything again)."""
+        return aws.xray.SamplingRule(
+            f"{name}-sampling",
+            rule_name=capped_name(self.physical_name, "sampling-rule"),
+            priority=SAMPLING_RULE_PRIORITY,
+            reservoir_size=tracing.reservoir,
+            fixed_rate=tracing.sample_rate,
+            service_name=self.physical_name,
+            service_type=XRAY_SERVICE_TYPE,
+            resource_arn="*",
+            host="*",
+            http_method="*",
+            url_path="*",
+            version=1,
+            opts=self.child(),
+        )
 
     def watch(self) -> Watch:
         """Executions that failed, timed out or were throttled: the same metrics for Express and Standard."""
@@ -194,6 +226,17 @@ def start_execution_statement(state_machine_arn: pulumi.Input[str]) -> Statement
     """Start executions of the state machine `state_machine_arn`, and nothing more: `grant_start_execution`'s
     statement, for a component that has only the ARN (an ObjectCreatedTrigger)."""
     return Statement(actions=START_EXECUTION_ACTIONS, resources=[state_machine_arn], sid="StartExecution")
+
+
+def _traceable(state_machine_name: str) -> str:
+    """The state machine's name, refused before anything is declared when its sampling rule could not name it."""
+    if len(state_machine_name) > XRAY_SERVICE_NAME_LIMIT:
+        raise NamingError(
+            f"state machine name {state_machine_name!r} is {len(state_machine_name)} characters; its X-Ray sampling "
+            f"rule matches it by name, which X-Ray allows up to {XRAY_SERVICE_NAME_LIMIT}. Use a shorter project, "
+            "stack or name."
+        )
+    return state_machine_name
 
 
 def _workflow_type(value: WorkflowType | str | None, default: WorkflowType) -> WorkflowType:

@@ -908,5 +908,6 @@ NOT_DEPLOYED: dict[str, str] = {
     "aws:ec2/flowLog:FlowLog": "no traffic to log",
     "aws:kms/key:Key": "not needed: the emulator does not encrypt, and a key's id cannot be chosen in moto",
     "aws:kms/alias:Alias": "its key is not deployed",
+    "aws:xray/samplingRule:SamplingRule": "no traces: the local cloud records none to sample",
 }
 """Resource type -> why the local cloud leaves it out."""

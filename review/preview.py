@@ -38,6 +38,7 @@ REVIEW_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays", "kmsKeyId"),
     "aws:iam/role:Role": ("name",),
     "aws:sfn/stateMachine:StateMachine": ("name", "type", "loggingConfiguration", "tracingConfiguration"),
+    "aws:xray/samplingRule:SamplingRule": ("ruleName", "serviceName", "serviceType", "reservoirSize", "fixedRate"),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
     "aws:kms/alias:Alias": ("name",),
     "aws:sqs/queue:Queue": ("name", "messageRetentionSeconds", "kmsMasterKeyId", "sqsManagedSseEnabled"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policy.rules.prices import HOURS_PER_MONTH
 from review.extension import AppOptionError
 from synth.program import PROJECT_DIR
 
@@ -35,6 +36,10 @@ MEASURED_RENDITION_BYTES = 168_332
 """The three renditions of the benchmark's 12 MP photo at the pipeline's defaults (1024/512/128 px, JPEG q82):
 120,085 + 43,372 + 4,875 bytes, measured with `bench/peers/ours.py`; used when `make bench` has not run (it
 renders at q80, a few percent smaller)."""
+IMAGES_PER_MONTH = 1_000_000
+"""The volume the report prices: a million images."""
+SECONDS_PER_HOUR = 3600
+SECONDS_PER_MONTH = HOURS_PER_MONTH * SECONDS_PER_HOUR
 LAMBDA_MB_PER_VCPU = 1769
 """Lambda allocates CPU in proportion to memory; 1,769 MB is one full vCPU. The image core is single-threaded."""
 INIT_CHECKS = (
@@ -154,6 +159,11 @@ class Assumptions:
         "by the stack's expiration or retention where that is shorter",
         option=True,
         high=3650,
+    )
+    images_per_second: float = _assume(
+        IMAGES_PER_MONTH / SECONDS_PER_MONTH,
+        "arrival rate an X-Ray sampling rule's reservoir is priced at: a million images a month, evenly spread "
+        "(what traces the most: a burst overflows the reservoir into the rule's fixed rate)",
     )
     upload_mb: float = _assume(
         4.0,

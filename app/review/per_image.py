@@ -11,6 +11,7 @@ workflows), refused images, retries of transient errors, cold starts (Lambda's I
 storage for `storage_days`. All but storage are billed once per image; storage by the month it is kept.
 """
 
+import fnmatch
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -49,6 +50,11 @@ FAILED_END_EVENTS = 2
 """A failed execution's FailStateEntered and ExecutionFailed: what level ERROR logs of it besides failed tasks."""
 FULL_JITTER = 0.5
 """A retrier with JitterStrategy FULL waits a uniform share of its interval: half of it on average."""
+SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
+STATE_MACHINE_ORIGIN = "AWS::StepFunctions::StateMachine"
+"""What a state machine's segments give as their origin, which a sampling rule's serviceType matches."""
+DEFAULT_SAMPLING = {"ruleName": "Default", "reservoirSize": 1, "fixedRate": 0.05}
+"""X-Ray's Default rule, which samples whatever no other rule matches: the first request each second, then 5%."""
 
 PROCESSING = "processing"
 REFUSED_IMAGES = "refused images"
@@ -175,8 +181,34 @@ def _workflow(pricing: Pricing, execution: Execution, ledger: Ledger) -> None:
     _history(pricing, execution, ledger, share * _logged_events(execution))
     traced = (execution.machine.inputs.get("tracingConfiguration") or {}).get("enabled")
     if traced and not execution.handed_over:  # a handed-over execution continues the trace it was started in
-        ledger.add("X-Ray traces recorded", share, prices.XRAY_TRACE,
-                   "at most: the default sampling rule traces the first request each second, then 5%")  # fmt: skip
+        sampled, note = _sampled(pricing, execution.machine)
+        ledger.add("X-Ray traces recorded", share * sampled, prices.XRAY_TRACE, note)
+
+
+def _sampled(pricing: Pricing, machine: RecordedResource) -> tuple[float, str]:
+    """The share of the state machine's executions X-Ray records, by the sampling rule that matches it (X-Ray's
+    Default rule when the stack declares none): its reservoir traces up to that many executions a second, its fixed
+    rate that share of the rest. Priced at `images_per_second`, evenly spread, which traces the most: bursts
+    overflow the reservoir into the fixed rate. A Lambda invoked in an execution follows the execution's decision."""
+    rule = _sampling_rule(pricing.synthesis, str(machine.inputs.get("name", "")))
+    reservoir, rate = int(rule.get("reservoirSize", 0)), float(rule.get("fixedRate", 0.0))
+    per_second = pricing.assumptions.images_per_second
+    from_reservoir = min(1.0, reservoir / per_second)
+    sampled = from_reservoir + rate * (1 - from_reservoir)
+    name = rule.get("ruleName")
+    if not reservoir:
+        return sampled, f"sampling rule {name}: {rate:.1%} of executions, no reservoir"
+    return sampled, (f"sampling rule {name}: {reservoir} a second, then {rate:.1%}, at {per_second:.2g} executions a "
+                     "second (images_per_second)")  # fmt: skip
+
+
+def _sampling_rule(synthesis: Synthesis, machine_name: str) -> Mapping[str, Any]:
+    """The first rule by priority whose service name and type match the state machine's segments (wildcards `*`
+    and `?` as X-Ray has them), or X-Ray's Default rule."""
+    matching = [rule.inputs for rule in synthesis.of_type(SAMPLING_RULE)
+                if fnmatch.fnmatchcase(machine_name, str(rule.inputs.get("serviceName", "*")))
+                and fnmatch.fnmatchcase(STATE_MACHINE_ORIGIN, str(rule.inputs.get("serviceType", "*")))]  # fmt: skip
+    return min(matching, key=lambda rule: int(rule.get("priority", 0)), default=DEFAULT_SAMPLING)
 
 
 def _express_seconds(pricing: Pricing, ledger: Ledger, seconds: float, note: str) -> None:

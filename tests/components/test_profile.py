@@ -11,6 +11,7 @@ from components.profile import (
     HistoryLevel,
     HistorySettings,
     ProfileError,
+    TracingSettings,
     WorkflowType,
     load_profile,
 )
@@ -44,6 +45,7 @@ def test_defaults_are_the_safe_ones():
     assert profile.lambda_.architecture is Architecture.ARM64
     assert profile.workflow.type is WorkflowType.EXPRESS
     assert profile.workflow.history == HistorySettings(level=HistoryLevel.ALL, include_execution_data=True)
+    assert profile.workflow.tracing == TracingSettings(reservoir=1, sample_rate=0.05), "X-Ray's default rule"
     assert profile.log_retention_days == 365
 
 
@@ -61,6 +63,12 @@ def test_the_execution_history_is_read_from_the_workflow_section():
     profile = load_profile(profile_config(workflow={"history": history}))
     assert profile.workflow.history == HistorySettings(level=HistoryLevel.ERROR, include_execution_data=False)
     assert profile.args["workflow"]["history"] == {"level": "ERROR", "include_execution_data": False}
+
+
+def test_the_tracing_rates_are_read_from_the_workflow_section():
+    profile = load_profile(profile_config(workflow={"tracing": {"reservoir": 0, "sampleRate": 0.1}}))
+    assert profile.workflow.tracing == TracingSettings(reservoir=0, sample_rate=0.1)
+    assert profile.args["workflow"]["tracing"] == {"reservoir": 0, "sample_rate": 0.1}
 
 
 def test_structured_config_arrives_as_json_text_and_is_decoded():
@@ -106,6 +114,10 @@ def test_structured_config_arrives_as_json_text_and_is_decoded():
         (
             {"workflow": {"history": {"includeExecutionData": "yes"}}},
             "platform:profile.workflow.history.includeExecutionData: 'yes' is not allowed; expected true or false",
+        ),
+        (
+            {"workflow": {"tracing": {"sampleRate": 5}}},
+            "platform:profile.workflow.tracing.sampleRate: 5 is not allowed; expected a number from 0 to 1",
         ),
         ({"kmsDeletionWindowDays": 3}, "platform:profile.kmsDeletionWindowDays: 3 is not allowed"),
         ({"tags": {"aws:owner": "me"}}, "platform:profile.tags.aws:owner: tag name is not allowed"),

@@ -8,10 +8,18 @@ import pulumi
 import pytest
 
 from components.function import Function, FunctionArgs
-from components.profile import EnvironmentProfile, HistoryLevel, HistorySettings, WorkflowSettings, WorkflowType
+from components.naming import MAX_LENGTHS
+from components.profile import (
+    EnvironmentProfile,
+    HistoryLevel,
+    HistorySettings,
+    TracingSettings,
+    WorkflowSettings,
+    WorkflowType,
+)
 from components.states import Catch, Definition, DefinitionError, IntegrationPattern, Succeed, Task
 from components.table import Table, TableArgs
-from components.workflow import Workflow, WorkflowArgs
+from components.workflow import XRAY_SERVICE_NAME_LIMIT, XRAY_SERVICE_TYPE, Workflow, WorkflowArgs
 from synth.program import SynthesisError
 from tests.helpers import DISPOSABLE, from_another_language, run, statements, tiny_code
 
@@ -77,6 +85,40 @@ def test_execution_history_level_from_another_language_is_validated_by_name():
                        "ERROR") as refused:  # fmt: skip
         run(lambda: Workflow("flow", WorkflowArgs(profile=profile, definition=SUCCEED)))
     assert refused.value.declared == []
+
+
+def test_xray_samples_exactly_this_state_machine_at_the_profiles_rates(tmp_path):
+    """The rule matches the name and origin of the state machine's segments, not every service of the account."""
+    sampled = dataclasses.replace(DISPOSABLE, workflow=WorkflowSettings(tracing=TracingSettings(0, 0.1)))
+    synthesis = build_flow(tmp_path, sampled)
+    rule = synthesis.one("aws:xray/samplingRule:SamplingRule", "flow-sampling").inputs
+    machine = synthesis.one("aws:sfn/stateMachine:StateMachine").inputs
+    assert (rule["serviceName"], rule["serviceType"]) == (machine["name"], XRAY_SERVICE_TYPE)
+    assert (rule["reservoirSize"], rule["fixedRate"]) == (0, 0.1)
+    assert rule["ruleName"] == machine["name"], "a name that fits is kept whole"
+    default = build_flow(tmp_path).one("aws:xray/samplingRule:SamplingRule").inputs
+    assert (default["reservoirSize"], default["fixedRate"]) == (1, 0.05), "X-Ray's own default rule's rates"
+
+
+def test_a_sampling_rule_name_is_capped_and_stays_unique(tmp_path):
+    """X-Ray allows 32 characters for a rule's name, fewer than a state machine's: a longer name keeps its start and
+    a hash of the whole, so two long names with one start get two rules."""
+
+    def build():
+        for name in ("processing-upload-flow", "processing-upload-flow-2"):
+            Workflow(name, WorkflowArgs(profile=DISPOSABLE.args, definition=SUCCEED))
+
+    rules = run(build).of_type("aws:xray/samplingRule:SamplingRule")
+    names = [rule.inputs["ruleName"] for rule in rules]
+    assert all(len(name) == MAX_LENGTHS["sampling-rule"] for name in names), names
+    assert len(set(names)) == 2
+    assert all(name.startswith("image-pipeline-unit-") for name in names)
+
+
+def test_a_state_machine_name_its_sampling_rule_cannot_match_is_refused():
+    name = "f" * (XRAY_SERVICE_NAME_LIMIT - len("image-pipeline-unit-") + 1)
+    with pytest.raises(SynthesisError, match=rf"state machine name '\S+' is {XRAY_SERVICE_NAME_LIMIT + 1} characters"):
+        run(lambda: Workflow(name, WorkflowArgs(profile=DISPOSABLE.args, definition=SUCCEED)))
 
 
 def test_type_follows_the_profile_or_the_argument(tmp_path):
