@@ -38,7 +38,7 @@ from moto import mock_aws
 from moto.secretsmanager.exceptions import SecretsManagerClientError
 from moto.secretsmanager.models import secretsmanager_backends
 
-from emulator import adaptations
+from emulator import adaptations, models
 from emulator.accounts import check_account
 from emulator.adaptations import Delivery, Hooks
 from emulator.dataapi import RESUME_SECONDS, DataApi
@@ -173,6 +173,7 @@ class LocalCloud:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # restored on exit with the rest of the environment
             os.environ.pop(name, None)
         self._stack.enter_context(_logs_to(self.log, EMULATOR_LOGGERS))
+        self._stack.enter_context(models.shared())
         self._stack.enter_context(mock_aws(config=MOTO_CONFIG))
         # Stopped after every handler and task has ended (the ExitStack closes in reverse): their databases too.
         self._stack.callback(_remove_if_empty, self.workdir / DATABASES_DIR)
