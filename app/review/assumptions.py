@@ -208,7 +208,10 @@ class Assumptions:
         "2.1 KB (measured), plus the envelope",
     )
     log_event_bytes_without_data: int = _assume(
-        400, "one execution-history event without execution data: the envelope, names and ARNs only"
+        400,
+        "one execution-history event without execution data: its type, ids and time, the execution's ARN (an "
+        "Express one holds the state machine's name and two UUIDs) and the state's name or the task's resource; "
+        "360-430 bytes in the log format Step Functions documents (tests/program/test_assumptions.py builds them)",
     )
     fargate_task_seconds: int = _assume(
         30,

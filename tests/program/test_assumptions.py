@@ -4,11 +4,15 @@ refusing a value that cannot be a share or days with the option's name."""
 
 import argparse
 import json
+import statistics
+import uuid
 
 import pytest
 
 from app.review.assumptions import README_IMPORT_MS, AssumptionError, Assumptions, options, with_benchmark
 from app.review.options import add_arguments, assumptions_from
+from app.review.workload import entry_machines
+from tests.conftest import synthesized
 
 PROCESS_HANDLER = "pipeline.process.handler"
 
@@ -111,3 +115,28 @@ def test_the_options_given_replace_the_stated_assumptions_and_the_others_keep_th
     assert (chosen.cold_start_share, chosen.storage_days) == (0.05, 7)
     assert chosen.refused_share == Assumptions().refused_share
     assert assumptions_from(None) == assumptions_from({})
+
+
+def test_an_execution_history_event_without_data_is_the_size_assumed():
+    """The events prod's upload workflow logs for a Lambda task, in the format Step Functions documents for its log
+    group (CloudWatch Logs bills their bytes), with the Express execution ARN of prod's own state machine: the
+    details keep names and resources, and lose the input, output and parameters."""
+    (machine,) = entry_machines(synthesized("prod"))
+    arn = (f"arn:aws:states:eu-west-1:444455556666:express:{machine.inputs['name']}:{uuid.uuid4()}:"
+           f"{uuid.uuid4()}")  # fmt: skip
+    without_data = {"input": "", "inputDetails": {"truncated": False}}
+    task = {"resourceType": "lambda", "resource": "invoke"}
+    details = {
+        "ExecutionStarted": {**without_data, "roleArn": f"arn:aws:iam::444455556666:role/{machine.inputs['name']}"},
+        "TaskStateEntered": {**without_data, "name": "Process"},
+        "TaskScheduled": {**task, "region": "eu-west-1", "parameters": "", "timeoutInSeconds": 30},
+        "TaskStarted": task,
+        "TaskSucceeded": {**task, "output": "", "outputDetails": {"truncated": False}},
+        "TaskStateExited": {"name": "Process", "output": "", "outputDetails": {"truncated": False}},
+        "ExecutionSucceeded": {"output": "", "outputDetails": {"truncated": False}},
+    }
+    sizes = [len(json.dumps({"id": "12", "type": kind, "details": detail, "previous_event_id": "11",
+                             "event_timestamp": "1757000000000", "execution_arn": arn, "redrive_count": "0"},
+                            separators=(",", ":")))
+             for kind, detail in details.items()]  # fmt: skip
+    assert statistics.mean(sizes) == pytest.approx(Assumptions().log_event_bytes_without_data, rel=0.1), sizes

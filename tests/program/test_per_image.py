@@ -296,8 +296,10 @@ def test_execution_history_at_level_error_logs_failed_executions_only(stack):
     result = priced(errors_only.synthesis if errors_only else declared, refusing)
     assert "CloudWatch Logs: workflow execution history (GB)" not in items(result)
     history = items(result, REFUSED_IMAGES)["CloudWatch Logs: workflow execution history (GB)"]
-    assert history.quantity == pytest.approx(0.02 * 3 * refusing.log_event_bytes / GB)
-    assert history.note == "level ERROR with execution data"
+    with_data = load_profile(stack_config(stack)).workflow.history.include_execution_data
+    event_bytes = refusing.log_event_bytes if with_data else refusing.log_event_bytes_without_data
+    assert history.quantity == pytest.approx(0.02 * 3 * event_bytes / GB)
+    assert history.note == "level ERROR" + (" with execution data" if with_data else "")
 
 
 @pytest.mark.xfail(
