@@ -90,7 +90,8 @@ def test_the_process_handler_renders_what_it_keeps_and_only_validates_what_it_ha
 
 
 def test_lambda_gb_seconds_follow_the_declared_memory():
-    """Prod's Lambda has 2,048 MB: faster (a full vCPU) but more memory billed per ms than dev's 1,024 MB."""
+    """Prod's Lambda has 1,769 MB: faster (a full vCPU) but more memory billed per ms than dev's 1,024 MB; above one
+    vCPU the single-threaded core is no faster, only dearer."""
     duration = "Lambda duration (GB-s, arm64)"
     dev, prod = items(priced("dev"))[duration], items(priced("prod"))[duration]
     assert prod.quantity > dev.quantity
