@@ -16,10 +16,9 @@ Give the function a timeout of a few minutes: waking a paused cluster alone can 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pipeline.tracing import tracer
 
@@ -35,6 +34,9 @@ from .schema import (
     SELECT_VERSION_SQL,
     Migration,
 )
+
+if TYPE_CHECKING:  # annotations only: importing it costs every cold start for nothing
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 T = TypeVar("T")

@@ -1,4 +1,7 @@
-"""The image core, shared by the Lambda handlers and the Fargate worker: validate, describe, render, route."""
+"""The image core, shared by the Lambda handlers and the Fargate worker: validate, describe, render, route.
+
+Its records are NamedTuples, not dataclasses, for the Lambdas' cold start (see the `pipeline` package).
+"""
 
 from .errors import CorruptImage, ImageError, ImageTooLarge, TooManyPixels, UnsupportedFormat
 from .inspect import ImageHeader, inspect_image, sniff_format

@@ -6,9 +6,7 @@ any EXIF at all (see renditions.py), and the table only gets these selected, JSO
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import ExifTags, Image
 
@@ -43,8 +41,9 @@ GPS_TAGS = {
 }
 
 
-@dataclass(frozen=True)
-class ImageMetadata:
+class ImageMetadata(NamedTuple):
+    """What the record keeps of an image: its header's facts, its content hash and the selected EXIF."""
+
     format: str
     width: int
     height: int
@@ -53,11 +52,11 @@ class ImageMetadata:
     size_bytes: int
     sha256: str
     frames: int
-    exif: dict[str, Any] = field(default_factory=dict)
+    exif: dict[str, Any]
 
     def to_record(self) -> dict[str, Any]:
         """camelCase, JSON-safe: what the table and the workflow carry."""
-        record = asdict(self)
+        record = self._asdict()
         record["sizeBytes"] = record.pop("size_bytes")
         return record
 
@@ -119,6 +118,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     try:
-        return round(float(Fraction(value.numerator, value.denominator)), 6)
+        return round(value.numerator / value.denominator, 6)  # int / int rounds correctly, as Fraction did
     except (AttributeError, ZeroDivisionError, TypeError):
         return str(value)

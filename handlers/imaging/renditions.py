@@ -10,7 +10,7 @@ import io
 import posixpath
 import struct
 import zlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import Image, ImageOps
 from pipeline.contract import RENDITIONS_PREFIX
@@ -29,8 +29,9 @@ Lanczos and, once the rendition is JPEG-encoded, measurably the same (32.24 vs 3
 Lanczos reference on a 24 MP photo); Lanczos is kept for the stronger shrinks, where it prevents aliasing."""
 
 
-@dataclass(frozen=True)
-class Rendition:
+class Rendition(NamedTuple):
+    """One encoded rendition, held in memory until it is stored."""
+
     size: int
     """The requested longest side."""
     width: int

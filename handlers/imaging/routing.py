@@ -5,7 +5,7 @@ set by the largest rendition, not by the photo; PNG and WebP decode at full size
 3 without) and the conversion for output can briefly hold a second copy.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline.contract import ROUTE_FARGATE as FARGATE
 from pipeline.contract import ROUTE_LAMBDA as LAMBDA
@@ -21,8 +21,9 @@ USABLE_FRACTION = 0.8
 JPEG_SCALES = (1, 2, 4, 8)
 
 
-@dataclass(frozen=True)
-class RouteDecision:
+class RouteDecision(NamedTuple):
+    """Where an image goes, and the estimate behind it, which the record keeps as the route's reason."""
+
     route: str
     estimated_bytes: int
     budget_bytes: int

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.contract import (
     KEEP_PERSONAL_EXIF_ENV,
@@ -19,8 +19,9 @@ OUTPUT_FORMATS = ("AUTO", "JPEG", "PNG", "WEBP")
 DEFAULT_SIZES = (1024, 512, 128)
 
 
-@dataclass(frozen=True)
-class ImagingLimits:
+class ImagingLimits(NamedTuple):
+    """What an upload may be; anything beyond is refused before its pixels are decoded."""
+
     max_bytes: int = 40 * 1024 * 1024
     max_pixels: int = 200_000_000
     """Checked from the header before decoding. Cameras stop near 100 MP; panoramas and scans go beyond, and the
@@ -28,26 +29,31 @@ class ImagingLimits:
     formats: tuple[str, ...] = ALLOWED_FORMATS
 
 
-@dataclass(frozen=True)
-class RenditionSpec:
+class RenditionSpec(NamedTuple):
+    """What each upload is rendered to. A NamedTuple checks nothing when it is made, so the environment, the one
+    source of a spec that is not code, goes through `checked`: a spec that cannot be rendered fails before any image."""
+
     sizes: tuple[int, ...] = DEFAULT_SIZES
     """Longest side of each rendition in pixels; an image is never enlarged."""
     format: str = "AUTO"
     quality: int = 82
 
-    def __post_init__(self) -> None:
+    def checked(self) -> "RenditionSpec":
+        """This spec, or a ValueError saying what makes it unrenderable."""
         if not self.sizes or any(size < 1 for size in self.sizes):
             raise ValueError(f"rendition sizes must be positive, got {self.sizes}")
         if self.format not in OUTPUT_FORMATS:
             raise ValueError(f"rendition format {self.format!r} is not one of {', '.join(OUTPUT_FORMATS)}")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"rendition quality must be 1-100, got {self.quality}")
+        return self
 
 
-@dataclass(frozen=True)
-class ImagingSettings:
-    limits: ImagingLimits = field(default_factory=ImagingLimits)
-    renditions: RenditionSpec = field(default_factory=RenditionSpec)
+class ImagingSettings(NamedTuple):
+    """The image core's settings as one value, so that a handler reads its environment once."""
+
+    limits: ImagingLimits = ImagingLimits()
+    renditions: RenditionSpec = RenditionSpec()
     keep_personal_exif: bool = False
     """GPS position, owner and serial numbers stay out of renditions and records unless this is on."""
 
@@ -67,6 +73,6 @@ class ImagingSettings:
                 sizes=sizes or spec.sizes,
                 format=env.get(RENDITION_FORMAT_ENV, spec.format).upper(),
                 quality=int(env.get(RENDITION_QUALITY_ENV, spec.quality)),
-            ),
+            ).checked(),
             keep_personal_exif=env.get(KEEP_PERSONAL_EXIF_ENV, "false").lower() == "true",
         )

@@ -4,12 +4,9 @@ Clients live at module scope so that warm invocations reuse them and their conne
 use rather than at import, so importing a handler (tests, tooling, cold-start measurements) needs no AWS setup.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -17,19 +14,22 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 from imaging import ImagingSettings
 
 from .contract import IDEMPOTENCY_TABLE_ENV, RENDER_MEMORY_ENV, RESULTS_BUCKET_ENV, TABLE_NAME_ENV, UPLOAD_PREFIX_ENV
 from .errors import ConfigurationError
 
+if TYPE_CHECKING:  # annotations only: importing it costs every cold start for nothing
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 """Set by Lambda itself; the fallback when RENDER_MEMORY_MB is not set."""
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
+    """Everything a step needs from outside: built once per instance, or injected by tests and the local cloud."""
+
     s3: BaseClient
     dynamodb: BaseClient
     table_name: str
@@ -40,9 +40,7 @@ class Dependencies:
     memory_mb: int
 
     @classmethod
-    def from_environment(
-        cls, environ: Mapping[str, str] | None = None, session: boto3.Session | None = None
-    ) -> Dependencies:
+    def from_environment(cls, environ: Mapping[str, str] | None = None, session: boto3.Session | None = None) -> Self:
         environ = os.environ if environ is None else environ
         # Settings first: a misconfigured function should say so before anything touches AWS.
         table_name = _require(environ, TABLE_NAME_ENV)
@@ -82,7 +80,7 @@ _dependencies: Dependencies | None = None
 
 
 def run_once(
-    step: Callable[[dict[str, Any], Dependencies], Result], event: dict[str, Any], context: LambdaContext
+    step: Callable[[dict[str, Any], Dependencies], Result], event: dict[str, Any], context: "LambdaContext"
 ) -> Result:
     """Run a handler's step once per upload: a repeated delivery gets the first run's result from Powertools'
     idempotency store instead of doing the work again."""

@@ -1,4 +1,4 @@
-"""The workflow's input: S3's "Object Created" event as EventBridge delivers it, read into frozen dataclasses.
+"""The workflow's input: S3's "Object Created" event as EventBridge delivers it, read into NamedTuples.
 
 A parse of its own rather than pydantic models: the pipeline checks ten fields, and importing pydantic cost about
 65 ms of every cold start. It validates what the models did (types, lengths, the sequencer's hex, the literal source
@@ -6,13 +6,10 @@ and detail type, an ISO 8601 time), ignores other fields, and, like pydantic, na
 `ValidationError` rather than the first only.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 
 __all__ = ["ObjectCreatedEvent", "S3Object", "ValidationError"]
 
@@ -114,8 +111,7 @@ class _Reader:
         return None  # never used: `done` raises before anything uses what was read
 
 
-@dataclass(frozen=True)
-class S3Object:
+class S3Object(NamedTuple):
     """An event's `detail.object`: also what the workflow hands the Fargate worker (as JSON)."""
 
     key: str
@@ -126,7 +122,7 @@ class S3Object:
     """`version-id` in the event; absent for an unversioned bucket."""
 
     @classmethod
-    def parse(cls, data: Any) -> S3Object:
+    def parse(cls, data: Any) -> Self:
         """`data` as decoded from JSON; a ValidationError names every missing or invalid field."""
         reader = _Reader(data)
         obj = cls._read(reader, "")
@@ -134,7 +130,7 @@ class S3Object:
         return obj
 
     @classmethod
-    def _read(cls, reader: _Reader, at: str) -> S3Object:
+    def _read(cls, reader: _Reader, at: str) -> Self:
         """The object at `at` (a path prefix: "" or "detail.object.")."""
         return cls(
             key=reader.read(f"{at}key", _text(min_length=1)),
@@ -145,8 +141,7 @@ class S3Object:
         )
 
 
-@dataclass(frozen=True)
-class ObjectCreatedEvent:
+class ObjectCreatedEvent(NamedTuple):
     """The fields of S3's "Object Created" event that the pipeline reads."""
 
     time: datetime
@@ -154,7 +149,7 @@ class ObjectCreatedEvent:
     object: S3Object
 
     @classmethod
-    def parse(cls, data: Any) -> ObjectCreatedEvent:
+    def parse(cls, data: Any) -> Self:
         """`data` as the workflow passes it; a ValidationError names every missing or invalid field. Checked but not
         kept: the source, the detail type and the id (the log lines' correlation id, which Powertools reads itself)."""
         reader = _Reader(data)

@@ -1,11 +1,8 @@
 """The uploaded object: which one the event names, where it really is, and a local copy to work on."""
 
-from __future__ import annotations
-
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Self
 from urllib.parse import unquote_plus
 
 from botocore.client import BaseClient
@@ -18,8 +15,7 @@ from .events import ObjectCreatedEvent, S3Object
 SEQUENCER_WIDTH = 32
 
 
-@dataclass(frozen=True)
-class UploadEvent:
+class UploadEvent(NamedTuple):
     """The parts of S3's "Object Created" event the pipeline uses."""
 
     bucket: str
@@ -32,13 +28,13 @@ class UploadEvent:
     """When S3 sent the event; recorded by the claim, unknown to a worker given only the object's reference."""
 
     @classmethod
-    def parse(cls, event: dict[str, Any]) -> UploadEvent:
+    def parse(cls, event: dict[str, Any]) -> Self:
         """A malformed event raises `pipeline.events.ValidationError`, naming every missing or invalid field."""
         notification = ObjectCreatedEvent.parse(event)
         return cls.of(notification.bucket, notification.object, notification.time.isoformat())
 
     @classmethod
-    def of(cls, bucket: str, obj: S3Object, event_time: str | None = None) -> UploadEvent:
+    def of(cls, bucket: str, obj: S3Object, event_time: str | None = None) -> Self:
         """The upload an event's `detail.object` names (read with `S3Object.parse`, as the event's own is)."""
         return cls(bucket, obj.key, obj.version_id, obj.etag, obj.sequencer, event_time)
 
@@ -53,8 +49,9 @@ class UploadEvent:
         return self.version_id or self.etag
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
+    """The object as it is stored now, which may be under the event's key URL-decoded (see `resolve`)."""
+
     bucket: str
     key: str
     version_id: str | None

@@ -21,13 +21,10 @@ ImagesRefused by reason and ImagesFailed. A delivery answered from the idempoten
 one superseded before its route was recorded.
 """
 
-from __future__ import annotations
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .context import Dependencies, run_once
 from .contract import ROUTE_LAMBDA
@@ -38,6 +35,9 @@ from .render import RenderResult, render_upload
 from .steps import local_copy, refusals_recorded
 from .tracing import tracer
 from .validate import Validation, validate_upload
+
+if TYPE_CHECKING:  # annotations only (see pipeline.context)
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 
@@ -51,7 +51,7 @@ class Processed(Validation, total=False):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics  # no cold-start metric: it would be one more custom metric, billed monthly
-def handler(event: dict[str, Any], context: LambdaContext) -> Processed:
+def handler(event: dict[str, Any], context: "LambdaContext") -> Processed:
     return run_once(process, event, context)
 
 

@@ -15,8 +15,6 @@ Megapixels, filed under the route of the run (the process Lambda's validation se
 The Lambda's `metrics` are flushed when the invocation ends, the worker flushes them itself.
 """
 
-from __future__ import annotations
-
 import base64
 import re
 import time
@@ -39,8 +37,9 @@ logger = Logger()
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 """A rendition key never changes content (a new version gets a new key), so it may be cached for a year."""
-ENCODED_METADATA = re.compile(r"=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?=")
-"""RFC 2047's "B" encoding, the form in which S3 itself returns non-ASCII metadata values."""
+ENCODED_METADATA = r"=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?="
+"""RFC 2047's "B" encoding, the form in which S3 itself returns non-ASCII metadata values. A pattern, compiled (and
+cached by `re`) on the first `decode_metadata`: readers of renditions call it, the handlers never do."""
 
 
 class RenditionRecord(TypedDict):
@@ -126,7 +125,7 @@ def encode_metadata(text: str) -> str:
 
 def decode_metadata(value: str) -> str:
     """The text `encode_metadata` stored, from a rendition's `Metadata`."""
-    encoded = ENCODED_METADATA.fullmatch(value)
+    encoded = re.fullmatch(ENCODED_METADATA, value)
     return base64.b64decode(encoded.group(1)).decode() if encoded else value
 
 

@@ -12,11 +12,8 @@ Metrics (EMF on stdout, `pipeline.contract`): ImagesRouted, filed under the rout
 route dimension is the run's, so it files the completion that the process Lambda counts next as well.
 """
 
-from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
@@ -52,8 +49,7 @@ class Validation(TypedDict):
     routeReason: str
 
 
-@dataclass(frozen=True)
-class Validated:
+class Validated(NamedTuple):
     """The step's result: what the workflow is told, and what rendering the same copy needs (its header, so that the
     file is not inspected twice)."""
 
@@ -86,7 +82,7 @@ def validate_upload(upload: UploadEvent, stored: StoredObject, local: Path, depe
         versionTag=upload.version_tag,
         sequencer=upload.sequencer,
         eventTime=upload.event_time,
-        header=asdict(header),
+        header=header._asdict(),
         metadata=metadata,
         route=decision.route,
         routeReason=decision.reason,

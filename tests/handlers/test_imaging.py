@@ -8,6 +8,7 @@ from imaging import (
     CorruptImage,
     ImageTooLarge,
     ImagingLimits,
+    ImagingSettings,
     RenditionSpec,
     TooManyPixels,
     UnsupportedFormat,
@@ -97,6 +98,31 @@ def test_metadata_has_hash_orientation_and_safe_exif_only():
     personal = describe(data, header, keep_personal_exif=True).to_record()["exif"]
     assert personal["artist"] == "Jane Doe"
     assert personal["gps"]["latitudeRef"] == "N"
+    assert personal["gps"]["latitude"] == [51.0, 30.0, 0.0], "EXIF rationals become numbers"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("RENDITION_SIZES", "1024,0", "rendition sizes must be positive"),
+        ("RENDITION_FORMAT", "gif", "rendition format 'GIF' is not one of AUTO, JPEG, PNG, WEBP"),
+        ("RENDITION_QUALITY", "101", "rendition quality must be 1-100"),
+    ],
+)
+def test_a_rendition_spec_that_cannot_be_rendered_is_refused_from_the_environment(variable, value, reason):
+    with pytest.raises(ValueError, match=reason):
+        ImagingSettings.from_environment({variable: value})
+
+
+def test_the_environment_sets_the_image_cores_settings():
+    settings = ImagingSettings.from_environment(
+        {"RENDITION_SIZES": "800,200", "RENDITION_FORMAT": "webp", "RENDITION_QUALITY": "70",
+         "MAX_IMAGE_BYTES": "1000", "MAX_IMAGE_PIXELS": "2000", "KEEP_PERSONAL_EXIF": "TRUE"}
+    )  # fmt: skip
+
+    assert settings == ImagingSettings(ImagingLimits(max_bytes=1000, max_pixels=2000),
+                                       RenditionSpec(sizes=(800, 200), format="WEBP", quality=70), True)  # fmt: skip
+    assert ImagingSettings.from_environment({}) == ImagingSettings()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ record with a human-readable reason and the typed error, with no renditions and 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +175,7 @@ def test_validation_reads_the_local_copy_and_records_the_route(harness, dependen
     validated = validate_upload(upload, stored, local, dependencies)
 
     assert harness.calls == [("UpdateItem", harness.resources.table_name)], "no S3 call: it reads the copy"
-    assert (validated.output["header"], validated.output["route"]) == (asdict(validated.header), validated.route)
+    assert (validated.output["header"], validated.output["route"]) == (validated.header._asdict(), validated.route)
     assert (validated.route, validated.output["object"]["etag"]) == ("lambda", stored.etag)
     assert harness.record("uploads/step.jpg")["route"] == "lambda"
 
