@@ -303,13 +303,23 @@ def test_execution_history_at_level_error_logs_failed_executions_only(stack):
     assert history.note == "level ERROR" + (" with execution data" if with_data else "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13's targets are not met by this model: prod's execution history at level ALL with execution "
-    "data (its sfn-logging config requires ALL), the catalog's Data API, secret and capacity, and the upload's and "
-    "renditions' PUTs keep dev above 35 and prod above 45 (see the report)",
-)
-@pytest.mark.parametrize("targeted", sorted(TARGETS))
+ABOVE_TARGET = {
+    "dev": "dev gives $43.30, $8.30 above its $35: the catalog's insert ($5.00 of Secrets Manager calls at their upper "
+    "bound, $1.67 of Aurora capacity, $0.35 of Data API requests), seven DynamoDB write units per image ($4.40) and "
+    "the expiring uploads' Object Deleted events ($1.00), beside the four PUTs' $20 floor",
+    "prod": "prod gives $47.35, $2.35 above its $45: the catalog's insert ($7.02 as in dev), seven DynamoDB write "
+    "units per image ($4.40; a route write the completion could carry and an idempotency result under 1 KB would "
+    "take $1.24, in the handlers) and the execution history at level ALL its sfn-logging config requires ($2.98 "
+    "without execution data)",
+}
+"""Issue 13's targets the model does not meet yet, each with its gap and what makes it (the report's lines)."""
+
+
+@pytest.mark.parametrize(
+    "targeted",
+    [pytest.param(stack, marks=pytest.mark.xfail(strict=True, reason=ABOVE_TARGET[stack])) if stack in ABOVE_TARGET
+     else stack for stack in sorted(TARGETS)],
+)  # fmt: skip
 def test_a_million_12mp_images_cost_at_most_the_target(targeted):
     """12 MP photos all take the Lambda route (a JPEG decodes at the largest rendition's scale, a few MB), so the
     heavy share is 0; refusals, retries and cold starts keep their stated shares. Storage, billed by the month an
