@@ -8,6 +8,7 @@ function's setting (`RENDER_MEMORY_MB` from the deployed environment), so it fol
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,14 +60,16 @@ def encode(image: Image.Image, kind: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def standard_samples() -> list[Sample]:
-    """Both routes' happy paths in every accepted format, and two refusals with a reason."""
+@functools.cache
+def standard_samples() -> tuple[Sample, ...]:
+    """Both routes' happy paths in every accepted format, and two refusals with a reason. Made once per process
+    (the samples are immutable; drawing them takes most of a second)."""
     rotated = Image.Exif()
     rotated[ORIENTATION_TAG] = ROTATED_90
     transparent = scene(900, 600, seed=3).convert("RGBA")
     transparent.putalpha(Image.radial_gradient("L").resize(transparent.size).point(lambda v: 255 - v))
     photo = encode(scene(1600, 1200), "JPEG", quality=88)
-    return [
+    return (
         Sample("landscape.jpg", photo, "image/jpeg", ROUTE_LAMBDA),
         Sample("portrait-exif.jpg", encode(scene(1200, 900, seed=2), "JPEG", quality=88, exif=rotated), "image/jpeg",
                ROUTE_LAMBDA),
@@ -74,7 +77,7 @@ def standard_samples() -> list[Sample]:
         Sample("meadow.webp", encode(scene(1024, 768, seed=4), "WEBP", quality=85), "image/webp", ROUTE_LAMBDA),
         Sample("notes.jpg", b"a text file uploaded with a .jpg name\n" * 20, "image/jpeg", "refused"),
         Sample("truncated.jpg", photo[: len(photo) // 2], "image/jpeg", "refused"),
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
 def panorama(imaging: ModuleType, environment: Mapping[str, str]) -> Sample | None:
@@ -90,11 +93,18 @@ def panorama(imaging: ModuleType, environment: Mapping[str, str]) -> Sample | No
     if height is None:
         return None
     for _ in range(5):  # check with the real file size
-        data = encode(scene(3 * height, height, seed=5), "PNG", compress_level=1)
+        data = _panorama_png(height)
         if route(3 * height, height, len(data)) == imaging.FARGATE:
             return Sample("panorama.png", data, "image/png", ROUTE_FARGATE)
         height = int(height * 1.1)
     return None
+
+
+@functools.cache
+def _panorama_png(height: int) -> bytes:
+    """The 3:1 panorama `height` px high, made once per process: a second of drawing and encoding, which each test
+    module of the end-to-end suite would pay again for the same bytes."""
+    return encode(scene(3 * height, height, seed=5), "PNG", compress_level=1)
 
 
 def _smallest(goes_to_fargate: Callable[[int], bool]) -> int | None:
