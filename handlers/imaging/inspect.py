@@ -11,6 +11,7 @@ import re
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,8 +38,12 @@ _SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
     ("PDF", b"%PDF", 0),
 )
 _TAIL_BYTES = 16
-_PILLOW_FORMATS = {"MPO": "JPEG"}
-"""Pillow names MPO a JPEG that carries an MPF index of further JPEGs after its end, as phones write them."""
+PLUGINS = {"JPEG": "JpegImagePlugin", "PNG": "PngImagePlugin", "WEBP": "WebPImagePlugin"}
+"""Pillow's plugin of each format the core opens or writes, loaded by `pillow_format` on first use. Left to guess a
+format, Pillow loads its five common plugins (JPEG and PNG among them) and, for any other format, WebP included, all
+forty-odd it has (`Image.init`): about 30 ms of the first invocation that meets a WebP, for plugins never used.
+Opened as its sniffed format alone, a file is read by that format's plugin or refused as corrupt, never taken for
+another format (a JPEG with an MPF index, as phones write them, opens as Pillow's MPO, a JPEG)."""
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xff]")
 """A marker is FF and a code that is neither 00 nor FF; the FF before it may be the last of a run of fill bytes."""
 _JPEG_SCAN_END = re.compile(rb"\xff[\xc0-\xcf\xd9-\xfe]")
@@ -112,12 +117,18 @@ Set once at import rather than around each open: the setting is process-wide, an
 in the local cloud."""
 
 
+def pillow_format(kind: str) -> str:
+    """`kind` (a format `sniff_format` names), with its Pillow plugin loaded: what to open or save it as."""
+    import_module(f"PIL.{PLUGINS[kind]}")
+    return kind
+
+
 @contextmanager
-def open_image(source: Source) -> Iterator[Image.Image]:
-    """Open lazily (header only), for as long as the `with` block lasts; the file is closed with it."""
+def open_image(source: Source, kind: str) -> Iterator[Image.Image]:
+    """Open lazily (header only) as `kind`, for as long as the `with` block lasts; the file is closed with it."""
     with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as stream:
         try:
-            image = Image.open(stream)
+            image = Image.open(stream, formats=(pillow_format(kind),))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as error:
             raise CorruptImage(f"the header cannot be read: {error}") from error
         with image:
@@ -180,9 +191,7 @@ def _walk_jpeg(data: bytes | mmap.mmap) -> None:
 
 
 def _read_header(source: Source, kind: str, size: int) -> ImageHeader:
-    with open_image(source) as image:
-        if _PILLOW_FORMATS.get(image.format, image.format) != kind:
-            raise CorruptImage(f"the data starts like {kind} but reads as {image.format}")
+    with open_image(source, kind) as image:
         orientation = _orientation(image)
         return ImageHeader(
             format=kind,

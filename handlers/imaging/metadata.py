@@ -63,7 +63,7 @@ class ImageMetadata(NamedTuple):
 
 def describe(source: Source, header: ImageHeader, *, keep_personal_exif: bool) -> ImageMetadata:
     """Reads the EXIF block (not the pixels) and hashes the bytes."""
-    with open_image(source) as image:
+    with open_image(source, header.format) as image:
         exif = _selected_exif(image, keep_personal_exif)
     return ImageMetadata(
         format=header.format,

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from pipeline.contract import RENDITIONS_PREFIX
 
 from .errors import CorruptImage
-from .inspect import ImageHeader, Source, open_image
+from .inspect import ImageHeader, Source, open_image, pillow_format
 from .settings import RenditionSpec
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -70,7 +70,7 @@ def rendition_key(source_key: str, version: str, size: int, extension: str) -> s
 def render_renditions(source: Source, header: ImageHeader, spec: RenditionSpec) -> list[Rendition]:
     """Every rendition of `spec`, largest first. Raises CorruptImage when the pixels cannot be decoded."""
     image_format = output_format(header, spec)
-    with open_image(source) as image:
+    with open_image(source, header.format) as image:
         decoded = _decode_reduced(image, header, max(spec.sizes), image_format)
         icc_profile = image.info.get("icc_profile")
     renditions = []
@@ -130,5 +130,5 @@ def _encode(image: Image.Image, image_format: str, spec: RenditionSpec, icc_prof
     if image_format == "WEBP":
         options["method"] = 4  # libwebp's default speed/size trade-off (6 is 2-3x slower for ~5% smaller files)
     buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
+    image.save(buffer, format=pillow_format(image_format), **options)
     return buffer.getvalue()

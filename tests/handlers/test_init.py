@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.handlers import images
+
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 ENTRY_POINTS = sorted(
     ".".join(path.relative_to(HANDLERS).with_suffix("").parts)
@@ -86,3 +88,37 @@ def test_the_records_an_entry_point_defines_cost_little_to_create(entry_point):
 
     assert result["dataclasses"] == []
     assert result["postponed"] == []
+
+
+FIRST_IMAGES = """
+import sys
+from pathlib import Path
+from PIL import Image
+from imaging import ImagingSettings, describe, inspect_image, render_renditions
+
+def init():
+    raise AssertionError("Image.init: Pillow loads every plugin it has")
+
+Image.init = init
+settings = ImagingSettings()
+for path in sys.argv[1:]:
+    header = inspect_image(Path(path), settings.limits)
+    describe(Path(path), header, keep_personal_exif=False)
+    render_renditions(Path(path), header, settings.renditions)
+print(sorted(name for name in sys.modules if name.endswith("ImagePlugin")))
+"""
+
+
+def test_the_first_images_load_the_plugins_of_their_formats_not_all_of_pillows(tmp_path):
+    """Pillow loads all of its forty-odd plugins (`Image.init`) when it is left to guess a format beyond its five
+    common ones: a WebP, opened or written, on the first invocation that meets one (imaging/inspect.py's PLUGINS)."""
+    paths = []
+    for name, data in [("photo", images.jpeg()), ("alpha", images.png_with_alpha()), ("photo-webp", images.webp())]:
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)  # no extension: the handlers' local copies have none either
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(HANDLERS)}
+    command = [sys.executable, "-c", FIRST_IMAGES, *map(str, paths)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+
+    assert run.returncode == 0, run.stderr
+    assert "PIL.WebPImagePlugin" in run.stdout, "the alpha PNG's renditions are WebP"

@@ -106,10 +106,22 @@ def test_pillows_guard_is_off_so_that_ours_is_the_only_refusal(make):
     assert [r.width for r in render_renditions(data, header, SPEC)] == [512, 128]
 
 
+def test_a_jpeg_followed_by_further_images_as_phones_write_them_is_a_jpeg():
+    """An MPF index and a second JPEG after the first one's end: Pillow opens it as MPO, its kind of JPEG."""
+    buffer = io.BytesIO()
+    images.photo().save(buffer, "MPO", save_all=True, append_images=[images.photo(320, 240)])
+    data = buffer.getvalue()
+
+    header = inspect_image(data, LIMITS)
+
+    assert (header.format, header.width, header.frames) == ("JPEG", 640, 2)
+    assert [r.width for r in render_renditions(data, header, SPEC)] == [512, 128]
+
+
 def test_the_file_an_image_is_read_from_is_closed_with_it(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(images.jpeg())
-    with open_image(path) as image:
+    with open_image(path, "JPEG") as image:
         stream = image.fp
         assert not stream.closed
     assert stream.closed
