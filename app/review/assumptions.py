@@ -78,15 +78,15 @@ class HandlerWork:
     """Powertools INFO/WARNING lines (system log level WARN keeps Lambda's START/END/REPORT lines out)."""
 
 
-VALIDATE = HandlerWork(("validate",), s3_get_class=3, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
+VALIDATE = HandlerWork(("validate",), s3_get_class=2, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
                        dynamodb_write_units=4, log_bytes=850)  # fmt: skip
-"""The process handler on an image it hands to Fargate: validation only. 2 HEAD (resolve, then the download's size
-check) + 1 GET; idempotency PutItem + UpdateItem, claim and route UpdateItems: four items under 1 KB; one INFO line
+"""The process handler on an image it hands to Fargate: validation only. 1 HEAD (resolve) + 1 GET (the
+download); idempotency PutItem + UpdateItem, claim and route UpdateItems: four items under 1 KB; one INFO line
 and the metrics document."""
-PROCESS = HandlerWork(("validate", "render"), s3_get_class=3, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=5,
+PROCESS = HandlerWork(("validate", "render"), s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=5,
                       dynamodb_write_units=7, log_bytes=1800)  # fmt: skip
 """The process handler on an image it renders: validation and rendering in one invocation, from one download.
-2 HEAD + 1 GET, one PUT per rendition; idempotency PutItem (1 unit) and UpdateItem (2: the stored result is 1.5 KB),
+1 HEAD + 1 GET, one PUT per rendition; idempotency PutItem (1 unit) and UpdateItem (2: the stored result is 1.5 KB),
 claim and route UpdateItems (1 each), the COMPLETE UpdateItem on the 1.1 KB record (2); two INFO lines and the
 metrics document."""
 WORKER = HandlerWork(("render",), s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=1,

@@ -1,5 +1,6 @@
 """The uploaded object: which one the event names, where it really is, and a local copy to work on."""
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple, Self
@@ -13,6 +14,8 @@ from .errors import ObjectNotFound
 from .events import ObjectCreatedEvent, S3Object
 
 SEQUENCER_WIDTH = 32
+CHUNK_BYTES = 1 << 20
+"""How much of the object a download holds in memory at once."""
 
 
 class UploadEvent(NamedTuple):
@@ -85,15 +88,19 @@ def resolve(s3: BaseClient, upload: UploadEvent) -> StoredObject:
 
 
 def download(s3: BaseClient, stored: StoredObject, max_bytes: int, directory: Path | None = None) -> Path:
-    """Stream the object to a local file (constant memory), refusing it first if it is over the size limit."""
+    """Stream the object to a local file (constant memory), refusing it first if it is over the size limit.
+
+    One GetObject: boto3's transfer manager (`download_fileobj`) heads the object first to size its parts, a request
+    `resolve` has already made, billed on every image."""
     if stored.size_bytes > max_bytes:
         raise ImageTooLarge(f"the file is {stored.size_bytes:,} bytes; the limit is {max_bytes:,} bytes")
-    extra = {"VersionId": stored.version_id} if stored.version_id else {}
+    version = {"VersionId": stored.version_id} if stored.version_id else {}
     handle, name = tempfile.mkstemp(prefix="upload-", dir=directory)
     path = Path(name)
     try:
         with open(handle, "wb") as file:
-            s3.download_fileobj(stored.bucket, stored.key, file, ExtraArgs=extra or None)
+            body = s3.get_object(Bucket=stored.bucket, Key=stored.key, **version)["Body"]
+            shutil.copyfileobj(body, file, CHUNK_BYTES)
     except ClientError as error:
         path.unlink()
         if _status(error) == 404 or error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
