@@ -4,7 +4,8 @@ A boto3 session parses the JSON model of each service it makes a client for (EC2
 cloud makes many sessions: one per Lambda sandbox and container run, each workflow task's role, the deployment's and
 moto's own. On AWS each of those is a process of its own that parses once; here they share one interpreter, and the
 parsing was about a sixth of an end-to-end test's CPU. The models are read-only data from the same files for every
-loader with the same search paths, so sharing one cache per search path changes nothing a client sees.
+loader with the same search paths, so sharing one cache per search path changes nothing a client sees. The test
+suite shares them for its whole run (tests/conftest.py): moto's mock gives each test new sessions too.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator import models
 from synth.program import Synthesis, close_runtime, stack_names, synthesize
 
 # Powertools reads the service name when a handler module is imported, and whichever test module imports one first
@@ -46,3 +47,11 @@ def program(stack: str) -> Synthesis:
 def _close_runtime_at_end() -> Iterator[None]:
     yield
     close_runtime()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _botocore_models_parsed_once() -> Iterator[None]:
+    """moto's mock gives each test fresh boto3 sessions, and each parsed the JSON models of its clients again (a
+    fifth of the handler tests' CPU): the local cloud's shared models (emulator/models.py) for the whole run."""
+    with models.shared():
+        yield
