@@ -21,6 +21,7 @@ from typing import Any
 from app.review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, REFUSED, WORKER, Assumptions, HandlerWork
 from app.review.retention import expiration_days, log_retention_days, results_bucket, uploads
 from app.review.workload import Execution, Route, Step, WorkloadError, executions
+from components.workflow import XRAY_SERVICE_TYPE
 from handlers.pipeline.contract import (
     REFUSALS,
     RENDITION_SIZES_ENV,
@@ -51,8 +52,6 @@ FAILED_END_EVENTS = 2
 FULL_JITTER = 0.5
 """A retrier with JitterStrategy FULL waits a uniform share of its interval: half of it on average."""
 SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
-STATE_MACHINE_ORIGIN = "AWS::StepFunctions::StateMachine"
-"""What a state machine's segments give as their origin, which a sampling rule's serviceType matches."""
 DEFAULT_SAMPLING = {"ruleName": "Default", "reservoirSize": 1, "fixedRate": 0.05}
 """X-Ray's Default rule, which samples whatever no other rule matches: the first request each second, then 5%."""
 
@@ -207,7 +206,7 @@ def _sampling_rule(synthesis: Synthesis, machine_name: str) -> Mapping[str, Any]
     and `?` as X-Ray has them), or X-Ray's Default rule."""
     matching = [rule.inputs for rule in synthesis.of_type(SAMPLING_RULE)
                 if fnmatch.fnmatchcase(machine_name, str(rule.inputs.get("serviceName", "*")))
-                and fnmatch.fnmatchcase(STATE_MACHINE_ORIGIN, str(rule.inputs.get("serviceType", "*")))]  # fmt: skip
+                and fnmatch.fnmatchcase(XRAY_SERVICE_TYPE, str(rule.inputs.get("serviceType", "*")))]  # fmt: skip
     return min(matching, key=lambda rule: int(rule.get("priority", 0)), default=DEFAULT_SAMPLING)
 
 
