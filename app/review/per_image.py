@@ -18,7 +18,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.review.assumptions import HANDLERS, LAMBDA_MB_PER_VCPU, REFUSED, WORKER, Assumptions, HandlerWork
+from app.review.assumptions import (
+    HANDLERS,
+    LAMBDA_MB_PER_VCPU,
+    REFUSED,
+    SECONDS_PER_HOUR,
+    WORKER,
+    Assumptions,
+    HandlerWork,
+)
 from app.review.retention import expiration_days, log_retention_days, results_bucket, uploads
 from app.review.workload import Execution, Route, Step, WorkloadError, executions
 from components.workflow import XRAY_SERVICE_TYPE
@@ -411,21 +419,21 @@ def _fargate(pricing: Pricing, step: Step, share: float, ledger: Ledger) -> None
                f"{topped_up} s more per task: Fargate bills at least {prices.FARGATE_MINIMUM_SECONDS} s"))  # fmt: skip
     for label, billed_seconds, note in billed:
         if billed_seconds:
-            hours = share * billed_seconds / 3600
+            hours = share * billed_seconds / SECONDS_PER_HOUR
             ledger.add(f"{label} vCPU-hours ({vcpu:g} vCPU)", hours * vcpu, prices.FARGATE_VCPU_HOUR[architecture],
                        note)  # fmt: skip
             ledger.add(f"{label} GB-hours ({memory_gb:g} GB)", hours * memory_gb, prices.FARGATE_GB_HOUR[architecture])
     network = step.parameters.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
     if network.get("AssignPublicIp") == "ENABLED":
-        ledger.add("Public IPv4 address of the task (hours)", share * seconds / 3600, prices.PUBLIC_IPV4_HOUR,
-                   "egress public-ip: the task's address bills while it runs")  # fmt: skip
+        ledger.add("Public IPv4 address of the task (hours)", share * seconds / SECONDS_PER_HOUR,
+                   prices.PUBLIC_IPV4_HOUR, "egress public-ip: the task's address bills while it runs")  # fmt: skip
     _handler_calls(WORKER, _renditions(_container_environment(task)), share, ledger)
 
 
 def _insert(assumptions: Assumptions, step: Step, share: float, ledger: Ledger) -> None:
     ledger.add("RDS Data API requests", share, prices.DATA_API_REQUEST)
     ledger.add("Aurora Serverless v2 ACU-hours for the insert", share * assumptions.insert_acu
-               * assumptions.data_api_ms / 1000 / 3600, prices.AURORA_ACU_HOUR,
+               * assumptions.data_api_ms / 1000 / SECONDS_PER_HOUR, prices.AURORA_ACU_HOUR,
                f"{assumptions.insert_acu:g} ACU for {assumptions.data_api_ms:g} ms")  # fmt: skip
     if step.parameters.get("SecretArn"):
         ledger.add("Secrets Manager calls by the Data API", share, prices.SECRETS_MANAGER_CALL,
