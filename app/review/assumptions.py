@@ -78,24 +78,25 @@ class HandlerWork:
     """Powertools INFO/WARNING lines (system log level WARN keeps Lambda's START/END/REPORT lines out)."""
 
 
-VALIDATE = HandlerWork(("validate",), s3_get_class=2, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
+VALIDATE = HandlerWork(("validate",), s3_get_class=1, s3_puts_per_rendition=0, downloads=1, dynamodb_calls=4,
                        dynamodb_write_units=4, log_bytes=850)  # fmt: skip
-"""The process handler on an image it hands to Fargate: validation only. 1 HEAD (resolve) + 1 GET (the
-download); idempotency PutItem + UpdateItem, claim and route UpdateItems: four items under 1 KB; one INFO line
+"""The process handler on an image it hands to Fargate: validation only. 1 GET (it finds the object and downloads
+it); idempotency PutItem + UpdateItem, claim and route UpdateItems: four items under 1 KB; one INFO line
 and the metrics document."""
-PROCESS = HandlerWork(("validate", "render"), s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=5,
+PROCESS = HandlerWork(("validate", "render"), s3_get_class=1, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=5,
                       dynamodb_write_units=7, log_bytes=1800)  # fmt: skip
 """The process handler on an image it renders: validation and rendering in one invocation, from one download.
-1 HEAD + 1 GET, one PUT per rendition; idempotency PutItem (1 unit) and UpdateItem (2: the stored result is 1.5 KB),
+1 GET, one PUT per rendition; idempotency PutItem (1 unit) and UpdateItem (2: the stored result is 1.5 KB),
 claim and route UpdateItems (1 each), the COMPLETE UpdateItem on the 1.1 KB record (2); two INFO lines and the
 metrics document."""
-WORKER = HandlerWork(("render",), s3_get_class=2, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=1,
+WORKER = HandlerWork(("render",), s3_get_class=1, s3_puts_per_rendition=1, downloads=1, dynamodb_calls=1,
                      dynamodb_write_units=2, log_bytes=1500)  # fmt: skip
 """The Fargate worker runs the same render without Powertools' idempotency; two log lines."""
 REFUSED = VALIDATE
-"""What a handler does for an image it refuses, whichever handler it is: one validation (claim, resolve, download,
-inspect), with the refusal's FAILED UpdateItem in place of the route's and Powertools' DeleteItem of its record in
-place of its UpdateItem (the same four writes) and a WARNING line in place of the INFO line. No rendering."""
+"""What a handler does for an image it refuses, whichever handler it is: one validation (claim, the GET that finds
+and downloads it, inspect), with the refusal's FAILED UpdateItem in place of the route's and Powertools' DeleteItem of
+its record in place of its UpdateItem (the same four writes) and a WARNING line in place of the INFO line. No
+rendering."""
 
 
 @dataclass(frozen=True)

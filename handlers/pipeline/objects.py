@@ -2,6 +2,8 @@
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 from urllib.parse import unquote_plus
@@ -16,6 +18,8 @@ from .events import ObjectCreatedEvent, S3Object
 SEQUENCER_WIDTH = 32
 CHUNK_BYTES = 1 << 20
 """How much of the object a download holds in memory at once."""
+MISSING = ("NoSuchKey", "NoSuchVersion")
+"""GetObject's error codes for an object (or version) that is not there: 404, given s3:ListBucket (else 403)."""
 
 
 class UploadEvent(NamedTuple):
@@ -53,7 +57,7 @@ class UploadEvent(NamedTuple):
 
 
 class StoredObject(NamedTuple):
-    """The object as it is stored now, which may be under the event's key URL-decoded (see `resolve`)."""
+    """The object as it is stored now, which may be under the event's key URL-decoded (see `open_upload`)."""
 
     bucket: str
     key: str
@@ -63,72 +67,87 @@ class StoredObject(NamedTuple):
     content_type: str
 
 
-def resolve(s3: BaseClient, upload: UploadEvent) -> StoredObject:
-    """Head the object under the key as delivered, then under its URL-decoded form; the one the event announced wins.
+class OpenedObject(NamedTuple):
+    """The object an event names, found by the GetObject whose body is still to be read (`download` reads it)."""
+
+    stored: StoredObject
+    body: Any
+    """botocore's StreamingBody of the response: the bytes of `stored`, unread."""
+
+
+@contextmanager
+def open_upload(s3: BaseClient, upload: UploadEvent) -> Iterator[OpenedObject]:
+    """GET the object under the key as delivered, then under its URL-decoded form; the one the event announced wins.
+    Every response not kept, and the kept one's body when the caller is done, is closed.
 
     EventBridge delivers the key as it is, S3's classic notifications URL-encode it (a space as '+', a '+' as
     '%2B'), and a key may itself contain '+' or '%': 'a+b.jpg' is its own name and also the encoded 'a b.jpg'.
     So the literal key is tried first, and the decoded one when the literal one does not exist or holds something
     else than the event announced (another ETag). When neither matches the ETag (the object was overwritten since
     the event), the first that exists is the one the event named.
+
+    The GET that finds the object is the one that downloads it: a HeadObject first (as boto3's transfer manager
+    makes too) would be a second request, billed on every image, for headers the GET's response carries.
     """
     decoded = unquote_plus(upload.key)
     keys = (upload.key,) if decoded == upload.key else (upload.key, decoded)
-    found: StoredObject | None = None
-    for candidate in keys:
-        head = _head_or_none(s3, upload.bucket, candidate, upload.version_id)
-        if head is not None:
-            stored = _stored(upload, candidate, head)
-            if stored.etag == upload.etag:
-                return stored
-            found = found or stored
-    if found is None:
-        raise ObjectNotFound(bucket=upload.bucket, keys=keys, version_id=upload.version_id)
-    return found
+    found: OpenedObject | None = None
+    try:
+        for opened in filter(None, (_get_or_none(s3, upload, key) for key in keys)):
+            if found is None or opened.stored.etag == upload.etag:
+                found, other = opened, found
+            else:
+                other = opened
+            if other is not None:
+                other.body.close()
+            if found.stored.etag == upload.etag:
+                break
+        if found is None:
+            raise ObjectNotFound(bucket=upload.bucket, keys=keys, version_id=upload.version_id)
+        yield found
+    finally:
+        if found is not None:
+            found.body.close()
 
 
-def download(s3: BaseClient, stored: StoredObject, max_bytes: int, directory: Path | None = None) -> Path:
-    """Stream the object to a local file (constant memory), refusing it first if it is over the size limit.
-
-    One GetObject: boto3's transfer manager (`download_fileobj`) heads the object first to size its parts, a request
-    `resolve` has already made, billed on every image."""
+def download(opened: OpenedObject, max_bytes: int, directory: Path | None = None) -> Path:
+    """Stream the opened object to a local file (constant memory), refusing it first, unread, if it is over the size
+    limit."""
+    stored = opened.stored
     if stored.size_bytes > max_bytes:
         raise ImageTooLarge(f"the file is {stored.size_bytes:,} bytes; the limit is {max_bytes:,} bytes")
-    version = {"VersionId": stored.version_id} if stored.version_id else {}
     handle, name = tempfile.mkstemp(prefix="upload-", dir=directory)
     path = Path(name)
     try:
         with open(handle, "wb") as file:
-            body = s3.get_object(Bucket=stored.bucket, Key=stored.key, **version)["Body"]
-            shutil.copyfileobj(body, file, CHUNK_BYTES)
-    except ClientError as error:
+            shutil.copyfileobj(opened.body, file, CHUNK_BYTES)
+    except BaseException:
         path.unlink()
-        if _status(error) == 404 or error.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
-            raise ObjectNotFound(bucket=stored.bucket, keys=(stored.key,), version_id=stored.version_id) from error
         raise
     return path
 
 
-def _stored(upload: UploadEvent, key: str, head: dict[str, Any]) -> StoredObject:
+def _stored(upload: UploadEvent, key: str, response: dict[str, Any]) -> StoredObject:
     return StoredObject(
         bucket=upload.bucket,
         key=key,
-        version_id=head.get("VersionId") or upload.version_id,
-        etag=head["ETag"].strip('"'),
-        size_bytes=int(head["ContentLength"]),
-        content_type=head.get("ContentType") or "binary/octet-stream",
+        version_id=response.get("VersionId") or upload.version_id,
+        etag=response["ETag"].strip('"'),
+        size_bytes=int(response["ContentLength"]),
+        content_type=response.get("ContentType") or "binary/octet-stream",
     )
 
 
-def _head_or_none(s3: BaseClient, bucket: str, key: str, version_id: str | None) -> dict[str, Any] | None:
-    params = {"Bucket": bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
+def _get_or_none(s3: BaseClient, upload: UploadEvent, key: str) -> OpenedObject | None:
+    """The object under `key` (the event's version, if it names one), its body unread; None when there is none."""
+    params = {"Bucket": upload.bucket, "Key": key} | ({"VersionId": upload.version_id} if upload.version_id else {})
     try:
-        return s3.head_object(**params)
+        response = s3.get_object(**params)
     except ClientError as error:
-        # A HEAD response has no body, so the status code is the only reliable signal.
-        if _status(error) == 404:
+        if _status(error) == 404 or error.response.get("Error", {}).get("Code") in MISSING:
             return None
         raise
+    return OpenedObject(_stored(upload, key, response), response["Body"])
 
 
 def _status(error: ClientError) -> int | None:

@@ -29,7 +29,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from .context import Dependencies, run_once
 from .contract import ROUTE_LAMBDA
 from .metrics import metrics
-from .objects import UploadEvent, resolve
+from .objects import UploadEvent, open_upload
 from .records import ImageRecords
 from .render import RenderResult, render_upload
 from .steps import local_copy, refusals_recorded
@@ -62,11 +62,13 @@ def process(event: dict[str, Any], dependencies: Dependencies) -> Processed:
     logger.append_keys(objectKey=upload.key, sequencer=upload.sequencer)
     tracer.put_annotation(key="objectKey", value=upload.key)
     ImageRecords(dependencies.dynamodb, dependencies.table_name).claim(upload)
-    with refusals_recorded(upload, dependencies):
-        stored = resolve(dependencies.s3, upload)
-        with local_copy(stored, dependencies) as local:
-            validated = validate_upload(upload, stored, local, dependencies)
-            if validated.route != ROUTE_LAMBDA:
-                return Processed(**validated.output)
-            rendered = render_upload(upload, local, validated.header, dependencies)
+    with (
+        refusals_recorded(upload, dependencies),
+        open_upload(dependencies.s3, upload) as opened,
+        local_copy(opened, dependencies) as local,
+    ):
+        validated = validate_upload(upload, opened.stored, local, dependencies)
+        if validated.route != ROUTE_LAMBDA:
+            return Processed(**validated.output)
+        rendered = render_upload(upload, local, validated.header, dependencies)
     return Processed(**validated.output, rendered=rendered)

@@ -17,17 +17,17 @@ from imaging import ImageError
 from .context import Dependencies
 from .errors import ObjectNotFound
 from .metrics import count_refusal
-from .objects import StoredObject, UploadEvent, download
+from .objects import OpenedObject, UploadEvent, download
 from .records import ImageRecords
 
 logger = Logger()
 
 
 @contextmanager
-def local_copy(stored: StoredObject, dependencies: Dependencies) -> Iterator[Path]:
-    """The upload streamed to a temporary file (refused first when over the size limit), removed when the run is
-    done with it: /tmp is the function's or the task's to reuse."""
-    local = download(dependencies.s3, stored, dependencies.imaging.limits.max_bytes)
+def local_copy(opened: OpenedObject, dependencies: Dependencies) -> Iterator[Path]:
+    """The opened upload streamed to a temporary file (refused first when over the size limit), removed when the run
+    is done with it: /tmp is the function's or the task's to reuse."""
+    local = download(opened, dependencies.imaging.limits.max_bytes)
     try:
         yield local
     finally:

@@ -5,7 +5,7 @@ The workflow starts the task with ``ecs:runTask.sync`` and names the upload in c
 
 ``UPLOAD_BUCKET``, ``UPLOAD_OBJECT``
     The bucket, and the event's ``detail.object`` as JSON (key as delivered, size, etag, sequencer, version-id).
-    The worker looks the object up itself (HEAD) for everything else.
+    The worker finds the object itself (the GET that downloads it) for everything else.
 ``EVENT_ID``
     The event's id, the correlation id of the log lines.
 ``TMPDIR``
@@ -65,7 +65,7 @@ from pipeline.contract import (
 from pipeline.errors import ConfigurationError, ObjectNotFound, StaleEvent
 from pipeline.events import S3Object, ValidationError
 from pipeline.metrics import metrics
-from pipeline.objects import UploadEvent, resolve
+from pipeline.objects import UploadEvent, open_upload
 from pipeline.render import RenderResult, completed_on, render_upload
 from pipeline.steps import local_copy, refusals_recorded
 
@@ -139,11 +139,10 @@ def _upload(environ: Mapping[str, str]) -> UploadEvent:
 def _render(upload: UploadEvent, scratch: Path, dependencies: Dependencies) -> RenderResult:
     """Download the upload once, to the checked scratch directory, and render it; a refusal (the image, or the object
     gone since the Lambda validated it) is recorded FAILED with its reason."""
-    with refusals_recorded(upload, dependencies):
-        stored = resolve(dependencies.s3, upload)
-        _check_space(scratch, stored.size_bytes)
-        with _temporary_files_in(scratch), local_copy(stored, dependencies) as local:
-            header = inspect_image(local, dependencies.imaging.limits)  # the heavy path passes references, no header
+    with refusals_recorded(upload, dependencies), open_upload(dependencies.s3, upload) as opened:
+        _check_space(scratch, opened.stored.size_bytes)
+        with _temporary_files_in(scratch), local_copy(opened, dependencies) as local:
+            header = inspect_image(local, dependencies.imaging.limits)  # the heavy path passes no header
             return render_upload(upload, local, header, dependencies)
 
 

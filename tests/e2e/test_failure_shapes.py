@@ -208,11 +208,11 @@ def test_one_placement_failure_is_retried_and_the_image_completes(cloud, faults,
 
 
 def test_a_hung_worker_is_stopped_at_its_timeout_and_its_late_calls_are_refused(cloud, faults, big_png, denials_before):
-    # The worker must reach its HeadObject before the state times out, with the whole suite competing for the cores
+    # The worker must reach its GetObject before the state times out, with the whole suite competing for the cores
     # (at 1 s it sometimes did not, and its first call was refused instead of held); it is held past the timeout.
     timeout, hold = 3, 6.0
     with worker_timeout(cloud, timeout):
-        held = faults.inject("s3", "HeadObject", delay=hold, within="container")
+        held = faults.inject("s3", "GetObject", delay=hold, within="container")
         [outcome] = cloud.wait([cloud.upload(unique(big_png.name), big_png.data, big_png.content_type)])
     assert machines(outcome) == [("process-upload", "SUCCEEDED"), (HEAVY_PATH, "FAILED")]
     assert (outcome.record["status"], outcome.record["error"]) == ("FAILED", "WorkerTimedOut")
@@ -222,7 +222,7 @@ def test_a_hung_worker_is_stopped_at_its_timeout_and_its_late_calls_are_refused(
     container = cloud.hooks.tasks[task_arn]
     container.join(timeout=hold + 5)
     assert not container.is_alive(), "the held worker did not exit"
-    assert held.hits == 1, "the worker was held in its HeadObject"
+    assert held.hits == 1, "the worker was held in its GetObject"
     stopped = worker_task(cloud, outcome).get("stoppedReason", "")
     assert "Step Functions" in stopped, f"the task was not stopped by Step Functions: {stopped!r}"
     record = cloud.record(outcome.upload.key) or {}

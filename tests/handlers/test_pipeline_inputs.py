@@ -9,7 +9,8 @@ from urllib.parse import quote_plus
 
 import pytest
 from botocore.exceptions import ParamValidationError
-from pipeline.objects import UploadEvent, resolve
+from imaging import ImageTooLarge
+from pipeline.objects import UploadEvent, download, open_upload
 from pipeline.render import decode_metadata, encode_metadata
 
 from tests.handlers import images
@@ -36,6 +37,12 @@ def upload_event(bucket: str, key: str, put: dict[str, Any]) -> UploadEvent:
         sequencer="01",
         event_time="2024-01-01T00:00:00+00:00",
     )
+
+
+def resolved_key(s3: Any, upload: UploadEvent) -> str:
+    """The key of the object `open_upload` finds for `upload`."""
+    with open_upload(s3, upload) as opened:
+        return opened.stored.key
 
 
 def test_a_panorama_over_pillows_own_threshold_is_accepted_and_sent_to_fargate(harness):
@@ -120,7 +127,7 @@ def test_text_that_looks_encoded_is_encoded_too():
 def test_the_key_resolves_raw_or_url_encoded(pipeline_resources: Pipeline, stored, delivered, versioned):
     bucket = pipeline_resources.uploads_bucket if versioned else pipeline_resources.unversioned_bucket
     put = pipeline_resources.s3.put_object(Bucket=bucket, Key=stored, Body=b"image")
-    assert resolve(pipeline_resources.s3, upload_event(bucket, delivered, put)).key == stored
+    assert resolved_key(pipeline_resources.s3, upload_event(bucket, delivered, put)) == stored
 
 
 @pytest.mark.parametrize(
@@ -134,9 +141,9 @@ def test_when_the_delivered_key_names_two_objects_the_one_the_event_announced_wi
     put = s3.put_object(Bucket=bucket, Key=named, Body=b"the announced upload")
     s3.put_object(Bucket=bucket, Key=other, Body=b"another object")
     delivered = other  # the encoded form of `named` is also the literal name of `other`
-    assert resolve(s3, upload_event(bucket, delivered, put)).key == named
+    assert resolved_key(s3, upload_event(bucket, delivered, put)) == named
     other_put = s3.head_object(Bucket=bucket, Key=other)
-    assert resolve(s3, upload_event(bucket, delivered, other_put)).key == other
+    assert resolved_key(s3, upload_event(bucket, delivered, other_put)) == other
 
 
 def test_an_object_overwritten_since_the_event_still_resolves_to_its_key(pipeline_resources):
@@ -144,4 +151,49 @@ def test_an_object_overwritten_since_the_event_still_resolves_to_its_key(pipelin
     put = s3.put_object(Bucket=bucket, Key="uploads/a+b.jpg", Body=b"first")
     s3.put_object(Bucket=bucket, Key="uploads/a+b.jpg", Body=b"second")
     s3.put_object(Bucket=bucket, Key="uploads/a b.jpg", Body=b"unrelated")
-    assert resolve(s3, upload_event(bucket, "uploads/a+b.jpg", put)).key == "uploads/a+b.jpg"
+    assert resolved_key(s3, upload_event(bucket, "uploads/a+b.jpg", put)) == "uploads/a+b.jpg"
+
+
+# One GET per object: the response that finds it is the one that downloads it --------------------------------------
+
+
+class ClosedBodies:
+    """Records each GetObject response body as it is returned, to tell which ones are read and closed."""
+
+    def __init__(self, s3: Any) -> None:
+        self.bodies: list[Any] = []
+        s3.meta.events.register("after-call.s3.GetObject", self._record)
+
+    def _record(self, parsed: dict[str, Any], **kwargs: Any) -> None:
+        if "Body" in parsed:
+            self.bodies.append(parsed["Body"])
+
+    def closed(self) -> list[bool]:
+        return [body._raw_stream.closed for body in self.bodies]
+
+
+def test_a_response_not_kept_is_closed_at_once_and_the_kept_one_when_the_caller_is_done(pipeline_resources, tmp_path):
+    s3, bucket = pipeline_resources.s3, pipeline_resources.unversioned_bucket
+    put = s3.put_object(Bucket=bucket, Key="uploads/a b.jpg", Body=b"the announced upload")
+    s3.put_object(Bucket=bucket, Key="uploads/a+b.jpg", Body=b"another object")
+    responses = ClosedBodies(s3)
+
+    with open_upload(s3, upload_event(bucket, "uploads/a+b.jpg", put)) as opened:
+        assert responses.closed() == [True, False], "the literal key's object is not the announced one"
+        assert download(opened, max_bytes=1000, directory=tmp_path).read_bytes() == b"the announced upload"
+
+    assert responses.closed() == [True, True]
+
+
+def test_an_object_over_the_size_limit_is_refused_without_reading_it(pipeline_resources, tmp_path):
+    s3, bucket = pipeline_resources.s3, pipeline_resources.unversioned_bucket
+    put = s3.put_object(Bucket=bucket, Key="uploads/big.jpg", Body=b"x" * 2000)
+    responses = ClosedBodies(s3)
+
+    with open_upload(s3, upload_event(bucket, "uploads/big.jpg", put)) as opened:
+        with pytest.raises(ImageTooLarge, match="the file is 2,000 bytes; the limit is 1,000 bytes"):
+            download(opened, max_bytes=1000, directory=tmp_path)
+        assert opened.body.tell() == 0, "not a byte read"
+
+    assert responses.closed() == [True]
+    assert list(tmp_path.iterdir()) == [], "no partial copy left behind"
