@@ -1,4 +1,5 @@
-"""`make bench`: the image core against naive Pillow, pyvips and sharp, plus the handlers' INIT and package size.
+"""`make bench`: the image core against naive Pillow, pyvips and sharp, the validation step's CPU time, plus the
+handlers' INIT and package size.
 
 Every peer makes the same renditions of the same generated photos, each in a fresh process per image (so that a
 peak RSS belongs to one peer and one image size) pinned to one core (so that no library's threads buy it a speed
@@ -22,6 +23,7 @@ from typing import Any
 
 import images
 import init_budget
+import validation
 from init_budget import check_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,12 +94,14 @@ def main() -> None:
     peers = measure(paths, args.core, args.rounds)
     for label, results in peers.items():
         print_table(label, paths[label], results)
+    validated = {validation.IMAGE: validation.measure(paths[validation.IMAGE], args.core)}
+    validation.report(validated[validation.IMAGE])
     checks = [*target_checks(peers), *init_budget.checks(args.core, args.import_runs), *build_lambda_package(),
               *single_decode_checks(peers)]  # fmt: skip
     print("\ntargets")
     for check in checks:
         print(f"  {'PASS' if check['passed'] else 'FAIL'}  {check['name']}: {check['measured']}")
-    write_results(peers, checks, paths)
+    write_results(peers, validated, checks, paths)
 
 
 def measure(paths: dict[str, Path], core: int, rounds: int) -> dict[str, dict[str, dict[str, Any]]]:
@@ -240,8 +244,11 @@ def build_lambda_package() -> list[dict[str, Any]]:
     ]
 
 
-def write_results(peers: dict[str, Any], checks: list[dict[str, Any]], paths: dict[str, Path]) -> None:
-    """Everything printed, as JSON, so that the README's numbers can be regenerated from one run."""
+def write_results(
+    peers: dict[str, Any], validated: dict[str, Any], checks: list[dict[str, Any]], paths: dict[str, Path]
+) -> None:
+    """Everything printed, as JSON, so that the README's numbers can be regenerated from one run; `validation` holds
+    the validation step's CPU time by image (bench/validation.py), which the cost model reads."""
     output = BUILD / "results.json"
     results = {
         "machine": {"cpu": _cpu_model(), "python": platform.python_version(), "node": _node_version()},
@@ -254,6 +261,7 @@ def write_results(peers: dict[str, Any], checks: list[dict[str, Any]], paths: di
             "handler_packages": list(LAMBDA_CODE.packages),
         },
         "peers": peers,
+        "validation": validated,
         "checks": checks,
     }
     output.write_text(json.dumps(results, indent=2) + "\n")

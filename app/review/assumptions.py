@@ -28,6 +28,13 @@ TYPICAL_IMAGE = "12MP"
 """The benchmark image a typical upload is taken to be: a 12 MP phone photo."""
 README_RENDER_MS = 67.1
 """`make bench`'s measured ms/image for 12 MP (README's table): used when `.build/bench/results.json` is absent."""
+README_VALIDATE_MS = 6.8
+"""`make bench`'s validation CPU time for 12 MP (bench/validation.py: `inspect_image` and `describe(...).to_record()`,
+warm, median of 255 calls in 5 pinned processes), measured on 2026-12-04 on a 2 vCPU x86_64 machine (AMD EPYC,
+Python 3.11), 6.5-7.0 ms in eleven runs with nothing else running (up to 9.9 ms while other work shared the machine):
+used when `.build/bench/results.json` is absent (in CI). The render figure (bench/peers/ours.py) times an
+`inspect_image` of its own (about 3 ms), which the process handler does once for both: that part is counted twice, so
+the two figures together are an upper bound."""
 README_IMPORT_MS = 279.0
 """`make bench`'s cold import of `pipeline.render` with bytecode (README): every handler's INIT duration when
 `.build/bench/results.json` does not measure it. The process handler imports the same modules (imaging,
@@ -181,9 +188,13 @@ class Assumptions:
         "README's benchmark table (run `make bench` to measure this machine)", "where render_cpu_ms comes from"
     )
     validate_cpu_ms: float = _assume(
-        50.0,
-        "validate compute on one full core; not benchmarked: the handler took "
-        "54 ms end to end under moto on the same photo",
+        README_VALIDATE_MS,
+        "validate compute for a 12 MP photo on one full core, warm: its header and metadata (the render figure "
+        "times an inspect_image too, about 3 ms, so that part is counted twice: an upper bound)",
+    )
+    validate_cpu_source: str = _assume(
+        "`make bench` (bench/validation.py) on 2026-12-04, 2 vCPU x86_64 (run `make bench` to measure this machine)",
+        "where validate_cpu_ms comes from",
     )
     init_ms: float = _assume(
         README_IMPORT_MS,
@@ -262,8 +273,8 @@ def expected(option: dataclasses.Field) -> str:
 
 def with_benchmark(assumptions: Assumptions, results: Path = BENCH_RESULTS) -> Assumptions:
     """The same assumptions with what `make bench` measured on this machine, when it has run: the render time, the
-    renditions' bytes and the handlers' INIT durations. Each is read on its own, so a figure the results lack (or
-    hold in another shape) keeps its stated value."""
+    validation time, the renditions' bytes and the handlers' INIT durations. Each is read on its own, so a figure the
+    results lack (or hold in another shape) keeps its stated value."""
     try:
         document = json.loads(results.read_text())
     except (OSError, ValueError):
@@ -277,6 +288,10 @@ def with_benchmark(assumptions: Assumptions, results: Path = BENCH_RESULTS) -> A
     if render_ms is not None:
         changes |= {"render_cpu_ms": round(render_ms, 1),
                     "render_cpu_source": f"{source} ({TYPICAL_IMAGE}, ours, CPU time where recorded)"}  # fmt: skip
+    validate_ms = _number(_dig(document, "validation", TYPICAL_IMAGE, "median_cpu_ms"))
+    if validate_ms is not None:
+        changes |= {"validate_cpu_ms": round(validate_ms, 1),
+                    "validate_cpu_source": f"{source} ({TYPICAL_IMAGE}, bench/validation.py, CPU time)"}  # fmt: skip
     rendition_bytes = _rendition_bytes(_dig(ours, "renditions"))
     if rendition_bytes is not None:
         changes |= {"rendition_bytes": rendition_bytes, "rendition_bytes_source": f"{source} ({TYPICAL_IMAGE}, ours)"}

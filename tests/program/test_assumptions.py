@@ -9,7 +9,15 @@ import uuid
 
 import pytest
 
-from app.review.assumptions import README_IMPORT_MS, AssumptionError, Assumptions, options, with_benchmark
+from app.review.assumptions import (
+    README_IMPORT_MS,
+    README_RENDER_MS,
+    README_VALIDATE_MS,
+    AssumptionError,
+    Assumptions,
+    options,
+    with_benchmark,
+)
 from app.review.options import add_arguments, assumptions_from
 from app.review.workload import entry_machines
 from tests.conftest import synthesized
@@ -38,6 +46,22 @@ def test_the_render_time_is_the_cpu_time_when_the_benchmark_recorded_it(tmp_path
     rounds = [{"cpu_timings_ms": [70.0, 72.0]}, {"cpu_timings_ms": [71.0]}]
     path = results(tmp_path, {"peers": {"12MP": {"ours": {"median_ms": 227.0, "rounds": rounds}}}})
     assert with_benchmark(Assumptions(), path).render_cpu_ms == 71.0
+
+
+def test_the_validation_time_comes_from_the_benchmark_when_it_has_run(tmp_path):
+    """bench/validation.py's median CPU time of the validation step on the typical image; another image's is not it."""
+    validation = {"12MP": {"median_cpu_ms": 7.04, "iterations": 255}, "24MP": {"median_cpu_ms": 12.0}}
+    measured = with_benchmark(Assumptions(), results(tmp_path, {"validation": validation}))
+    assert measured.validate_cpu_ms == 7.0
+    assert "make bench" in measured.validate_cpu_source
+    assert "bench/validation.py" in measured.validate_cpu_source
+    assert measured.render_cpu_ms == README_RENDER_MS, "a figure the results lack keeps its stated value"
+
+
+def test_without_the_benchmark_the_validation_time_is_the_stated_measurement():
+    stated = Assumptions()
+    assert stated.validate_cpu_ms == README_VALIDATE_MS
+    assert "bench/validation.py" in stated.validate_cpu_source
 
 
 def test_the_init_duration_comes_from_the_benchmarks_import_checks_preferring_the_runtimes_python(tmp_path):
@@ -71,7 +95,15 @@ def test_the_per_entry_point_init_checks_give_the_whole_import_preferring_the_sh
 
 @pytest.mark.parametrize(
     "document",
-    ["{not json", json.dumps([1, 2]), json.dumps({"peers": {"12MP": {"ours": {"median_ms": "fast"}}}, "init": [1]})],
+    [
+        "{not json",
+        json.dumps([1, 2]),
+        json.dumps({"peers": {"12MP": {"ours": {"median_ms": "fast"}}}, "init": [1]}),
+        json.dumps({"validation": {"12MP": {"median_cpu_ms": "fast"}, "24MP": {"median_cpu_ms": 12.0}}}),
+        json.dumps({"validation": {"12MP": {"median_cpu_ms": -1.0}}}),
+        json.dumps({"validation": {"12MP": 6.8}}),
+        json.dumps({"validation": [6.8]}),
+    ],
 )
 def test_results_in_another_shape_keep_the_stated_figures(tmp_path, document):
     path = tmp_path / "results.json"
