@@ -7,13 +7,15 @@ walk of the same definitions as the stack's own; the copy is never deployed and 
 """
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from app.review.assumptions import LAMBDA_MB_PER_VCPU, Assumptions
-from app.review.per_image import Estimate, estimate
+from app.review.per_image import DATA_API, Estimate, estimate
 from app.review.retention import LIFECYCLE, expiration_days, uploads
+from app.review.workload import definition_of
 from synth.program import Synthesis
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
@@ -98,6 +100,24 @@ def _with_logging(synthesis: Synthesis, key: str, declared: object, varied: obje
     return _with_inputs(synthesis, STATE_MACHINE, logging_varied)
 
 
+def _catalog(synthesis: Synthesis, assumptions: Assumptions) -> Variant | None:
+    """The workflows as `pipeline:settings.catalog: false` declares them: each Data API insert is a state that does
+    nothing (the failure states that catch it are never entered on the priced paths)."""
+
+    def without_insert(inputs: dict[str, Any]) -> dict[str, Any] | None:
+        definition = definition_of(inputs)
+        states = definition.get("States", {})
+        inserts = [name for name, state in states.items() if state.get("Resource") == DATA_API]
+        for name in inserts:
+            states[name] = {"Type": "Pass", **{k: v for k, v in states[name].items() if k in ("Next", "End")}}
+        return {**inputs, "definition": json.dumps(definition)} if inserts else None
+
+    varied = _with_inputs(synthesis, STATE_MACHINE, without_insert)
+    change = ("no Aurora catalog (pipeline:settings.catalog: false): the images table keeps every record; the "
+              "cluster's hours while it runs go too, which this per-image figure does not count")  # fmt: skip
+    return Variant(change, varied, assumptions) if varied else None
+
+
 def _lambda_memory(synthesis: Synthesis, assumptions: Assumptions) -> Variant | None:
     """Down to one vCPU when above it (the single-threaded core gains nothing there), else halved."""
     declared = {int(f.inputs["memorySize"]) for f in synthesis.of_type(FUNCTION)}
@@ -163,5 +183,6 @@ LEVERS: dict[str, Lever] = {
     "Lambda memory": _lambda_memory,
     "Fargate task size": _fargate_vcpu,
     "storage of originals": _upload_days,
+    "Aurora catalog": _catalog,
 }
 """Every lever, by name: each returns the stack and assumptions with it pulled, or None when it does not apply."""

@@ -101,7 +101,7 @@ def _execute(
 ) -> Iterator[Execution]:
     if depth > len(synthesis.of_type(STATE_MACHINE)):
         raise WorkloadError(f"{machine.name}: state machines hand over to each other in a cycle")
-    steps = tuple(happy_path(definition_of(machine), route.choices, machine.name, route.raises))
+    steps = tuple(happy_path(definition_of(machine.inputs), route.choices, machine.name, route.raises))
     yield Execution(machine, steps, route.share, name, handed_over=depth > 0)
     for step in steps:
         if step.resource == START_EXECUTION:
@@ -109,9 +109,10 @@ def _execute(
             yield from _execute(synthesis, child, name, route, depth + 1)
 
 
-def definition_of(machine: RecordedResource) -> dict[str, Any]:
-    definition = machine.inputs.get("definition")
-    return json.loads(definition) if isinstance(definition, str) else dict(definition or {})
+def definition_of(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A state machine's definition from its inputs, as a new dict the caller may change."""
+    definition = inputs.get("definition")
+    return json.loads(definition if isinstance(definition, str) else json.dumps(definition or {}))
 
 
 def happy_path(

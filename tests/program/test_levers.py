@@ -8,7 +8,7 @@ import pytest
 
 from app.review.assumptions import Assumptions
 from app.review.levers import LEVERS, effects
-from app.review.per_image import COLD_STARTS, PROCESSING, STORAGE, Estimate, estimate
+from app.review.per_image import COLD_STARTS, PROCESSING, RETRIES, STORAGE, Estimate, estimate
 from components.profile import load_profile
 from policy.rules import prices
 from policy.rules.prices import HOURS_PER_MONTH
@@ -91,3 +91,24 @@ def test_the_heavy_share_lever_moves_the_fargate_path_into_lambda():
     baseline, found = by_lever("prod", Assumptions())
     fargate = sum(item.per_million for item in baseline.items if item.part == PROCESSING and "Fargate" in item.what)
     assert found["heavy share"].saving > fargate, "the Fargate lines and the heavy path's workflow go"
+
+
+def test_no_catalog_leaves_out_the_insert_and_the_time_it_takes(stack):
+    """The lever's workflows pass where they inserted: the Data API, Aurora and Secrets Manager lines go, and only
+    what the insert's time, retries and history events made changes (Express duration, the heavy path's retried
+    transitions, the history and its storage)."""
+    assumptions = Assumptions()
+    synthesis = synthesized(stack)
+    variant = LEVERS["Aurora catalog"](synthesis, assumptions)
+    baseline = {(i.part, i.what): i.per_million for i in estimate(synthesis, assumptions).items}
+    varied = {(i.part, i.what): i.per_million for i in estimate(variant.synthesis, assumptions).items}
+    assert {what for _, what in set(baseline) - set(varied)} == {
+        "RDS Data API requests", "Aurora Serverless v2 ACU-hours for the insert",
+        "Secrets Manager calls by the Data API"}  # fmt: skip
+    assert set(varied) <= set(baseline)
+    changed = {line for line in varied if varied[line] != baseline[line]}
+    retried = {(RETRIES, "Step Functions Standard state transitions")}  # the heavy path's retried insert
+    assert {what for part, what in changed - retried} <= {"Step Functions Express duration (GB-s)",
+        "CloudWatch Logs: workflow execution history (GB)", "CloudWatch Logs storage (GB-month)"}  # fmt: skip
+    assert (PROCESSING, "Step Functions Express duration (GB-s)") in changed, "the insert's 100 ms are not billed"
+    assert LEVERS["Aurora catalog"](variant.synthesis, assumptions) is None, "a stack without the insert: no lever"
