@@ -26,19 +26,21 @@ from synth.program import PROJECT_DIR
 BENCH_RESULTS = PROJECT_DIR / ".build" / "bench" / "results.json"
 TYPICAL_IMAGE = "12MP"
 """The benchmark image a typical upload is taken to be: a 12 MP phone photo."""
-README_RENDER_MS = 67.1
-"""`make bench`'s measured ms/image for 12 MP (README's table): used when `.build/bench/results.json` is absent."""
-README_VALIDATE_MS = 6.8
+README_RENDER_MS = 95.0
+"""`make bench`'s median CPU ms/image of the image core on the 12 MP photo (README's table, the run of 2026-12-04 on a
+2 vCPU x86_64 machine, where the render took all of its core: CPU and wall time are the same): used when
+`.build/bench/results.json` is absent (in CI)."""
+README_VALIDATE_MS = 7.2
 """`make bench`'s validation CPU time for 12 MP (bench/validation.py: `inspect_image` and `describe(...).to_record()`,
-warm, median of 255 calls in 5 pinned processes), measured on 2026-12-04 on a 2 vCPU x86_64 machine (AMD EPYC,
-Python 3.11), 6.5-7.0 ms in eleven runs with nothing else running (up to 9.9 ms while other work shared the machine):
-used when `.build/bench/results.json` is absent (in CI). The render figure (bench/peers/ours.py) times an
-`inspect_image` of its own (about 3 ms), which the process handler does once for both: that part is counted twice, so
-the two figures together are an upper bound."""
-README_IMPORT_MS = 279.0
-"""`make bench`'s cold import of `pipeline.render` with bytecode (README): every handler's INIT duration when
-`.build/bench/results.json` does not measure it. The process handler imports the same modules (imaging,
-Powertools, boto3), which make up nearly all of it."""
+warm, median of 255 calls in 5 pinned processes), measured in the same run as README_RENDER_MS (6.5-7.0 ms in eleven
+runs of its own that day with nothing else running, up to 9.9 ms while other work shared the machine): used when
+`.build/bench/results.json` is absent (in CI). The render figure (bench/peers/ours.py) times an `inspect_image` of its
+own (about 3 ms), which the process handler does once for both: that part is counted twice, so the two figures
+together are an upper bound."""
+README_IMPORT_MS = 233.0
+"""`make bench`'s INIT of `pipeline.process.handler`, the largest of the entry points: its import from the deployed zip
+with bytecode by Python 3.13, boto3's included, CPU time (README, the same run as README_RENDER_MS): every handler's
+INIT duration when `.build/bench/results.json` does not measure it."""
 MEASURED_RENDITION_BYTES = 168_332
 """The three renditions of the benchmark's 12 MP photo at the pipeline's defaults (1024/512/128 px, JPEG q82):
 120,085 + 43,372 + 4,875 bytes, measured with `bench/peers/ours.py`; used when `make bench` has not run (it
@@ -202,7 +204,8 @@ class Assumptions:
         "own start, before the import, is not measured and not counted)",
     )
     init_source: str = _assume(
-        "README's cold import of pipeline.render with bytecode (run `make bench` to measure this machine)",
+        "README's INIT of pipeline.process.handler, from the zip with bytecode (run `make bench` to measure this "
+        "machine)",
         "where init_ms comes from",
     )
     init_ms_measured: tuple[tuple[str, float], ...] = _assume(

@@ -308,9 +308,9 @@ def test_execution_history_at_level_error_logs_failed_executions_only(stack):
 
 
 ABOVE_TARGET = {
-    "dev": "dev gives $42.70, $7.70 above its $35: the catalog's insert ($5.00 of Secrets Manager calls at their upper "
-    "bound, $1.67 of Aurora capacity, $0.35 of Data API requests), seven DynamoDB write units per image ($4.40) and "
-    "the expiring uploads' Object Deleted events ($1.00), beside the four PUTs' $20 floor",
+    "dev": "dev gives $41.72, $6.72 above its $35: the catalog's insert costs $7.18 of it ($5.00 of Secrets Manager "
+    "calls at their upper bound, one GetSecretValue per statement, $1.67 of Aurora capacity, $0.35 of Data API "
+    "requests, its retries and its Express time), which dev keeps so that it runs what prod runs",
 }
 """Issue 13's targets the model does not meet yet, each with its gap and what makes it (the report's lines)."""
 
@@ -326,3 +326,11 @@ def test_a_million_12mp_images_cost_at_most_the_target(targeted):
     image is kept, is not part of the target. The targets are the two shipped stacks', not a property of every stack."""
     twelve_megapixels = dataclasses.replace(Assumptions(), heavy_share=0.0)
     assert priced(targeted, twelve_megapixels).one_off_per_million <= TARGETS[targeted]
+
+
+def test_dev_without_its_catalog_meets_the_target():
+    """What keeps dev above its target is the catalog alone: with the catalog lever pulled (pipeline:settings.catalog:
+    false), the same 12 MP workload is within it."""
+    twelve_megapixels = dataclasses.replace(Assumptions(), heavy_share=0.0)
+    without = LEVERS["Aurora catalog"](synthesized("dev"), twelve_megapixels)
+    assert priced(without.synthesis, twelve_megapixels).one_off_per_million <= TARGETS["dev"]
