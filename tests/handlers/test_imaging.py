@@ -19,6 +19,8 @@ from imaging import (
     render_renditions,
     rendition_key,
 )
+from imaging.inspect import pillow_format
+from imaging.settings import ALLOWED_FORMATS, OUTPUT_FORMATS
 from PIL import ExifTags, Image
 
 from tests.handlers import images
@@ -219,3 +221,11 @@ def test_paths_and_bytes_render_identically(tmp_path):
     assert [r.data for r in render_renditions(path, header, SPEC)] == [
         r.data for r in render_renditions(data, header, SPEC)
     ]
+
+
+@pytest.mark.parametrize("kind", sorted({*ALLOWED_FORMATS, *OUTPUT_FORMATS} - {"AUTO"}))
+def test_every_format_accepted_or_written_has_its_pillow_plugin_named(kind):
+    """The core loads one Pillow plugin per format it meets (inspect.PLUGINS), not all of them: a format added to the
+    accepted or output formats without its plugin would fail on the first image of it, not here."""
+    assert pillow_format(kind) == kind
+    assert {kind} <= set(Image.OPEN) & set(Image.SAVE), "opened and written by the plugin loaded"
