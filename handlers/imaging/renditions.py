@@ -2,7 +2,8 @@
 
 For a JPEG, `Image.draft` asks libjpeg to decode at 1/2, 1/4 or 1/8 scale (the smallest that still covers the
 largest rendition), so a 24 MP photo is decoded as ~1.5 MP: most of the time and memory of a full decode never
-happen. Each smaller rendition is resized from the previous one, not from the original. Outputs carry no EXIF
+happen. The largest rendition is resized from the decoded pixels as stored and then turned to its EXIF orientation;
+each smaller rendition is resized from the previous one, not from the original. Outputs carry no EXIF
 (orientation is applied to the pixels); the ICC profile is kept, since dropping it shifts wide-gamut colours.
 """
 
@@ -12,11 +13,11 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from PIL import Image, ImageOps
+from PIL import Image
 from pipeline.contract import RENDITIONS_PREFIX
 
 from .errors import CorruptImage
-from .inspect import ImageHeader, Source, open_image, pillow_format
+from .inspect import SWAPPED_ORIENTATIONS, ImageHeader, Source, open_image, pillow_format
 from .settings import RenditionSpec
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -27,6 +28,18 @@ MILD_SHRINK = 2.0
 """Below a 2x shrink (the step from the reduced-scale decode to the largest rendition), bicubic is 30% faster than
 Lanczos and, once the rendition is JPEG-encoded, measurably the same (32.24 vs 32.26 dB PSNR against a full-size
 Lanczos reference on a 24 MP photo); Lanczos is kept for the stronger shrinks, where it prevents aliasing."""
+ORIENTING = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation -> the transform that shows the stored pixels as meant (`ImageOps.exif_transpose`'s table). It
+is applied to the largest rendition, not to the decoded image: a fifth of the pixels to move at 24 MP, and the resize
+before it runs along the stored rows, which is faster (about 5 ms less at 24 MP)."""
 
 
 class Rendition(NamedTuple):
@@ -74,10 +87,13 @@ def render_renditions(source: Source, header: ImageHeader, spec: RenditionSpec) 
         decoded = _decode_reduced(image, header, max(spec.sizes), image_format)
         icc_profile = image.info.get("icc_profile")
     renditions = []
-    previous = decoded
+    previous: Image.Image | None = None
     for size in sorted(set(spec.sizes), reverse=True):
         target = fit(header.display_size, size)
-        current = previous if previous.size == target else _shrink(previous, target)
+        if previous is None:  # the largest: from the decoded pixels as stored, oriented once it is this small
+            current = _oriented(_shrink(decoded, _as_stored(target, header)), header.orientation)
+        else:
+            current = _shrink(previous, target)
         data = _encode(current, image_format, spec, icc_profile)
         renditions.append(Rendition(size, *current.size, image_format, data))
         previous = current
@@ -85,22 +101,31 @@ def render_renditions(source: Source, header: ImageHeader, spec: RenditionSpec) 
 
 
 def _shrink(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    if image.size == target:
+        return image
     mild = max(image.size) < MILD_SHRINK * max(target)
     method = Image.Resampling.BICUBIC if mild else Image.Resampling.LANCZOS
     return image.resize(target, method, reducing_gap=REDUCING_GAP)
 
 
+def _as_stored(size: tuple[int, int], header: ImageHeader) -> tuple[int, int]:
+    """A displayed (width, height) as the stored pixels hold it: swapped when the orientation turns by 90 degrees."""
+    return (size[1], size[0]) if header.orientation in SWAPPED_ORIENTATIONS else size
+
+
+def _oriented(image: Image.Image, orientation: int) -> Image.Image:
+    transform = ORIENTING.get(orientation)
+    return image.transpose(transform) if transform is not None else image
+
+
 def _decode_reduced(image: Image.Image, header: ImageHeader, largest: int, image_format: str) -> Image.Image:
-    """Decode (at reduced scale when the format allows), apply the EXIF orientation, convert for the output."""
-    width, height = fit(header.display_size, largest)
-    stored_box = (height, width) if header.display_size != (header.width, header.height) else (width, height)
+    """Decode (at reduced scale when the format allows) and convert for the output; the pixels stay as stored."""
     if header.format == "JPEG" and image.mode in ("RGB", "L", "YCbCr"):
-        image.draft(image.mode if image.mode == "L" else "RGB", stored_box)
+        image.draft(image.mode if image.mode == "L" else "RGB", _as_stored(fit(header.display_size, largest), header))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as error:
         raise CorruptImage(f"the image data cannot be decoded: {error}") from error
-    ImageOps.exif_transpose(image, in_place=True)  # in place: no second copy of the decoded pixels
     return _convert(image, image_format)
 
 

@@ -15,13 +15,14 @@ from imaging import (
     choose_route,
     decode_bytes,
     describe,
+    fit,
     inspect_image,
     render_renditions,
     rendition_key,
 )
 from imaging.inspect import pillow_format
 from imaging.settings import ALLOWED_FORMATS, OUTPUT_FORMATS
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageChops, ImageOps
 
 from tests.handlers import images
 
@@ -165,6 +166,30 @@ def test_orientation_is_applied_and_no_exif_survives():
     # Orientation 6 turns the top-left corner of the stored image to the top-right.
     corner = source.resize((200, 100)).getpixel((5, 5))
     assert max(abs(a - b) for a, b in zip(image.convert("RGB").getpixel((94, 5)), corner, strict=True)) < 40
+
+
+def oriented(source: Image.Image, image_format: str, orientation: int) -> bytes:
+    """`source` saved as `image_format` with an EXIF orientation (a PNG holds it in its eXIf chunk)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    buffer = io.BytesIO()
+    source.save(buffer, image_format, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_every_exif_orientation_shows_the_image_as_pillow_turns_it(image_format, orientation):
+    """The largest rendition is resized as stored and turned after: the same picture as Pillow's exif_transpose of
+    the original, resized, in every orientation."""
+    data = oriented(images.photo(600, 300), image_format, orientation)
+    header = inspect_image(data, LIMITS)
+    [rendition] = render_renditions(data, header, RenditionSpec(sizes=(200,), format="PNG"))
+    shown = ImageOps.exif_transpose(Image.open(io.BytesIO(data)).convert("RGB"))
+    expected = shown.resize(fit(shown.size, 200), Image.Resampling.LANCZOS)
+    image = open_rendition(rendition.data).convert("RGB")
+    assert image.size == expected.size == fit(header.display_size, 200)
+    assert max(high for _, high in ImageChops.difference(image, expected).getextrema()) < 48, "the same way up"
 
 
 def test_format_and_quality_follow_the_spec():
