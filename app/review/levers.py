@@ -21,6 +21,8 @@ from synth.program import Synthesis
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 FUNCTION = "aws:lambda/function:Function"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+TRANSITIONS = ("StartAt", "Next", "Default")
+"""The keys of a definition that name the state to go to (in Choices and Catchers too, where "Next" is the key)."""
 ONE_VCPU = 1024
 """Fargate CPU units of one vCPU."""
 UPLOAD_DAYS = 1
@@ -101,21 +103,33 @@ def _with_logging(synthesis: Synthesis, key: str, declared: object, varied: obje
 
 
 def _catalog(synthesis: Synthesis, assumptions: Assumptions) -> Variant | None:
-    """The workflows as `pipeline:settings.catalog: false` declares them: each Data API insert is a state that does
-    nothing (the failure states that catch it are never entered on the priced paths)."""
+    """The workflows as `pipeline:settings.catalog: false` declares them: each Data API insert left out, whatever
+    went to it going where it went next (its failure states stay, never entered on the priced paths)."""
 
     def without_insert(inputs: dict[str, Any]) -> dict[str, Any] | None:
         definition = definition_of(inputs)
         states = definition.get("States", {})
-        inserts = [name for name, state in states.items() if state.get("Resource") == DATA_API]
+        inserts = {name: state.get("Next") for name, state in states.items() if state.get("Resource") == DATA_API}
+        if not inserts or None in inserts.values():
+            return None  # an insert that ends the workflow has nowhere else to go: not a shape the program declares
         for name in inserts:
-            states[name] = {"Type": "Pass", **{k: v for k, v in states[name].items() if k in ("Next", "End")}}
-        return {**inputs, "definition": json.dumps(definition)} if inserts else None
+            del states[name]
+        return {**inputs, "definition": json.dumps(_redirected(definition, inserts))}
 
     varied = _with_inputs(synthesis, STATE_MACHINE, without_insert)
     change = ("no Aurora catalog (pipeline:settings.catalog: false): the images table keeps every record; the "
               "cluster's hours while it runs go too, which this per-image figure does not count")  # fmt: skip
     return Variant(change, varied, assumptions) if varied else None
+
+
+def _redirected(node: Any, targets: Mapping[str, str]) -> Any:
+    """`node` (a definition or a part of one) with every transition to a state of `targets` going to its target."""
+    if isinstance(node, list):
+        return [_redirected(item, targets) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: targets.get(value, value) if key in TRANSITIONS and isinstance(value, str)
+            else _redirected(value, targets) for key, value in node.items()}  # fmt: skip
 
 
 def _lambda_memory(synthesis: Synthesis, assumptions: Assumptions) -> Variant | None:

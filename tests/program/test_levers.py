@@ -3,17 +3,21 @@ declared setting and the model prices the varied stack again; a lever whose sett
 out. Savings are checked against figures computed from the line items and the prices."""
 
 import dataclasses
+import json
 
 import pytest
 
 from app.review.assumptions import Assumptions
 from app.review.levers import LEVERS, effects
-from app.review.per_image import COLD_STARTS, PROCESSING, RETRIES, STORAGE, Estimate, estimate
+from app.review.per_image import COLD_STARTS, PROCESSING, STORAGE, Estimate, estimate
+from app.settings import CONFIG_NAMESPACE, SETTINGS_KEY, load_settings
 from components.profile import load_profile
 from policy.rules import prices
 from policy.rules.prices import HOURS_PER_MONTH
-from synth.program import stack_config
+from synth.program import stack_config, synthesize
 from tests.conftest import synthesized
+
+SETTINGS = f"{CONFIG_NAMESPACE}:{SETTINGS_KEY}"
 
 
 def by_lever(stack: str, assumptions: Assumptions) -> tuple[Estimate, dict]:
@@ -93,22 +97,19 @@ def test_the_heavy_share_lever_moves_the_fargate_path_into_lambda():
     assert found["heavy share"].saving > fargate, "the Fargate lines and the heavy path's workflow go"
 
 
-def test_no_catalog_leaves_out_the_insert_and_the_time_it_takes(stack):
-    """The lever's workflows pass where they inserted: the Data API, Aurora and Secrets Manager lines go, and only
-    what the insert's time, retries and history events made changes (Express duration, the heavy path's retried
-    transitions, the history and its storage)."""
+def test_no_catalog_prices_the_stack_as_catalog_false_declares_it(stack):
+    """The lever's workflows are the ones the program declares without a catalog: every line of the estimate is the
+    same as that stack's, at the default workload (both routes, refusals and retries)."""
+    config = stack_config(stack)
     assumptions = Assumptions()
-    synthesis = synthesized(stack)
-    variant = LEVERS["Aurora catalog"](synthesis, assumptions)
-    baseline = {(i.part, i.what): i.per_million for i in estimate(synthesis, assumptions).items}
-    varied = {(i.part, i.what): i.per_million for i in estimate(variant.synthesis, assumptions).items}
-    assert {what for _, what in set(baseline) - set(varied)} == {
-        "RDS Data API requests", "Aurora Serverless v2 ACU-hours for the insert",
-        "Secrets Manager calls by the Data API"}  # fmt: skip
-    assert set(varied) <= set(baseline)
-    changed = {line for line in varied if varied[line] != baseline[line]}
-    retried = {(RETRIES, "Step Functions Standard state transitions")}  # the heavy path's retried insert
-    assert {what for part, what in changed - retried} <= {"Step Functions Express duration (GB-s)",
-        "CloudWatch Logs: workflow execution history (GB)", "CloudWatch Logs storage (GB-month)"}  # fmt: skip
-    assert (PROCESSING, "Step Functions Express duration (GB-s)") in changed, "the insert's 100 ms are not billed"
+    variant = LEVERS["Aurora catalog"](synthesized(stack), assumptions)
+    if not load_settings(config).catalog:
+        assert variant is None, "a stack without a catalog has no such lever"
+        return
+    settings = {**json.loads(config.get(SETTINGS, "{}")), "catalog": False}
+    declared = synthesize(stack, config={**config, SETTINGS: json.dumps(settings)})
+    priced = {(i.part, i.what): i.per_million for i in estimate(variant.synthesis, assumptions).items}
+    expected = {(i.part, i.what): i.per_million for i in estimate(declared, assumptions).items}
+    assert priced == pytest.approx(expected)
+    assert not [line for line in priced if line[1] == "Secrets Manager calls by the Data API"]
     assert LEVERS["Aurora catalog"](variant.synthesis, assumptions) is None, "a stack without the insert: no lever"
