@@ -94,12 +94,13 @@ def open_upload(s3: BaseClient, upload: UploadEvent) -> Iterator[OpenedObject]:
     found: OpenedObject | None = None
     try:
         for opened in filter(None, (_get_or_none(s3, upload, key) for key in keys)):
-            if found is None or opened.stored.etag == upload.etag:
-                found, other = opened, found
+            if found is None:
+                found = opened
+            elif opened.stored.etag == upload.etag:
+                found.body.close()
+                found = opened
             else:
-                other = opened
-            if other is not None:
-                other.body.close()
+                opened.body.close()
             if found.stored.etag == upload.etag:
                 break
         if found is None:
