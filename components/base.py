@@ -77,6 +77,7 @@ class Component(pulumi.ComponentResource):
         self.logical_name = name
         self._transform = dict(transform or {})
         self._children: list[str] = []
+        self._depends_on = opts.depends_on if opts else None
         legacy = LEGACY_TYPES.get(type(self).__name__)
         own = pulumi.ResourceOptions(
             aliases=[pulumi.Alias(type_=legacy)] if legacy else None,
@@ -109,12 +110,21 @@ class Component(pulumi.ComponentResource):
         self.register_outputs(dict(outputs))
 
     def _apply_transform(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        """Every resource under the component waits for what the component depends on: the engine orders custom
+        resources by their own dependencies, and the SDK does not hand a component's `depends_on` to its children.
+        A direct child named `<component>-<role>` also gets `transform[role]`."""
+        if args.resource is self:
+            return None
+        props, opts = args.props, args.opts
+        if self._depends_on is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._depends_on))
         prefix = f"{self.logical_name}-"
-        if args.resource is self or not args.name.startswith(prefix):
+        if args.name.startswith(prefix):
+            role = args.name.removeprefix(prefix)
+            self._children.append(role)
+            change = self._transform.get(role)
+            if change is not None:
+                props = change(dict(props))
+        if props is args.props and opts is args.opts:
             return None
-        role = args.name.removeprefix(prefix)
-        self._children.append(role)
-        change = self._transform.get(role)
-        if change is None:
-            return None
-        return pulumi.ResourceTransformationResult(change(dict(args.props)), args.opts)
+        return pulumi.ResourceTransformationResult(props, opts)

@@ -1,8 +1,12 @@
-"""The shared base: neutral type tokens, aliases from the first releases' tokens, and the `transform` escape hatch."""
+"""The shared base: neutral type tokens, aliases from the first releases' tokens, `depends_on` reaching every child,
+and the `transform` escape hatch."""
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.base import LEGACY_TYPES, PACKAGE
+from components.bucket import Bucket, BucketArgs
 from components.package import component_classes
 from components.table import Table, TableArgs
 from synth.program import SynthesisError
@@ -54,3 +58,20 @@ def test_transform_naming_no_child_fails_listing_the_children():
     message = str(failure.value)
     assert "transform has no child named ['tabel']" in message
     assert "'table'" in message
+
+
+def test_what_a_component_depends_on_every_resource_in_it_waits_for():
+    """The engine orders a custom resource by its own dependencies only; the SDK does not pass a component's
+    `depends_on` down. A child that has a transform, and one that depends on a sibling, keep theirs too."""
+
+    def build():
+        first = aws.sqs.Queue("first")
+        opts = pulumi.ResourceOptions(depends_on=[first])
+        return Bucket("photos", BucketArgs(profile=DISPOSABLE.args), opts, transform={"bucket": lambda args: args})
+
+    program = run(build)
+    first = program.one("aws:sqs/queue:Queue").urn
+    children = [r for r in program.resources if r.custom and r.parent.endswith("::photos")]
+    bucket = program.one("aws:s3/bucket:Bucket").urn
+    assert any(bucket in r.dependencies for r in children), "no child depends on a sibling here"
+    assert [r.name for r in children if first not in r.dependencies] == []

@@ -99,3 +99,13 @@ def test_the_migration_runs_again_when_the_migrations_or_a_login_secret_change(c
     }
     policy = catalog.one(POLICY, "migrate-catalog-migrate-catalog")
     assert policy.urn in invocation.dependencies, "it runs only once it may fill the secrets"
+
+
+def test_every_state_machine_that_writes_the_catalog_changes_only_after_the_migration(catalog):
+    """Its writer login exists and its secret is filled before a workflow that uses that secret is updated, so an
+    upgrade that adds the login does not send uploads to a catalog that refuses them (`CatalogFailed`)."""
+    migration = catalog.one("aws:lambda/invocation:Invocation", "migrate-catalog-now").urn
+    writing = [machine for machine in catalog.of_type("aws:sfn/stateMachine:StateMachine")
+               if writer_secret(catalog) in machine.inputs["definition"]]  # fmt: skip
+    assert writing, "no workflow writes the catalog"
+    assert [machine.name for machine in writing if migration not in machine.dependencies] == []
