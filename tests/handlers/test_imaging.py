@@ -1,6 +1,7 @@
 """The image core without AWS: validation before decoding, metadata, renditions and routing."""
 
 import io
+import math
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from imaging import (
 )
 from imaging.inspect import pillow_format
 from imaging.settings import ALLOWED_FORMATS, OUTPUT_FORMATS
-from PIL import ExifTags, Image, ImageChops, ImageOps
+from PIL import ExifTags, Image, ImageChops, ImageOps, ImageStat
 
 from tests.handlers import images
 
@@ -190,6 +191,30 @@ def test_every_exif_orientation_shows_the_image_as_pillow_turns_it(image_format,
     image = open_rendition(rendition.data).convert("RGB")
     assert image.size == expected.size == fit(header.display_size, 200)
     assert max(high for _, high in ImageChops.difference(image, expected).getextrema()) < 48, "the same way up"
+
+
+def psnr(image: Image.Image, reference: Image.Image) -> float:
+    """Peak signal-to-noise ratio in dB, over the three channels."""
+    difference = ImageChops.difference(image.convert("RGB"), reference)
+    mean_square = sum(rms**2 for rms in ImageStat.Stat(difference).rms) / 3
+    return 10 * math.log10(255**2 / mean_square)
+
+
+def test_every_rendition_is_as_faithful_as_lanczos_from_the_full_decode():
+    """The speed comes from shortcuts: a decode at reduced scale, bicubic for the mild first shrink, a box reduce to
+    within 2x, each size made from the one before. Together they cost at most 0.25 dB against each size resized with
+    Lanczos from the full decode and encoded at the same quality (about 0.15 dB today); a cheaper filter at any step
+    (Hamming for the mild shrink -0.4 dB, bilinear -0.5 dB or worse) fails here."""
+    data = images.jpeg(images.photo(3000, 2000))  # the largest rendition decodes at 1/2 scale, then a 1.46x shrink
+    header = inspect_image(data, LIMITS)
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    for rendition in render_renditions(data, header, SPEC):
+        reference = full.resize((rendition.width, rendition.height), Image.Resampling.LANCZOS)
+        encoded = io.BytesIO()
+        reference.save(encoded, "JPEG", quality=SPEC.quality)
+        best = psnr(Image.open(encoded), reference)
+        got = psnr(open_rendition(rendition.data), reference)
+        assert got >= best - 0.25, f"{rendition.size}: {got:.2f} dB where Lanczos from the full decode gives {best:.2f}"
 
 
 def test_format_and_quality_follow_the_spec():
