@@ -48,6 +48,13 @@ ROUTE_REFUSED = "refused"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 ECS_RUN_TASK = "arn:aws:states:::ecs:runTask"
 DATA_API = "arn:aws:states:::aws-sdk:rdsdata:executeStatement"
+DATA_API_SECRET_NOTE = (
+    "one GetSecretValue per statement: the Data API [calls Secrets Manager]"
+    "(https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.access.html) as the caller, no cache "
+    "documented"
+)
+"""AWS: the Data API "transparently calls Secrets Manager, which allows (or denies) the user's request for the secret";
+nothing says it keeps the value between statements."""
 DYNAMODB_TASK = "arn:aws:states:::dynamodb:"
 START_EXECUTION = "arn:aws:states:::states:startExecution"
 GB = 1024**3
@@ -436,8 +443,7 @@ def _insert(assumptions: Assumptions, step: Step, share: float, ledger: Ledger) 
                * assumptions.data_api_ms / 1000 / SECONDS_PER_HOUR, prices.AURORA_ACU_HOUR,
                f"{assumptions.insert_acu:g} ACU for {assumptions.data_api_ms:g} ms")  # fmt: skip
     if step.parameters.get("SecretArn"):
-        ledger.add("Secrets Manager calls by the Data API", share, prices.SECRETS_MANAGER_CALL,
-                   "upper bound: one GetSecretValue per statement")  # fmt: skip
+        ledger.add("Secrets Manager calls by the Data API", share, prices.SECRETS_MANAGER_CALL, DATA_API_SECRET_NOTE)
 
 
 def _storage(pricing: Pricing) -> None:

@@ -309,8 +309,8 @@ def test_execution_history_at_level_error_logs_failed_executions_only(stack):
 
 ABOVE_TARGET = {
     "dev": "dev gives $41.72, $6.72 above its $35: the catalog's insert costs $7.28 of it ($5.00 of Secrets Manager "
-    "calls at their upper bound, one GetSecretValue per statement, $1.67 of Aurora capacity, $0.35 of Data API "
-    "requests, its retries and its Express time), which dev keeps so that it runs what prod runs",
+    "calls, one GetSecretValue per statement, $1.67 of Aurora capacity, $0.35 of Data API requests, its retries and "
+    "its Express time; $36.72 without any Secrets Manager call), which dev keeps so that it runs what prod runs",
 }
 """Issue 13's targets the model does not meet yet, each with its gap and what makes it (the report's lines)."""
 
@@ -334,3 +334,12 @@ def test_dev_without_its_catalog_meets_the_target():
     twelve_megapixels = dataclasses.replace(Assumptions(), heavy_share=0.0)
     without = LEVERS["Aurora catalog"](synthesized("dev"), twelve_megapixels)
     assert priced(without.synthesis, twelve_megapixels).one_off_per_million <= TARGETS["dev"]
+
+
+def test_dev_with_its_catalog_misses_the_target_even_if_the_data_api_kept_the_secret():
+    """Why dev's target is held as an expected failure rather than met: the insert's Aurora capacity, Data API
+    requests and Express time alone put dev above $35, so no finding about Secrets Manager caching could close it."""
+    dev_cost = priced("dev", dataclasses.replace(Assumptions(), heavy_share=0.0))
+    secrets = sum(item.per_million for item in dev_cost.items if item.what == "Secrets Manager calls by the Data API")
+    assert secrets > 0, "dev's insert names its secret"
+    assert dev_cost.one_off_per_million - secrets > TARGETS["dev"]
