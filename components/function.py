@@ -34,6 +34,12 @@ CONCURRENCY_ALARM_SHARE = 0.8
 """The concurrency alarm fires at this share of the reserved concurrency: throttling is near."""
 DURATION_PERIOD_SECONDS = 300
 """A p99 needs more than a minute's invocations to mean anything."""
+INIT_LIMIT_SECONDS = 10
+"""A cold start's INIT phase runs before the handler and outside the function's timeout, for up to 10 s (AWS: "The
+Init phase is limited to 10 seconds"; beyond, it is retried within the timeout)."""
+INVOKE_MARGIN_SECONDS = 1
+"""Beyond INIT and the timeout, so that an invocation that runs out of time fails with the function's own timeout
+error (which says how long it ran) before the state's `States.Timeout`."""
 OVERRIDE_LIMITS = {
     spec.name: (spec.metadata["low"], spec.metadata["high"])
     for spec in dataclasses.fields(LambdaSettings)
@@ -161,7 +167,9 @@ class Function(iam.RoleOwner, Component):
         The function's ARN as the resource (rather than `arn:aws:states:::lambda:invoke`) returns the payload without
         the invocation metadata around it, so later states read `$.result.field`, not `$.result.Payload.field`.
         `retry_also` adds errors of the function's own that are worth retrying (e.g. a concurrent duplicate). The
-        state times out with the function, so the workflow's worst case follows from the function's own limit.
+        state allows a cold start's INIT on top of the function's timeout: a state bounded by the timeout alone would
+        cut a cold invocation short while the function, still running, might yet complete the work. The workflow's
+        worst case follows from these limits.
         """
         return Task(
             name=name,
@@ -170,7 +178,7 @@ class Function(iam.RoleOwner, Component):
             result_path=result_path,
             statements=iam.statements_of(self.grant_invoke),
             transient_errors=(*LAMBDA_TRANSIENT_ERRORS, *retry_also),
-            timeout_seconds=self.timeout_seconds,
+            timeout_seconds=self.timeout_seconds + INIT_LIMIT_SECONDS + INVOKE_MARGIN_SECONDS,
             next=next,
             catch=catch,
             comment=comment,

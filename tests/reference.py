@@ -130,7 +130,9 @@ def declare() -> None:
 
     # Compute
     environment = {"TABLE_NAME": jobs.name}
-    check = _function("check", profile, kms_key_arn, opts, environment=environment, timeout_seconds=10)
+    # A check reads headers only: 5 s, so that intake's worst case (each Lambda task allows a cold start's INIT on
+    # top of its timeout) fits Express's five minutes under prod's retries.
+    check = _function("check", profile, kms_key_arn, opts, environment=environment, timeout_seconds=5)
     convert = _function("convert", profile, kms_key_arn, opts, environment=environment)
     migrate = _function("migrate", profile, kms_key_arn, opts, reserve_concurrency=False)
     ledger.grant_migrate(migrate, [writer])
