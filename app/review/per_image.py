@@ -31,6 +31,8 @@ from app.review.retention import expiration_days, log_retention_days, results_bu
 from app.review.workload import Execution, Route, Step, WorkloadError, executions
 from components.workflow import XRAY_SERVICE_TYPE
 from handlers.pipeline.contract import (
+    METRICS_NAMESPACE,
+    PUBLISHED_METRICS,
     REFUSALS,
     RENDITION_SIZES_ENV,
     RENDITIONS_PREFIX,
@@ -166,6 +168,7 @@ def estimate(synthesis: Synthesis, assumptions: Assumptions) -> Estimate:
     for ledger in pricing.ledgers.values():
         _kms(pricing, ledger)
     pricing.notes.extend(_aurora_floor(synthesis))
+    pricing.notes.append(_custom_metrics())
     items = [item for ledger in pricing.ledgers.values() for item in ledger.items.values()]
     return Estimate(items, pricing.notes, assumptions)
 
@@ -504,6 +507,14 @@ def _aurora_floor(synthesis: Synthesis) -> Iterator[str]:
         yield (f"{cluster.name}: traffic with fewer than 5 idle minutes in a row keeps the cluster running at "
                f"{floor:g} ACU or more, ${monthly:,.2f}/month whatever the number of images; the insert line "
                "above is only the marginal capacity")  # fmt: skip
+
+
+def _custom_metrics() -> str:
+    price = prices.CUSTOM_METRIC_MONTH
+    monthly = len(PUBLISHED_METRICS) * price.per_unit
+    return (f"custom metrics: the handlers publish up to {len(PUBLISHED_METRICS)} ({METRICS_NAMESPACE}, by route and "
+            f"by refusal), each billed [{price.label}]({price.source}) for the hours it receives data: up to "
+            f"${monthly:,.2f}/month while uploads arrive every hour, whatever the number of images")  # fmt: skip
 
 
 def _function(synthesis: Synthesis, step: Step) -> RecordedResource:

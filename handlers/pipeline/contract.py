@@ -159,3 +159,12 @@ RENDER_TIME = "RenderTime"
 transfer), so that with MEGAPIXELS it gives each route's cost per megapixel."""
 MEGAPIXELS = "Megapixels"
 """A quantity (unit None) by ROUTE_DIMENSION and service: the size of a completed upload, in millions of pixels."""
+PUBLISHED_METRICS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    *((name, ((ROUTE_DIMENSION, route),)) for name in (IMAGES_ROUTED, IMAGES_COMPLETED, RENDER_TIME, MEGAPIXELS)
+      for route in (ROUTE_LAMBDA, ROUTE_FARGATE)),
+    *((IMAGES_REFUSED, ((REASON_DIMENSION, reason),)) for reason in REFUSALS),
+    (IMAGES_FAILED, ()),
+)  # fmt: skip
+"""Every metric the handlers can publish: its name and dimensions besides the service. Each is a custom metric that
+CloudWatch bills for every hour it receives data (the review prices them); tests/e2e/test_metrics.py checks that a
+run publishes no other."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 __all__ = [
     "ALARM_METRIC_MONTH",
     "AURORA_ACU_HOUR",
+    "CUSTOM_METRIC_MONTH",
     "DASHBOARD_MONTH",
     "DATA_API_REQUEST",
     "DYNAMODB_READ",
@@ -162,3 +163,6 @@ DATA_API_REQUEST = Price(0.35, 1_000_000, "RDS Data API requests (first billion,
 SECRETS_MANAGER_CALL = Price(0.05, 10_000, "Secrets Manager API calls", SECRETS_MANAGER)
 KMS_REQUEST = Price(0.03, 10_000, "KMS requests (symmetric keys)", KMS)
 XRAY_TRACE = Price(5.00, 1_000_000, "X-Ray traces recorded", XRAY)
+CUSTOM_METRIC_MONTH = Price(0.30, 1, "custom metric per month (first 10,000; prorated by the hour)", CLOUDWATCH)
+"""Each name and dimension-value combination is a metric, billed for the hours in which it receives data (embedded
+metric format included): a metric published at least hourly costs the whole month, one that stops costs nothing."""

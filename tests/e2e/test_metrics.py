@@ -19,6 +19,7 @@ from handlers.pipeline.contract import (
     IMAGES_ROUTED,
     METRIC_SERVICE_DIMENSION,
     METRICS_NAMESPACE,
+    PUBLISHED_METRICS,
     REASON_DIMENSION,
     ROUTE,
     ROUTE_DIMENSION,
@@ -62,3 +63,7 @@ def test_the_metrics_count_per_route_and_per_reason_what_the_images_table_holds(
     assert by(IMAGES_REFUSED, REASON_DIMENSION) == refused
     assert by(IMAGES_FAILED, None) == {None: refused.total()}
     assert cloud.invalid_metrics == []
+    # The review prices a custom metric per entry of PUBLISHED_METRICS: a run that publishes another is unpriced.
+    published = {(s.name, tuple(sorted((k, v) for k, v in s.dimensions.items() if k != METRIC_SERVICE_DIMENSION)))
+                 for s in summaries}  # fmt: skip
+    assert published <= set(PUBLISHED_METRICS), published - set(PUBLISHED_METRICS)

@@ -34,6 +34,7 @@ from app.review.workload import WorkloadError, entry_machines, executions
 from app.settings import load_settings
 from components.profile import load_profile
 from emulator.stack import synthesize_stack
+from handlers.pipeline.contract import METRICS_NAMESPACE, PUBLISHED_METRICS
 from policy.rules import prices
 from policy.rules.prices import HOURS_PER_MONTH
 from synth.program import RecordedResource, Synthesis, stack_config, synthesize
@@ -343,3 +344,17 @@ def test_dev_with_its_catalog_misses_the_target_even_if_the_data_api_kept_the_se
     secrets = sum(item.per_million for item in dev_cost.items if item.what == "Secrets Manager calls by the Data API")
     assert secrets > 0, "dev's insert names its secret"
     assert dev_cost.one_off_per_million - secrets > TARGETS["dev"]
+
+
+def test_what_a_month_of_uploads_costs_whatever_their_number_is_stated(stack):
+    """Not per image, so not in the total: the catalog's capacity while uploads keep it awake, and one custom metric
+    per name and dimension values the handlers publish, billed for each hour it receives data."""
+    notes = priced(stack).notes
+    cluster = synthesized(stack).one("aws:rds/cluster:Cluster")
+    awake = max(0.5, cluster.inputs["serverlessv2ScalingConfiguration"]["minCapacity"])
+    awake_monthly = awake * prices.AURORA_ACU_HOUR.per_unit * HOURS_PER_MONTH
+    assert any(note.startswith(f"{cluster.name}: ") and f"${awake_monthly:,.2f}/month" in note for note in notes)
+    metrics_monthly = len(PUBLISHED_METRICS) * prices.CUSTOM_METRIC_MONTH.per_unit
+    [metrics] = [note for note in notes if note.startswith("custom metrics: ")]
+    assert f"up to {len(PUBLISHED_METRICS)} ({METRICS_NAMESPACE}" in metrics
+    assert f"up to ${metrics_monthly:,.2f}/month" in metrics
