@@ -38,10 +38,16 @@ def run(build: Callable[[], Any], *, preview: bool = False) -> Synthesis:
     return synthesize("unit", preview=preview, config={"aws:region": REGION}, program=lambda: build() and None)
 
 
-def from_another_language(component: type, name: str, inputs: dict[str, Any]) -> Callable[[], Any]:
+def from_another_language(
+    component: type,
+    name: str,
+    inputs: dict[str, Any],
+    options: Callable[[], pulumi.ResourceOptions] = pulumi.ResourceOptions,
+) -> Callable[[], Any]:
     """A program for `run` that constructs `component` as the package's provider does for a program in another
     language: `inputs`, named as in the schema (camelCase) but with the profile as `EnvironmentProfile.args`, go
-    through protobuf, where every number becomes a float."""
+    through protobuf, where every number becomes a float. `options` makes the program's resource options, in the
+    program (so that it can declare what they name)."""
     from components.package import VERSION, PlatformComponentProvider
 
     struct = struct_pb2.Struct()
@@ -52,7 +58,7 @@ def from_another_language(component: type, name: str, inputs: dict[str, Any]) ->
     finally:
         loop.close()
     provider = PlatformComponentProvider([component], PACKAGE, version=VERSION)
-    return lambda: provider.construct(name, type_token(component), wired, pulumi.ResourceOptions())
+    return lambda: provider.construct(name, type_token(component), wired, options())
 
 
 def document(resource: RecordedResource, key: str = "policy") -> dict[str, Any]:

@@ -10,7 +10,7 @@ from components.bucket import Bucket, BucketArgs
 from components.package import component_classes
 from components.table import Table, TableArgs
 from synth.program import SynthesisError
-from tests.helpers import DISPOSABLE, run
+from tests.helpers import DISPOSABLE, from_another_language, run
 
 
 def declare_table(**transform):
@@ -70,8 +70,26 @@ def test_what_a_component_depends_on_every_resource_in_it_waits_for():
         return Bucket("photos", BucketArgs(profile=DISPOSABLE.args), opts, transform={"bucket": lambda args: args})
 
     program = run(build)
-    first = program.one("aws:sqs/queue:Queue").urn
-    children = [r for r in program.resources if r.custom and r.parent.endswith("::photos")]
     bucket = program.one("aws:s3/bucket:Bucket").urn
-    assert any(bucket in r.dependencies for r in children), "no child depends on a sibling here"
-    assert [r.name for r in children if first not in r.dependencies] == []
+    assert any(bucket in r.dependencies for r in children_of(program, "photos")), "no child depends on a sibling"
+    assert waiting_for_the_queue(program, "photos") == []
+
+
+def test_what_a_component_built_for_another_language_depends_on_every_resource_in_it_waits_for():
+    def options() -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(depends_on=[aws.sqs.Queue("first")])
+
+    program = run(from_another_language(Bucket, "photos", {"profile": DISPOSABLE.args}, options))
+    assert waiting_for_the_queue(program, "photos") == []
+
+
+def children_of(program, component: str) -> list:
+    return [r for r in program.resources if r.custom and r.parent.endswith(f"::{component}")]
+
+
+def waiting_for_the_queue(program, component: str) -> list[str]:
+    """The custom resources under `component` that do not depend on the queue named `first`."""
+    first = program.one("aws:sqs/queue:Queue").urn
+    children = children_of(program, component)
+    assert children, f"{component} declares nothing"
+    return [r.name for r in children if first not in r.dependencies]
