@@ -107,13 +107,13 @@ catalog = (
     else None
 )
 catalog_writer = None
-catalog_ready = aws
+after_migration = aws
 if catalog:
     # The workflows write the catalog as a login of their own; the migration creates it and fills its secret, so
     # they change only once it has run: an upgrade that adds the login never runs them with its secret still empty.
     catalog_writer = catalog.database_user("writer", CATALOG_WRITER)
     migration = migrate_on_deploy(catalog, [catalog_writer], profile, key, aws)
-    catalog_ready = pulumi.ResourceOptions.merge(aws, pulumi.ResourceOptions(depends_on=[migration]))
+    after_migration = pulumi.ResourceOptions.merge(aws, pulumi.ResourceOptions(depends_on=[migration]))
 
 # Compute: the Lambda and the Fargate worker, both running the same image core
 environment = handler_environment(
@@ -166,13 +166,13 @@ heavy_path = Workflow(
     WorkflowArgs(
         profile=profile.args, **heavy.workflow_args(profile), type=WorkflowType.STANDARD, kms_key_arn=kms_key_arn
     ),
-    catalog_ready,
+    after_migration,
 )
 upload = upload_definition(processor, images, heavy_path, done)
 workflow = Workflow(
     "process-upload",
     WorkflowArgs(profile=profile.args, **upload.workflow_args(profile), kms_key_arn=kms_key_arn),
-    catalog_ready,
+    after_migration,
 )
 trigger = ObjectCreatedTrigger(
     "on-upload",
