@@ -68,8 +68,8 @@ class FunctionArgs(TypedDict):
     memory_mb: NotRequired[int]
     """Memory (and so CPU) of this function, for one with unusual needs. Default: the profile's `lambda.memoryMb`."""
     timeout_seconds: NotRequired[int]
-    """Timeout of this function; a workflow task invoking it times out with it. Default: the profile's
-    `lambda.timeoutSeconds`."""
+    """Timeout of this function; a workflow task invoking it waits 11 s more, for a cold start's INIT. Default: the
+    profile's `lambda.timeoutSeconds`."""
     reserve_concurrency: NotRequired[bool]
     """Apply the profile's reserved concurrency. Off for a function that runs once per deployment (a schema
     migration): a reservation would take concurrency from the account's pool for a function that is idle.

@@ -97,7 +97,8 @@ class Architecture(enum.StrEnum):
 class LambdaSettings:
     memory_mb: int = setting(1024, "Memory (and so CPU) of each function.", low=128, high=10240)
     timeout_seconds: int = setting(
-        30, "Timeout of each function; a workflow task invoking it times out with it (Express: 300 s in all).",
+        30, "Timeout of each function; a workflow task invoking it waits 11 s more, for a cold start's INIT "
+        "(Express: 300 s in all).",
         low=1, high=900,
     )  # fmt: skip
     reserved_concurrency: int | None = setting(

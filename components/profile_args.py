@@ -13,7 +13,8 @@ class ProfileLambda(TypedDict):
     """Memory (and so CPU) of each function. Default: 1024."""
 
     timeout_seconds: NotRequired[int]
-    """Timeout of each function; a workflow task invoking it times out with it (Express: 300 s in all). Default: 30."""
+    """Timeout of each function; a workflow task invoking it waits 11 s more, for a cold start's INIT (Express: 300 s
+    in all). Default: 30."""
 
     reserved_concurrency: NotRequired[int]
     """Concurrency reserved for each function; null leaves it unreserved (new accounts have only 10). Default: null."""
