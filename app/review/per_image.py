@@ -28,7 +28,7 @@ from app.review.assumptions import (
     HandlerWork,
 )
 from app.review.retention import expiration_days, log_retention_days, results_bucket, uploads
-from app.review.workload import Execution, Route, Step, WorkloadError, executions
+from app.review.workload import STATE_MACHINE, Execution, Route, Step, WorkloadError, definition_of, executions
 from components.workflow import XRAY_SERVICE_TYPE
 from handlers.pipeline.contract import (
     METRICS_NAMESPACE,
@@ -68,6 +68,26 @@ FAILED_END_EVENTS = 2
 """A failed execution's FailStateEntered and ExecutionFailed: what level ERROR logs of it besides failed tasks."""
 FULL_JITTER = 0.5
 """A retrier with JitterStrategy FULL waits a uniform share of its interval: half of it on average."""
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+CONTAINER_INSIGHTS_NAMESPACE = "ECS/ContainerInsights"
+CONTAINER_INSIGHTS_METRICS = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html"
+)
+"""AWS's list of the metrics Container Insights publishes for ECS, with their dimensions; it says they "are charged as
+custom metrics"."""
+CONTAINER_INSIGHTS_LOGS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-reference-performance-logs-ECS.html"
+"""AWS's examples of the performance log events behind those metrics (types Container, Task, Service, Cluster): their
+fields and log group, not how often they are written."""
+TASK_METRICS = ("CpuUtilized", "CpuReserved", "MemoryUtilized", "MemoryReserved", "NetworkRxBytes", "NetworkTxBytes",
+                "StorageReadBytes", "StorageWriteBytes", "EphemeralStorageReserved",
+                "EphemeralStorageUtilized")  # fmt: skip
+"""What Container Insights (standard, the cluster setting `enabled`) publishes of a cluster's tasks, each by ClusterName
+and again by ClusterName and TaskDefinitionFamily (a service's tasks also by ServiceName: a task a workflow runs
+belongs to none; AWS's Task event of a standalone task carries just those two dimension sets). The EphemeralStorage
+two only on Fargate Linux platform 1.4.0 or later, which `LATEST` is."""
+CLUSTER_METRICS = ("TaskCount", "ContainerInstanceCount", "ServiceCount")
+"""The cluster's counts, by ClusterName. The other five (DesiredTaskCount, RunningTaskCount, PendingTaskCount,
+DeploymentCount, TaskSetCount) are a service's, by ServiceName and ClusterName."""
 SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
 DEFAULT_SAMPLING = {"ruleName": "Default", "reservoirSize": 1, "fixedRate": 0.05}
 """X-Ray's Default rule, which samples whatever no other rule matches: the first request each second, then 5%."""
@@ -169,6 +189,7 @@ def estimate(synthesis: Synthesis, assumptions: Assumptions) -> Estimate:
         _kms(pricing, ledger)
     pricing.notes.extend(_aurora_floor(synthesis))
     pricing.notes.append(_custom_metrics())
+    pricing.notes.extend(_container_insights(synthesis))
     items = [item for ledger in pricing.ledgers.values() for item in ledger.items.values()]
     return Estimate(items, pricing.notes, assumptions)
 
@@ -517,6 +538,54 @@ def _custom_metrics() -> str:
             f"${monthly:,.2f}/month while uploads arrive every hour, whatever the number of images")  # fmt: skip
 
 
+def _container_insights(synthesis: Synthesis) -> Iterator[str]:
+    """A note for each ECS cluster whose own setting turns Container Insights on. Its metrics are custom metrics that
+    receive data only while a task runs: tasks at least hourly bill each one the whole month, whatever the number of
+    images. Its performance log events, ingested as CloudWatch Logs for every task, are left unpriced: AWS shows their
+    fields but not how often a task writes them, and a guessed cadence would look like a measured line."""
+    price, logs = prices.CUSTOM_METRIC_MONTH, prices.LOGS_INGESTED_GB
+    for cluster in synthesis.of_type(ECS_CLUSTER):
+        level = _insights_level(cluster)
+        if level == "enhanced":
+            yield (f"Container Insights on {cluster.name}: not priced: enhanced observability is billed per "
+                   "observation, which this model does not count")  # fmt: skip
+        if level != "enabled":
+            continue
+        families = _families_run_on(synthesis, cluster)
+        count = len(CLUSTER_METRICS) + len(TASK_METRICS) * (1 + len(families))
+        monthly = count * price.per_unit
+        group = f"/aws/ecs/containerinsights/{cluster.inputs.get('name', cluster.name)}/performance"
+        yield (f"Container Insights on {cluster.name}: up to {count} [metrics]({CONTAINER_INSIGHTS_METRICS}) in "
+               f"{CONTAINER_INSIGHTS_NAMESPACE} ({len(TASK_METRICS)} of its tasks by cluster and again by task "
+               f"definition family, {', '.join(families) or 'none run by a workflow'}; {len(CLUSTER_METRICS)} "
+               "cluster counts; none by service, which a workflow's task has not), custom metrics each billed "
+               f"[{price.label}]({price.source}) for the hours it receives data, which is while a task runs: up to "
+               f"${monthly:,.2f}/month while tasks run every hour, whatever the number of images; not priced: its "
+               f"[performance log events]({CONTAINER_INSIGHTS_LOGS}) in {group}, ingested at "
+               f"[{logs.label}]({logs.source}) for every task, as AWS does not document how often a task writes "
+               "them")  # fmt: skip
+
+
+def _insights_level(cluster: RecordedResource) -> str:
+    """The cluster's `containerInsights` setting: `enabled`, `enhanced`, or `disabled` when it has none."""
+    settings = cluster.inputs.get("settings") or []
+    return next((str(s.get("value")) for s in settings if s.get("name") == "containerInsights"), "disabled")
+
+
+def _families_run_on(synthesis: Synthesis, cluster: RecordedResource) -> list[str]:
+    """The task definition families the stack's workflows run on the cluster: a TaskDefinitionFamily dimension
+    value each."""
+    names = {cluster.outputs.get("arn"), cluster.inputs.get("name")} - {None}
+    families = set()
+    for machine in synthesis.of_type(STATE_MACHINE):
+        for name, state in definition_of(machine.inputs).get("States", {}).items():
+            parameters = state.get("Parameters") or {}
+            if str(state.get("Resource", "")).startswith(ECS_RUN_TASK) and parameters.get("Cluster") in names:
+                task = _task_definition_named(synthesis, parameters.get("TaskDefinition"), name)
+                families.add(str(task.inputs.get("family")))
+    return sorted(families)
+
+
 def _function(synthesis: Synthesis, step: Step) -> RecordedResource:
     arn = str(step.parameters.get("FunctionName", step.resource)).split(":$")[0]
     for function in synthesis.of_type("aws:lambda/function:Function"):
@@ -526,11 +595,14 @@ def _function(synthesis: Synthesis, step: Step) -> RecordedResource:
 
 
 def _task_definition(synthesis: Synthesis, step: Step) -> RecordedResource:
-    arn = step.parameters.get("TaskDefinition")
+    return _task_definition_named(synthesis, step.parameters.get("TaskDefinition"), step.state)
+
+
+def _task_definition_named(synthesis: Synthesis, arn: object, state: str) -> RecordedResource:
     for task in synthesis.of_type("aws:ecs/taskDefinition:TaskDefinition"):
         if arn in (task.outputs.get("arn"), task.outputs.get("arnWithoutRevision"), task.inputs.get("family")):
             return task
-    raise WorkloadError(f"state {step.state} runs task definition {arn!r}, which this stack does not declare")
+    raise WorkloadError(f"state {state} runs task definition {arn!r}, which this stack does not declare")
 
 
 def _container_environment(task: RecordedResource) -> dict[str, str]:

@@ -43,8 +43,8 @@ NOT_INCLUDED = (
     "data transfer out of AWS, and S3 requests of whoever reads the renditions",
     "failed images other than refused ones, and the dead-letter queue",
     "noncurrent object versions (a re-upload of the same key), backups and the access logs' bucket",
-    "Container Insights, VPC flow logs, ECR storage, interface endpoints' per-GB charge (the handlers' custom metrics"
-    " are stated below the total)",
+    "Container Insights' performance log events, VPC flow logs, ECR storage, interface endpoints' per-GB charge (the"
+    " handlers' custom metrics and Container Insights' metrics are stated below the total)",
 )
 
 

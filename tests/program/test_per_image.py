@@ -17,13 +17,16 @@ from app.review.assumptions import (
 )
 from app.review.levers import LEVERS
 from app.review.per_image import (
+    CLUSTER_METRICS,
     COLD_STARTS,
+    ECS_CLUSTER,
     GB,
     PROCESSING,
     REFUSED_IMAGES,
     RETRIES,
     SAMPLING_RULE,
     STORAGE,
+    TASK_METRICS,
     Estimate,
     LineItem,
     estimate,
@@ -358,3 +361,59 @@ def test_what_a_month_of_uploads_costs_whatever_their_number_is_stated(stack):
     [metrics] = [note for note in notes if note.startswith("custom metrics: ")]
     assert f"up to {len(PUBLISHED_METRICS)} ({METRICS_NAMESPACE}" in metrics
     assert f"up to ${metrics_monthly:,.2f}/month" in metrics
+
+
+DOCUMENTED_TASK_METRICS = {"CpuUtilized", "CpuReserved", "MemoryUtilized", "MemoryReserved", "NetworkRxBytes",
+                           "NetworkTxBytes", "StorageReadBytes", "StorageWriteBytes", "EphemeralStorageReserved",
+                           "EphemeralStorageUtilized"}  # fmt: skip
+"""AWS's "Amazon ECS Container Insights metrics": the metrics by ClusterName and by TaskDefinitionFamily and
+ClusterName (the EphemeralStorage two on Fargate platform 1.4.0 or later)."""
+DOCUMENTED_CLUSTER_METRICS = {"TaskCount", "ContainerInstanceCount", "ServiceCount"}
+"""The same page's metrics by ClusterName alone; the rest (DesiredTaskCount, RunningTaskCount, PendingTaskCount,
+DeploymentCount, TaskSetCount) are by ServiceName and ClusterName, which a task without a service does not publish."""
+
+
+def insights_notes(synthesis: Synthesis) -> list[str]:
+    return [note for note in priced(synthesis).notes if note.startswith("Container Insights on ")]
+
+
+def test_prod_states_what_its_container_insights_metrics_cost_a_month_and_dev_none():
+    """Prod's cluster has Container Insights on: the task metrics once by cluster and once per task definition
+    family its workflow runs (one, the worker's), and the cluster's counts, each a custom metric billed for the
+    hours it receives data. The performance log events are named as not priced, not guessed at. Dev's cluster has
+    it off: no note."""
+    assert set(TASK_METRICS) == DOCUMENTED_TASK_METRICS
+    assert set(CLUSTER_METRICS) == DOCUMENTED_CLUSTER_METRICS
+    prod = synthesized("prod")
+    cluster = prod.one(ECS_CLUSTER)
+    families = {task.inputs["family"] for task in prod.of_type("aws:ecs/taskDefinition:TaskDefinition")}
+    assert len(families) == 1
+    metrics = len(DOCUMENTED_TASK_METRICS) * (1 + len(families)) + len(DOCUMENTED_CLUSTER_METRICS)
+    monthly = metrics * prices.CUSTOM_METRIC_MONTH.per_unit
+    [note] = insights_notes(prod)
+    assert note.startswith(f"Container Insights on {cluster.name}: up to {metrics} [metrics](")
+    assert f"up to ${monthly:,.2f}/month while tasks run every hour" in note
+    assert f"[{prices.CUSTOM_METRIC_MONTH.label}]({prices.CUSTOM_METRIC_MONTH.source})" in note
+    assert ", ".join(sorted(families)) in note
+    assert f"/aws/ecs/containerinsights/{cluster.inputs['name']}/performance" in note
+    assert "not priced: its [performance log events]" in note
+    assert not [item for item in priced(prod).items if "Container Insights" in item.what], "no per-image guess"
+    assert insights_notes(synthesized("dev")) == []
+
+
+def test_container_insights_follow_the_clusters_setting_not_the_profile():
+    """The note reads the synthesized cluster's `containerInsights` setting: prod's cluster turned off states none,
+    dev's turned on states its figure, and enhanced observability (billed per observation) is named, not priced."""
+    assert insights_notes(_with_insights(synthesized("prod"), "disabled")) == []
+    [dev_on] = insights_notes(_with_insights(synthesized("dev"), "enabled"))
+    assert f"up to {len(TASK_METRICS) * 2 + len(CLUSTER_METRICS)} [metrics](" in dev_on
+    [enhanced] = insights_notes(_with_insights(synthesized("prod"), "enhanced"))
+    assert "not priced: enhanced observability is billed per observation" in enhanced
+
+
+def _with_insights(synthesis: Synthesis, value: str) -> Synthesis:
+    return dataclasses.replace(synthesis, resources=[
+        dataclasses.replace(r, inputs={**r.inputs, "settings": [{"name": "containerInsights", "value": value}]})
+        if r.type == ECS_CLUSTER else r
+        for r in synthesis.resources
+    ])  # fmt: skip
