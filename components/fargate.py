@@ -246,13 +246,21 @@ class FargateTask(iam.RoleOwner, Component):
         )
 
     def _create_cluster(self, name: str) -> aws.ecs.Cluster:
-        insights = "enabled" if self._profile.fargate.container_insights else "disabled"
+        cluster_name = physical_name(name, "cluster")
+        insights = self._profile.fargate.container_insights
+        performance_logs = [self._performance_log_group(name, cluster_name)] if insights else []
         return aws.ecs.Cluster(
             f"{name}-cluster",
-            name=physical_name(name, "cluster"),
-            settings=[{"name": "containerInsights", "value": insights}],
-            opts=self.child(),
+            name=cluster_name,
+            settings=[{"name": "containerInsights", "value": "enabled" if insights else "disabled"}],
+            opts=self.child(depends_on=performance_logs),
         )
+
+    def _performance_log_group(self, name: str, cluster_name: str) -> aws.cloudwatch.LogGroup:
+        """Container Insights writes its performance log events to a group named after the cluster and creates that
+        group itself, with a retention and encryption the stack does not choose, unless it exists: declared first."""
+        group_name = f"/aws/ecs/containerinsights/{cluster_name}/performance"
+        return log_group(f"{name}-performance-logs", group_name, self._profile, self._kms_key_arn, self)
 
     def _create_repository(self, name: str) -> aws.ecr.Repository:
         key_arn = self._kms_key_arn

@@ -76,7 +76,7 @@ def test_container_is_read_only_unprivileged_non_root_with_a_scratch_volume():
 
 def test_logs_go_to_its_own_group_with_retention():
     synthesis = declare(container_name="worker")
-    group = synthesis.one("aws:cloudwatch/logGroup:LogGroup")
+    group = synthesis.one("aws:cloudwatch/logGroup:LogGroup", "worker-logs")
     assert group.inputs["name"] == "/ecs/image-pipeline-unit-worker"
     assert group.inputs["retentionInDays"] == 7
     assert container(synthesis)["logConfiguration"] == {  # ECS.9
@@ -149,7 +149,7 @@ def test_customer_key_encrypts_the_repository_and_logs_and_the_repository_is_kep
     repository = synthesis.one("aws:ecr/repository:Repository")
     assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key_arn}]
     assert (repository.protect, repository.retain_on_delete, repository.inputs["forceDelete"]) == (True, True, False)
-    assert synthesis.one("aws:cloudwatch/logGroup:LogGroup").inputs["kmsKeyId"] == key_arn
+    assert all(group.inputs["kmsKeyId"] == key_arn for group in synthesis.of_type("aws:cloudwatch/logGroup:LogGroup"))
 
 
 def test_container_insights_follow_the_profile():
@@ -158,6 +158,20 @@ def test_container_insights_follow_the_profile():
     off = declare(quiet).one("aws:ecs/cluster:Cluster").inputs["settings"]
     assert on == [{"name": "containerInsights", "value": "enabled"}]
     assert off == [{"name": "containerInsights", "value": "disabled"}]
+
+
+def test_container_insights_write_to_a_log_group_the_stack_declares_first():
+    """Otherwise Container Insights creates it with a retention and encryption of its own choosing."""
+    synthesis = declare(PROTECTED, with_key=True)
+    cluster = synthesis.one("aws:ecs/cluster:Cluster")
+    group = synthesis.one("aws:cloudwatch/logGroup:LogGroup", "worker-performance-logs")
+    assert group.inputs["name"] == f"/aws/ecs/containerinsights/{cluster.inputs['name']}/performance"
+    assert group.inputs["retentionInDays"] == PROTECTED.log_retention_days
+    assert group.inputs["kmsKeyId"] == synthesis.one("aws:kms/key:Key").outputs["arn"]
+    assert (group.protect, group.retain_on_delete) == (PROTECTED.protect, PROTECTED.retain_on_delete)
+    assert group.urn in cluster.dependencies, "the group exists before Container Insights writes to it"
+    quiet = dataclasses.replace(DISPOSABLE, fargate=FargateSettings(container_insights=False))
+    assert [g.name for g in declare(quiet).of_type("aws:cloudwatch/logGroup:LogGroup")] == ["worker-logs"]
 
 
 def test_the_image_is_built_for_arm64_from_its_dockerfile_and_pinned_by_digest():
@@ -190,7 +204,7 @@ def test_execution_role_may_pull_this_image_and_write_these_logs_only():
     synthesis = declare()
     policy = synthesis.one("aws:iam/rolePolicy:RolePolicy", "worker-execution-policy")
     repository_arn = synthesis.one("aws:ecr/repository:Repository").outputs["arn"]
-    group_arn = synthesis.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    group_arn = synthesis.one("aws:cloudwatch/logGroup:LogGroup", "worker-logs").outputs["arn"]
     by_sid = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements(policy)}
     assert by_sid == {
         "PullWorkerImage": (
