@@ -259,7 +259,7 @@ class FargateTask(iam.RoleOwner, Component):
     def _performance_log_group(self, name: str, cluster_name: str) -> aws.cloudwatch.LogGroup:
         """Container Insights writes its performance log events to a group named after the cluster and creates that
         group itself, with a retention and encryption the stack does not choose, unless it exists: declared first."""
-        group_name = f"/aws/ecs/containerinsights/{cluster_name}/performance"
+        group_name = performance_log_group_name(cluster_name)
         return log_group(f"{name}-performance-logs", group_name, self._profile, self._kms_key_arn, self)
 
     def _create_repository(self, name: str) -> aws.ecr.Repository:
@@ -431,6 +431,11 @@ def _container(
             "options": {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": name},
         },
     }
+
+
+def performance_log_group_name(cluster_name: str) -> str:
+    """Where Container Insights writes a cluster's performance log events (AWS's fixed name for it)."""
+    return f"/aws/ecs/containerinsights/{cluster_name}/performance"
 
 
 def _lifecycle_policy() -> dict[str, Any]:

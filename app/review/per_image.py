@@ -29,6 +29,7 @@ from app.review.assumptions import (
 )
 from app.review.retention import expiration_days, log_retention_days, results_bucket, uploads
 from app.review.workload import STATE_MACHINE, Execution, Route, Step, WorkloadError, definition_of, executions
+from components.fargate import performance_log_group_name
 from components.workflow import XRAY_SERVICE_TYPE
 from handlers.pipeline.contract import (
     METRICS_NAMESPACE,
@@ -531,11 +532,18 @@ def _aurora_floor(synthesis: Synthesis) -> Iterator[str]:
 
 
 def _custom_metrics() -> str:
-    price = prices.CUSTOM_METRIC_MONTH
-    monthly = len(PUBLISHED_METRICS) * price.per_unit
     return (f"custom metrics: the handlers publish up to {len(PUBLISHED_METRICS)} ({METRICS_NAMESPACE}, by route and "
-            f"by refusal), each billed [{price.label}]({price.source}) for the hours it receives data: up to "
-            f"${monthly:,.2f}/month while uploads arrive every hour, whatever the number of images")  # fmt: skip
+            f"by refusal), each billed {_billed_by_the_hour(len(PUBLISHED_METRICS), 'uploads arrive')}")  # fmt: skip
+
+
+def _billed_by_the_hour(metrics: int, activity: str) -> str:
+    """How `metrics` custom metrics bill: for each hour one receives data, so a month of hourly activity bills each
+    one in full, whatever the number of images."""
+    price = prices.CUSTOM_METRIC_MONTH
+    return (
+        f"[{price.label}]({price.source}) for the hours it receives data: up to "
+        f"${metrics * price.per_unit:,.2f}/month while {activity} every hour, whatever the number of images"
+    )
 
 
 def _container_insights(synthesis: Synthesis) -> Iterator[str]:
@@ -543,7 +551,7 @@ def _container_insights(synthesis: Synthesis) -> Iterator[str]:
     receive data only while a task runs: tasks at least hourly bill each one the whole month, whatever the number of
     images. Its performance log events, ingested as CloudWatch Logs for every task, are left unpriced: AWS shows their
     fields but not how often a task writes them, and a guessed cadence would look like a measured line."""
-    price, logs = prices.CUSTOM_METRIC_MONTH, prices.LOGS_INGESTED_GB
+    logs = prices.LOGS_INGESTED_GB
     for cluster in synthesis.of_type(ECS_CLUSTER):
         level = _insights_level(cluster)
         if level == "enhanced":
@@ -553,14 +561,12 @@ def _container_insights(synthesis: Synthesis) -> Iterator[str]:
             continue
         families = _families_run_on(synthesis, cluster)
         count = len(CLUSTER_METRICS) + len(TASK_METRICS) * (1 + len(families))
-        monthly = count * price.per_unit
-        group = f"/aws/ecs/containerinsights/{cluster.inputs.get('name', cluster.name)}/performance"
+        group = performance_log_group_name(cluster.inputs.get("name", cluster.name))
         yield (f"Container Insights on {cluster.name}: up to {count} [metrics]({CONTAINER_INSIGHTS_METRICS}) in "
                f"{CONTAINER_INSIGHTS_NAMESPACE} ({len(TASK_METRICS)} of its tasks by cluster and again by task "
                f"definition family, {', '.join(families) or 'none run by a workflow'}; {len(CLUSTER_METRICS)} "
-               "cluster counts; none by service, which a workflow's task has not), custom metrics each billed "
-               f"[{price.label}]({price.source}) for the hours it receives data, which is while a task runs: up to "
-               f"${monthly:,.2f}/month while tasks run every hour, whatever the number of images; not priced: its "
+               "cluster counts; none by service, which a workflow's task has not), custom metrics that receive data "
+               f"while a task runs, each billed {_billed_by_the_hour(count, 'tasks run')}; not priced: its "
                f"[performance log events]({CONTAINER_INSIGHTS_LOGS}) in {group}, ingested at "
                f"[{logs.label}]({logs.source}) for every task, as AWS does not document how often a task writes "
                "them")  # fmt: skip
